@@ -1,0 +1,456 @@
+"""Gradient variance Var[dC/dtheta] over random parameters (McClean et al. 2018).
+
+For each grid point (ansatz, n_qubits, n_layers) we draw ``samples`` parameter vectors (and, for
+circuits with data gates, data angles uniform in [-pi, pi)), compute the derivative of every cost
+with respect to the chosen parameter, and report its sample mean and variance with standard
+errors. One forward pass serves every cost. Single-parameter derivatives use the parameter-shift
+rule on the gate angles (two forward runs, no reverse pass); ``param="all"`` uses the adjoint
+gradient of all parameters and averages the per-parameter variances.
+
+Each point draws its randomness from ``(seed, ansatz, n_qubits, n_layers)`` only, so its numbers do
+not depend on the rest of the grid; identity padding and register embedding (used to compile one
+program for many points) leave every amplitude unchanged.
+
+>>> df = variance(qubits=(2, 3), layers=(2,), ansatz=("dense",), cost=("global",), samples=50)
+>>> list(df.columns[:5])
+['ansatz', 'cost', 'n_qubits', 'n_layers', 'param']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bpdiag import _io
+from bpdiag._resources import plan_chunk, point_seed
+from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
+from bpdiag.engines._program import gate_kernels
+
+PARAMS = ("middle", "first", "last", "all")
+ENGINES = ("jax", "pennylane")
+COLUMNS = [
+    "ansatz",
+    "cost",
+    "n_qubits",
+    "n_layers",
+    "param",
+    "samples",
+    "mean",
+    "mean_se",
+    "var",
+    "var_se",
+    "log2_var",
+]
+_KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param"]
+#: Register size shared by every small circuit, so one compiled program serves n = 1..8.
+_SMALL_REGISTER = 8
+
+
+@dataclass(frozen=True)
+class VarianceConfig:
+    """Everything that determines a variance run's numbers (written to the JSON)."""
+
+    qubits: tuple[int, ...] = tuple(range(2, 9))
+    layers: tuple[int, ...] = (1, 2, 5, 10, 20, 50)
+    ansatz: tuple[str, ...] = ("dense",)
+    cost: tuple[str, ...] = ("global", "local")
+    samples: int = 200
+    param: str = "middle"
+    init: str = "uniform"
+    seed: int = 0
+    engine: str = "jax"
+    device: str = "default.qubit"
+    dtype: str = "complex128"
+    sparse_pattern: str = "brickwall"
+    sparse_density: float = 0.5
+    memory_budget: float | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("qubits", "layers", "ansatz", "cost"):
+            value = getattr(self, name)
+            if isinstance(value, (int, str)):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
+            if not value:
+                raise ValueError(f"{name} must not be empty")
+        if min(self.qubits) < 1:
+            raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
+        if min(self.layers) < 1:
+            raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
+        for a in self.ansatz:
+            if a not in ANSATZE:
+                raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
+        for c in self.cost:
+            if c not in COSTS:
+                raise ValueError(f"unknown cost {c!r}; choose from {', '.join(COSTS)}")
+        if "zz" in self.cost and min(self.qubits) < 2:
+            raise ValueError("the zz cost needs n_qubits >= 2")
+        if self.samples < 2:
+            raise ValueError(f"samples must be >= 2, got {self.samples}")
+        if self.param not in PARAMS:
+            raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {self.param!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.dtype not in ("complex128", "complex64"):
+            raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
+        parse_init(self.init)
+
+
+def parse_init(init: str) -> tuple[str, float]:
+    """``uniform`` (angles uniform in [0, 2 pi)) or ``normal:SIGMA`` (radians)."""
+    if init == "uniform":
+        return "uniform", 0.0
+    if init.startswith("normal:"):
+        try:
+            sigma = float(init.split(":", 1)[1])
+        except ValueError:
+            sigma = -1.0
+        if sigma > 0:
+            return "normal", sigma
+        raise ValueError(f"normal init needs a positive sigma, e.g. normal:0.1, got {init!r}")
+    raise ValueError(f"init must be 'uniform' or 'normal:SIGMA', got {init!r}")
+
+
+def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:
+    """The circuit of one grid point."""
+    opts = {}
+    if ansatz == "sparse":
+        opts = {"pattern": config.sparse_pattern, "density": config.sparse_density}
+    return build(ansatz, n, layers, seed=config.seed, **opts)
+
+
+def param_index(circuit: Circuit, which: str) -> list[int]:
+    """Indices of the parameters whose derivative is sampled."""
+    P = circuit.n_params
+    if P == 0:
+        raise ValueError(f"circuit {circuit.name!r} has no trainable parameters")
+    return {"middle": [P // 2], "first": [0], "last": [P - 1], "all": list(range(P))}[which]
+
+
+def draw(circuit: Circuit, samples: int, init: str, rng: np.random.Generator):
+    """Random parameters float64[samples, n_params] and data angles float64[samples, n_data]."""
+    kind, sigma = parse_init(init)
+    if kind == "uniform":
+        params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
+    else:
+        params = rng.normal(0, sigma, size=(samples, circuit.n_params))
+    x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
+    return params, x
+
+
+def summarize(grads: np.ndarray) -> dict[str, float]:
+    """Mean and variance (ddof=1) of float[samples, n_params_differentiated] with standard errors.
+
+    With several parameters the per-parameter variances are averaged; standard errors come from
+    the per-sample spread (delta method), which is valid for any distribution with finite 4th
+    moment.
+    """
+    S = grads.shape[0]
+    mean_p = grads.mean(axis=0)
+    dev2 = (grads - mean_p) ** 2 * S / (S - 1)  # unbiased per-sample contributions
+    var = float(dev2.mean())
+    var_se = float(dev2.mean(axis=1).std(ddof=1) / math.sqrt(S))
+    m = grads.mean(axis=1)
+    return {
+        "mean": float(m.mean()),
+        "mean_se": float(m.std(ddof=1) / math.sqrt(S)),
+        "var": var,
+        "var_se": var_se,
+        "log2_var": math.log2(var) if var > 0 else float("-inf"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines
+
+
+def _bytes_per_row(n_register: int, dtype: str, adjoint: bool) -> float:
+    itemsize = 16 if dtype == "complex128" else 8
+    return 2**n_register * itemsize * (14 if adjoint else 8)
+
+
+def _jax_gradients(
+    config: VarianceConfig, circuit: Circuit, params, x, costs, *, n_register, capacity, kernels
+) -> np.ndarray:
+    """Derivatives float[samples, n_diff, k] of every cost, by the JAX engine."""
+    import jax.numpy as jnp
+
+    from bpdiag.engines import jax as je
+    from bpdiag.engines._program import Program, embed_observables, lower
+
+    prog_np = lower(circuit, kernels=kernels, n_register=n_register, n_gates=capacity)
+    prog = Program(*(jnp.asarray(t) for t in prog_np))
+    obs = observables(costs, circuit.n_qubits)
+    obs = jnp.asarray(embed_observables(obs, circuit.n_qubits, n_register))
+    which = param_index(circuit, config.param)
+    S = params.shape[0]
+    if config.param == "all":
+        f = je.jitted("jac_params", kernels, n_register, config.dtype)
+        chunk = plan_chunk(
+            S,
+            _bytes_per_row(n_register, config.dtype, True),
+            what=f"{circuit.name} on {circuit.n_qubits} qubits",
+            budget=config.memory_budget,
+        )
+        out = [
+            np.asarray(f(prog, params[i : i + chunk], x[i : i + chunk], obs))
+            for i in range(0, S, chunk)
+        ]
+        return np.concatenate(out)[:, which, :]
+    # Parameter shift on the gate angles: d/dp = sum_g coef_g [f(t_g + pi/2) - f(t_g - pi/2)] / 2
+    angles = params @ prog_np.pm + x @ prog_np.dm + prog_np.const
+    p = which[0]
+    gates = np.nonzero(prog_np.pm[p])[0]
+    rows = []
+    for g in gates:
+        for sign in (1, -1):
+            shifted = angles.copy()
+            shifted[:, g] += sign * np.pi / 2
+            rows.append(shifted)
+    rows = np.concatenate(rows)
+    f = je.jitted("angles", kernels, n_register, config.dtype)
+    # Only the gate tables enter the compiled function: keep pm/dm out so that shapes (and the
+    # compiled program) are shared by every point of this register.
+    empty = jnp.zeros((0, capacity))
+    prog = prog._replace(pm=empty, dm=empty)
+    chunk = plan_chunk(
+        len(rows),
+        _bytes_per_row(n_register, config.dtype, False),
+        what=f"{circuit.name} on {circuit.n_qubits} qubits",
+        budget=config.memory_budget,
+    )
+    chunk = min(chunk, 2 * S)  # one shape per point size: at most one compile per register
+    values = []
+    for i in range(0, len(rows), chunk):
+        block = rows[i : i + chunk]
+        pad = chunk - len(block)
+        if pad:
+            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+        res = np.asarray(f(prog, block, obs, circuit.n_gates))
+        values.append(res[: chunk - pad])
+    values = np.concatenate(values).reshape(len(gates), 2, S, -1)
+    coef = prog_np.pm[p, gates][:, None, None]
+    grad = (coef * (values[:, 0] - values[:, 1]) / 2).sum(axis=0)
+    return grad[:, None, :]
+
+
+def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, costs):
+    from bpdiag.engines import pennylane as pe
+
+    which = param_index(circuit, config.param)
+    g = pe.gradient(circuit, params, x if circuit.n_data else None, costs=costs, device=config.device)
+    return g[:, which, :]
+
+
+def _register_for(n: int, grid_max: int) -> int:
+    return max(n, min(_SMALL_REGISTER, grid_max)) if n <= _SMALL_REGISTER else n
+
+
+# ---------------------------------------------------------------------------------------------
+# The analysis
+
+
+def _points(config: VarianceConfig) -> list[tuple[str, int, int]]:
+    return [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
+
+
+def _done_keys(path: Path) -> set[tuple]:
+    if not path.exists():
+        return set()
+    text = path.read_text()
+    if text and not text.endswith("\n"):  # a run killed mid-line: drop the partial row
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    if not text.strip():
+        return set()
+    df = pd.read_csv(path)
+    if list(df.columns) != COLUMNS:
+        raise ValueError(f"{path} has columns {list(df.columns)}, not a bpdiag variance table")
+    return {tuple(r) for r in df[_KEY].itertuples(index=False, name=None)}
+
+
+def variance(
+    qubits: Sequence[int] = tuple(range(2, 9)),
+    layers: Sequence[int] = (1, 2, 5, 10, 20, 50),
+    ansatz: Sequence[str] = ("dense",),
+    cost: Sequence[str] = ("global", "local"),
+    samples: int = 200,
+    *,
+    param: str = "middle",
+    init: str = "uniform",
+    seed: int = 0,
+    engine: str = "jax",
+    device: str = "default.qubit",
+    dtype: str = "complex128",
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    memory_budget: float | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Sample Var[dC/dtheta] on a grid of (ansatz, n_qubits, n_layers) for every cost.
+
+    Returns a tidy DataFrame, one row per (ansatz, cost, n_qubits, n_layers, param) with
+    columns ``ansatz, cost, n_qubits, n_layers, param, samples, mean, mean_se, var, var_se,
+    log2_var``. Costs are dimensionless expectations in [-1, 1]; derivatives are per radian.
+
+    With ``out``, each finished point is appended to ``out/variance.csv`` at once; with
+    ``resume`` the points already there are skipped (the final file equals an uninterrupted
+    run's). ``df.attrs["timing"]`` holds wall times (they are never written to the CSV).
+    """
+    config = VarianceConfig(
+        tuple(qubits), tuple(layers), tuple(ansatz), tuple(cost), int(samples), param, init,
+        int(seed), engine, device, dtype, memory_budget=memory_budget, **options,
+    )
+    path = Path(out) / "variance.csv" if out is not None else None
+    if path is not None and path.exists() and not resume:
+        path.unlink()
+    done = _done_keys(path) if path is not None else set()
+    points = _points(config)
+    grid_max = max(config.qubits)
+    # Validate memory for the largest point before any work.
+    if config.engine == "jax":
+        plan_chunk(
+            1,
+            _bytes_per_row(max(grid_max, 2), config.dtype, config.param == "all"),
+            what=f"a {grid_max}-qubit statevector",
+            budget=config.memory_budget,
+        )
+    # One compiled program per register: padded gate capacity and the union of wire kernels.
+    capacity: dict[int, int] = {}
+    kernels: dict[int, set] = {}
+    for a, n, L in points:
+        N = _register_for(n, grid_max)
+        c = circuit_for(config, a, n, L)
+        capacity[N] = max(capacity.get(N, 0), c.n_gates)
+        kernels.setdefault(N, set()).update(gate_kernels(c))
+    capacity = {N: 1 << max(4, math.ceil(math.log2(G))) for N, G in capacity.items()}
+    rows, timing = [], []
+    bar = _progress(points, progress)
+    for a, n, L in points:
+        keys = {(a, c, n, L, config.param) for c in config.cost}
+        if keys <= done:
+            bar.update(1)
+            continue
+        circuit = circuit_for(config, a, n, L)
+        rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
+        params, x = draw(circuit, config.samples, config.init, rng)
+        t0 = time.perf_counter()
+        if config.engine == "jax":
+            N = _register_for(n, grid_max)
+            grads = _jax_gradients(
+                config,
+                circuit,
+                params,
+                x,
+                config.cost,
+                n_register=N,
+                capacity=capacity[N],
+                kernels=tuple(sorted(kernels[N])),
+            )
+        else:
+            grads = _pennylane_gradients(config, circuit, params, x, config.cost)
+        seconds = time.perf_counter() - t0
+        timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
+        point_rows = []
+        for k, c in enumerate(config.cost):
+            row = {"ansatz": a, "cost": c, "n_qubits": n, "n_layers": L, "param": config.param}
+            row["samples"] = config.samples
+            row.update(summarize(grads[:, :, k]))
+            point_rows.append(row)
+        frame = pd.DataFrame(point_rows, columns=COLUMNS)
+        if path is not None:
+            _io.append_csv(frame, path)
+        rows.append(frame)
+        bar.update(1)
+    bar.close()
+    if path is not None:
+        df = pd.read_csv(path)
+        order = {p: i for i, p in enumerate(points)}
+        df["_o"] = [order.get((r.ansatz, r.n_qubits, r.n_layers), -1) for r in df.itertuples()]
+        df = df.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    else:
+        df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    df.attrs["config"] = asdict(config)
+    df.attrs["timing"] = timing
+    return df
+
+
+def _progress(points, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(points), desc="variance", unit="point", disable=not enabled, leave=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fits and theory
+
+
+def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
+    """Fit Var = A * 2**(-b * n) per (ansatz, cost, n_layers, param) by weighted least squares
+    on log2(var) (weights from var_se). Returns columns ``ansatz, cost, n_layers, param, b,
+    b_se, log2_A, points``; b is in bits of variance lost per qubit. Groups with fewer than 2
+    positive variances are skipped."""
+    out = []
+    for key, g in df.groupby(["ansatz", "cost", "n_layers", "param"], sort=False):
+        g = g[g["var"] > 0]
+        if g["n_qubits"].nunique() < 2:
+            continue
+        n = g["n_qubits"].to_numpy(float)
+        y = np.log2(g["var"].to_numpy(float))
+        sy = g["var_se"].to_numpy(float) / (g["var"].to_numpy(float) * math.log(2))
+        sy = np.maximum(sy, 1e-6)
+        W = 1 / sy**2
+        X = np.stack([np.ones_like(n), -n], axis=1)
+        cov = np.linalg.inv(X.T @ (W[:, None] * X))
+        beta = cov @ X.T @ (W * y)
+        resid = y - X @ beta
+        dof = len(n) - 2
+        # Inflate by the reduced chi^2 when the model does not fit within the error bars.
+        scale = max(1.0, float(resid @ (W * resid)) / dof) if dof > 0 else 1.0
+        out.append(
+            dict(zip(["ansatz", "cost", "n_layers", "param"], key))
+            | {
+                "b": float(beta[1]),
+                "b_se": float(math.sqrt(cov[1, 1] * scale)),
+                "log2_A": float(beta[0]),
+                "points": int(len(n)),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def haar_variance(n_qubits: int, cost: str) -> float:
+    """Var[dC/dtheta] when the unitaries before and after a rotation exp(-i theta P/2) are
+    independent Haar-random (2-designs), for a traceless cost O with Tr(O^2)/d = w:
+
+        Var = w * d^2 / (2 (d^2 - 1) (d + 1)),   d = 2**n,
+
+    with w = 1 (global, zz) or 1/n (local). Derivation: dC = <phi| i[G, O'] |phi> with a Haar
+    state phi and O' = V^+ O V; E_phi gives Tr(K^2)/(d(d+1)) and the Haar twirl of O'(x)O' gives
+    E Tr(K^2) = (d w / 2) d^2/(d^2 - 1). (McClean et al. 2018; Cerezo et al. 2021.)
+    """
+    d = 2.0**n_qubits
+    w = {"global": 1.0, "zz": 1.0, "local": 1.0 / n_qubits, "z0": 1.0}[cost]
+    return w * d**2 / (2 * (d**2 - 1) * (d + 1))
+
+
+def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """Write ``variance.csv`` (already appended), ``variance.json`` and the figure."""
+    from bpdiag.figures import variance_figure
+
+    fits = fit_decay(df)
+    meta = {
+        "analysis": "variance",
+        "config": df.attrs.get("config", {}),
+        "timing": df.attrs.get("timing", []),
+        "fits": fits.to_dict(orient="records"),
+        "units": {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"},
+    }
+    return _io.write_result(df, meta, out, "variance", figure=variance_figure)

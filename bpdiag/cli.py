@@ -1,0 +1,158 @@
+"""The ``bpdiag`` command line: a thin click layer over the library.
+
+Each command parses its options, calls one library function that returns a DataFrame, and hands
+the result to :func:`bpdiag._io.write_result`. Library ``ValueError``s become click usage errors
+(exit code 2, one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import click
+
+
+class IntRange(click.ParamType):
+    """Parses ``2..8`` (inclusive), ``2,4,6`` or ``5`` into a sorted tuple of ints."""
+
+    name = "range"
+
+    def __init__(self, minimum: int | None = None):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (tuple, list)):
+            return tuple(value)
+        text = str(value).strip()
+        try:
+            out: list[int] = []
+            for part in text.split(","):
+                part = part.strip()
+                if ".." in part:
+                    lo, hi = (int(s) for s in part.split(".."))
+                    if hi < lo:
+                        self.fail(f"empty range {part!r}: the end is below the start", param, ctx)
+                    out.extend(range(lo, hi + 1))
+                else:
+                    out.append(int(part))
+        except ValueError:
+            self.fail(f"{text!r} is not a list of integers like 2..8 or 2,4,6", param, ctx)
+        if self.minimum is not None and min(out) < self.minimum:
+            self.fail(f"values must be >= {self.minimum}, got {min(out)}", param, ctx)
+        return tuple(sorted(set(out)))
+
+
+class Choices(click.ParamType):
+    """Comma-separated list of names from a fixed set, e.g. ``dense,sparse``."""
+
+    name = "names"
+
+    def __init__(self, choices: tuple[str, ...]):
+        self.choices = tuple(choices)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (tuple, list)):
+            return tuple(value)
+        names = tuple(s.strip() for s in str(value).split(",") if s.strip())
+        bad = [s for s in names if s not in self.choices]
+        if bad or not names:
+            self.fail(
+                f"unknown value {bad[0] if bad else value!r}; choose from {', '.join(self.choices)}",
+                param,
+                ctx,
+            )
+        return names
+
+
+def library_errors(func: Callable) -> Callable:
+    """Turn a library ``ValueError`` into a one-line usage error (exit code 2)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, FileNotFoundError, MemoryError) as exc:
+            raise click.UsageError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bpdiag")
+def main() -> None:
+    """bpdiag: can this parameterized quantum circuit be trained, and if not, why not?"""
+
+
+def _echo_table(df, title: str | None = None) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_columns", 30, "display.max_rows", 200):
+        if title:
+            click.echo(title)
+        click.echo(df.to_string())
+
+
+def _resolve_device(engine: str, device: str, fallback: bool) -> str:
+    if engine != "pennylane":
+        return device
+    import warnings
+
+    from bpdiag.engines.pennylane import resolve_device
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        name = resolve_device(device, fallback=fallback)
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    return name
+
+
+@main.command()
+@click.option("--qubits", type=IntRange(1), default="2..8", show_default=True, help="2..8 or 2,4,6")
+@click.option("--layers", type=IntRange(1), default="1,2,5,10,20,50", show_default=True)
+@click.option("--ansatz", type=Choices(("dense", "sparse", "mcclean", "original")), default="dense",
+              show_default=True, help="comma-separated: dense,sparse,mcclean,original")
+@click.option("--cost", type=Choices(("global", "local", "zz")), default="global,local",
+              show_default=True)
+@click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True)
+@click.option("--param", type=click.Choice(["middle", "first", "last", "all"]), default="middle",
+              show_default=True, help="whose derivative; 'all' averages per-parameter variances")
+@click.option("--init", default="uniform", show_default=True, help="uniform | normal:SIGMA")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--engine", type=click.Choice(["jax", "pennylane"]), default="jax", show_default=True)
+@click.option("--device", default="default.qubit", show_default=True,
+              help="PennyLane device (with --engine pennylane)")
+@click.option("--fallback", is_flag=True, help="fall back to default.qubit if --device is missing")
+@click.option("--dtype", type=click.Choice(["complex128", "complex64"]), default="complex128",
+              show_default=True)
+@click.option("--sparse-pattern", type=click.Choice(["brickwall", "random"]), default="brickwall",
+              show_default=True)
+@click.option("--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+              show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="results/variance",
+              show_default=True)
+@click.option("--resume", is_flag=True, help="keep the points already in OUT/variance.csv")
+@library_errors
+def variance(qubits, layers, ansatz, cost, samples, param, init, seed, engine, device, fallback,
+             dtype, sparse_pattern, sparse_density, out, resume):
+    """Sample Var[dC/dtheta] against qubits and depth; fit Var ~ 2^(-b n)."""
+    import sys
+
+    from bpdiag.analyses import variance as va
+
+    device = _resolve_device(engine, device, fallback)
+    df = va.variance(
+        qubits, layers, ansatz, cost, samples, param=param, init=init, seed=seed, engine=engine,
+        device=device, dtype=dtype, out=out, resume=resume, progress=sys.stderr.isatty(),
+        sparse_pattern=sparse_pattern, sparse_density=sparse_density,
+    )
+    paths = va.write(df, out)
+    table = df.assign(value=[f"{v:.3e} ± {s:.1e}" for v, s in zip(df["var"], df["var_se"])])
+    _echo_table(table.pivot_table(index=["ansatz", "cost", "n_layers"], columns="n_qubits",
+                                  values="value", aggfunc="first"), "Var[dC/dθ] (± standard error)")
+    fits = va.fit_decay(df)
+    if len(fits):
+        _echo_table(fits.round(4).set_index(["ansatz", "cost", "n_layers"]),
+                    "\nFit Var ∝ 2^(-b·n)")
+    click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")

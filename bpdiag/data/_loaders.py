@@ -1,0 +1,869 @@
+"""Loaders for real option and index files, all returning one canonical table.
+
+Option formats (detected from the header; ``format=`` forces one):
+
+=================  ==========================================================================
+name               file
+=================  ==========================================================================
+legacy             NSE F&O bhavcopy, legacy layout (``INSTRUMENT,SYMBOL,EXPIRY_DT,...``),
+                   with or without the trailing empty column or a leading pandas index column
+udiff              NSE F&O bhavcopy, UDiFF layout (``TradDt,BizDt,Sgmt,...,TckrSymb,...``)
+udiff_converted    UDiFF renamed into legacy-style names (``SYMBOL,...,TRADE_DATE,
+                   UNDERLYING_PRICE,...CLOSE_PRICE``; DD-MM-YYYY dates)
+canonical          this package's own table (``date,underlying,expiry,...``)
+cboe               CBOE DataShop option end-of-day summary (``underlying_symbol,quote_date,
+                   root,...``); settle = mid of the end-of-day bid/ask
+polygon_aggs       Polygon/Massive options day aggregates with OCC tickers (``O:SPXW...``)
+massive_snapshot   Massive/Polygon option chain snapshot (``snapshot_date,...,occ_ticker``);
+                   a bar last updated on an earlier session counts as untraded (volume 0)
+yahoo              yfinance option chains (``contractSymbol,...,spotPrice,timetoMaturity``);
+                   close = last price, settle = bid/ask mid; date = expiry - timetoMaturity
+nse_chain          NSE option-chain snapshots (``timestamp,symbol,...,ltp``); close = LTP
+dhan_intraday      Dhan rolling-option candles (``timestamp_ist,trade_date,...``) with spot
+                   and India VIX
+=================  ==========================================================================
+
+A path may be a CSV file, a ``.gz`` file, a ``.zip`` archive (every CSV inside) or a folder
+(every such file below it, read one at a time). Bad input raises :class:`DataError`, a
+``ValueError`` whose one-line message names the file, the line and the column.
+
+Intraday formats keep every row: the rows of one contract on one day are duplicates that
+:func:`bpdiag.data.clean` counts, keeping the latest.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DataError",
+    "CANONICAL_COLUMNS",
+    "EXTRA_COLUMNS",
+    "OPTION_FORMATS",
+    "load_options",
+    "load_index",
+    "load_vix",
+    "detect_format",
+]
+
+CANONICAL_COLUMNS = (
+    "date",
+    "underlying",
+    "expiry",
+    "strike",
+    "option_type",
+    "open",
+    "high",
+    "low",
+    "close",
+    "settle",
+    "volume",
+    "open_interest",
+    "underlying_price",
+)
+"""Columns every option loader returns, in this order. ``date``/``expiry`` are
+datetime64[ns] (midnight); ``option_type`` is "CE"/"PE" (missing for futures); prices and
+``strike`` in the file's currency (rupees, dollars); ``volume`` in contracts."""
+
+EXTRA_COLUMNS = ("instrument", "prev_close", "oi_change")
+"""Always present after the canonical ones (NaN/missing where the file has no such field):
+``instrument`` (OPTIDX, FUTIDX, OPTSTK, FUTSTK), the previous-day close, the change in open
+interest. Files that carry them also give ``lot_size``, ``vix`` and ``rate``."""
+
+_OPTIONAL_EXTRAS = ("lot_size", "vix", "rate")
+_NA = ["", " ", "-", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+_ROOTS = {"SPXW": "SPX", "SPXPM": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX"}
+_OCC = r"^(?:O:)?([A-Z][A-Z0-9]{0,5})(\d{6})([CP])(\d{8})$"
+
+
+class DataError(ValueError):
+    """Bad input data: the message is one line naming the file, the line and the column."""
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def _iter_sources(path: str | Path) -> Iterator[tuple[str, bytes]]:
+    """Yield (label, bytes) for every CSV in a file, .gz, .zip or folder, one at a time."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such file or folder")
+    if p.is_dir():
+        files = sorted(
+            f
+            for f in p.rglob("*")
+            if f.is_file() and f.name.lower().endswith((".csv", ".gz", ".zip"))
+        )
+        if not files:
+            raise DataError(f"{p}: folder holds no .csv, .csv.gz or .zip file")
+        for f in files:
+            yield from _iter_sources(f)
+        return
+    name = p.name.lower()
+    if name.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(p) as zf:
+                members = [
+                    m
+                    for m in zf.namelist()
+                    if m.lower().endswith(".csv") and not m.startswith("__MACOSX")
+                ]
+                if not members:
+                    found = ", ".join(zf.namelist()[:5]) or "nothing"
+                    raise DataError(f"{p}: zip archive holds no CSV file (found: {found})")
+                for m in sorted(members):
+                    yield f"{p}:{m}", zf.read(m)
+        except zipfile.BadZipFile:
+            raise DataError(f"{p}: not a valid zip archive") from None
+        return
+    raw = p.read_bytes()
+    if name.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            raise DataError(f"{p}: not a valid gzip file") from None
+    yield str(p), raw
+
+
+def _check_text(label: str, raw: bytes) -> bytes:
+    """Reject empty, UTF-16 and non-UTF-8 input with a one-line message; strip a UTF-8 BOM."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        raise DataError(f"{label}: line 1: the file is UTF-16 or binary, not UTF-8 CSV text")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.strip():
+        raise DataError(f"{label}: line 1: empty file")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        field = raw.count(b",", start, exc.start)
+        header = _header(raw)
+        col = header[field] if field < len(header) else f"#{field + 1}"
+        raise DataError(
+            f"{label}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 "
+            "(re-save the file as UTF-8)"
+        ) from None
+    return raw
+
+
+def _header(raw: bytes) -> list[str]:
+    first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    return [c.strip() for c in next(csv.reader([first]), [])]
+
+
+# ---------------------------------------------------------------------------- parsing helpers
+
+
+@dataclass
+class _Ctx:
+    label: str
+    raw: pd.DataFrame  # typed columns; index = data row number (line = index + 2)
+
+    def fail(self, row: int, col: str, what: str) -> DataError:
+        return DataError(f"{self.label}: line {int(row) + 2}, column {col}: {what}")
+
+    def has(self, col: str) -> bool:
+        return col in self.raw.columns
+
+    def num(self, col: str) -> pd.Series:
+        if col not in self.raw.columns:
+            return pd.Series(np.nan, index=self.raw.index)
+        return self.raw[col].astype(np.float64)
+
+    def text(self, col: str) -> pd.Series:
+        if col not in self.raw.columns:
+            return pd.Series(pd.NA, index=self.raw.index, dtype="str")
+        return self.raw[col].astype("str").str.strip()
+
+    def dates(self, col: str, formats: tuple[str, ...], *, required: bool = True) -> pd.Series:
+        return _parse_dates(self, self.text(col), col, formats, required=required)
+
+    def option_type(self, col: str, futures_ok: bool = True) -> pd.Series:
+        s = self.text(col).str.upper()
+        out = s.map(_TYPE_MAP)
+        bad = out.isna() & s.notna() & ~s.isin(_FUT_TYPES)
+        if not futures_ok:
+            bad |= s.isna() | s.isin(_FUT_TYPES)
+        if bad.any():
+            i = bad.idxmax()
+            raise self.fail(i, col, f"unknown option type {self.raw[col].loc[i]!r}")
+        return out.astype("str")
+
+    def strike(self, col: str, opt: pd.Series) -> pd.Series:
+        k = self.num(col)
+        bad = opt.notna() & ~(k > 0)
+        if bad.any():
+            i = bad.idxmax()
+            raise self.fail(i, col, f"option row needs a positive strike, got {k.loc[i]!r}")
+        return k
+
+
+_TYPE_MAP = {"CE": "CE", "PE": "PE", "C": "CE", "P": "PE", "CALL": "CE", "PUT": "PE"}
+_FUT_TYPES = {"XX", "FF", "FUT", ""}
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%d %b %Y", "%d/%m/%Y", "%Y%m%d", "%d%b%Y")
+
+
+def _parse_dates(
+    ctx: _Ctx, s: pd.Series, col: str, formats: tuple[str, ...], *, required: bool = True
+) -> pd.Series:
+    """Parse a text column of dates with the first format that reads every value."""
+    empty = s.isna() | (s == "")
+    if required and empty.any():
+        raise ctx.fail(empty.idxmax(), col, "empty date")
+    uniq = pd.Series(s[~empty].unique())
+    best, best_ok = None, -1
+    for fmt in formats:
+        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce")
+        n_ok = int(parsed.notna().sum())
+        if n_ok == len(uniq):
+            best = parsed
+            break
+        if n_ok > best_ok:
+            best_ok, best_fmt = n_ok, fmt
+    if best is None:
+        parsed = pd.to_datetime(uniq, format=best_fmt, errors="coerce")
+        bad_values = set(uniq[parsed.isna()])
+        i = s.isin(bad_values).idxmax()
+        raise ctx.fail(i, col, f"cannot parse {s.loc[i]!r} as a date")
+    lookup = pd.Series(best.values.astype("datetime64[ns]"), index=uniq.values)
+    out = s.map(lookup)
+    return out.astype("datetime64[ns]").dt.normalize()
+
+
+def _parse_occ(ctx: _Ctx, col: str) -> pd.DataFrame:
+    s = ctx.text(col)
+    m = s.str.extract(_OCC)
+    bad = m[0].isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise ctx.fail(i, col, f"{s.loc[i]!r} is not an OCC option ticker like O:SPXW220520C03750000")
+    root = m[0].astype("str")
+    return pd.DataFrame(
+        {
+            "root": root,
+            "underlying": root.map(lambda r: _ROOTS.get(r, r)).astype("str"),
+            "expiry": pd.to_datetime(m[1], format="%y%m%d").astype("datetime64[ns]"),
+            "option_type": m[2].map({"C": "CE", "P": "PE"}).astype("str"),
+            "strike": m[3].astype(np.int64) / 1000.0,
+        },
+        index=ctx.raw.index,
+    )
+
+
+def _mid(bid: pd.Series, ask: pd.Series) -> pd.Series:
+    ok = (bid > 0) & (ask > 0) & (ask >= bid)
+    return ((bid + ask) / 2.0).where(ok)
+
+
+def _frame(index: pd.Index, **cols) -> pd.DataFrame:
+    out = {}
+    for c in CANONICAL_COLUMNS + EXTRA_COLUMNS + _OPTIONAL_EXTRAS:
+        if c in cols:
+            out[c] = cols[c]
+        elif c in CANONICAL_COLUMNS + EXTRA_COLUMNS:
+            out[c] = np.nan
+    df = pd.DataFrame(out, index=index)
+    for c in ("underlying", "option_type", "instrument"):
+        df[c] = df[c].astype("str")
+    for c in ("strike", "open", "high", "low", "close", "settle", "volume", "open_interest",
+              "underlying_price", "prev_close", "oi_change") + _OPTIONAL_EXTRAS:
+        if c in df.columns:
+            df[c] = df[c].astype(np.float64)
+    return df
+
+
+def _instrument_from_type(opt: pd.Series) -> pd.Series:
+    return pd.Series(np.where(opt.notna(), "OPTIDX", "FUTIDX"), index=opt.index, dtype="str")
+
+
+# ---------------------------------------------------------------------------- formats
+
+
+def _legacy(c: _Ctx) -> pd.DataFrame:
+    fmts = ("%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d", "%d%b%Y", "%d/%m/%Y")
+    opt = c.option_type("OPTION_TYP")
+    return _frame(
+        c.raw.index,
+        date=c.dates("TIMESTAMP", fmts),
+        underlying=c.text("SYMBOL"),
+        expiry=c.dates("EXPIRY_DT", fmts),
+        strike=c.strike("STRIKE_PR", opt),
+        option_type=opt,
+        open=c.num("OPEN"),
+        high=c.num("HIGH"),
+        low=c.num("LOW"),
+        close=c.num("CLOSE"),
+        settle=c.num("SETTLE_PR"),
+        volume=c.num("CONTRACTS"),
+        open_interest=c.num("OPEN_INT"),
+        instrument=c.text("INSTRUMENT").str.upper(),
+        oi_change=c.num("CHG_IN_OI"),
+    )
+
+
+_UDIFF_INSTR = {"IDO": "OPTIDX", "IDF": "FUTIDX", "STO": "OPTSTK", "STF": "FUTSTK"}
+
+
+def _udiff(c: _Ctx) -> pd.DataFrame:
+    fmts = ("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%Y%m%d")
+    opt = c.option_type("OptnTp")
+    if c.has("FinInstrmTp"):
+        tp = c.text("FinInstrmTp").str.upper()
+        instr = tp.map(_UDIFF_INSTR).fillna(tp).astype("str")
+    else:
+        instr = _instrument_from_type(opt)
+    return _frame(
+        c.raw.index,
+        date=c.dates("TradDt", fmts),
+        underlying=c.text("TckrSymb"),
+        expiry=c.dates("XpryDt", fmts),
+        strike=c.strike("StrkPric", opt),
+        option_type=opt,
+        open=c.num("OpnPric"),
+        high=c.num("HghPric"),
+        low=c.num("LwPric"),
+        close=c.num("ClsPric"),
+        settle=c.num("SttlmPric"),
+        volume=c.num("TtlTradgVol"),
+        open_interest=c.num("OpnIntrst"),
+        underlying_price=c.num("UndrlygPric"),
+        instrument=instr,
+        prev_close=c.num("PrvsClsgPric"),
+        oi_change=c.num("ChngInOpnIntrst"),
+        lot_size=c.num("NewBrdLotQty"),
+    )
+
+
+def _udiff_converted(c: _Ctx) -> pd.DataFrame:
+    fmts = ("%d-%m-%Y", "%Y-%m-%d", "%d-%b-%Y")
+    opt = c.option_type("OPTION_TYP")
+    return _frame(
+        c.raw.index,
+        date=c.dates("TRADE_DATE", fmts),
+        underlying=c.text("SYMBOL"),
+        expiry=c.dates("EXPIRY_DT", fmts),
+        strike=c.strike("STRIKE_PR", opt),
+        option_type=opt,
+        open=c.num("OPEN_PRICE"),
+        high=c.num("HIGH_PRICE"),
+        low=c.num("LOW_PRICE"),
+        close=c.num("CLOSE_PRICE"),
+        settle=c.num("SETTLE_PR"),
+        volume=c.num("VOLUME"),
+        open_interest=c.num("OPEN_INT"),
+        underlying_price=c.num("UNDERLYING_PRICE"),
+        instrument=_instrument_from_type(opt),
+        oi_change=c.num("CHG_IN_OI"),
+    )
+
+
+def _canonical(c: _Ctx) -> pd.DataFrame:
+    fmts = ("%Y-%m-%d", "ISO8601")
+    opt = c.option_type("option_type")
+    cols = {k: c.num(k) for k in ("open", "high", "low", "close", "settle", "volume",
+                                  "open_interest", "underlying_price", "prev_close", "oi_change")}
+    extras = {k: c.num(k) for k in _OPTIONAL_EXTRAS if c.has(k)}
+    instr = c.text("instrument") if c.has("instrument") else _instrument_from_type(opt)
+    return _frame(
+        c.raw.index,
+        date=c.dates("date", fmts),
+        underlying=c.text("underlying"),
+        expiry=c.dates("expiry", fmts),
+        strike=c.strike("strike", opt),
+        option_type=opt,
+        instrument=instr,
+        **cols,
+        **extras,
+    )
+
+
+def _cboe(c: _Ctx) -> pd.DataFrame:
+    fmts = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d")
+    opt = c.option_type("option_type", futures_ok=False)
+    und = c.num("active_underlying_price_1545")
+    for b, a in (("underlying_bid_eod", "underlying_ask_eod"),
+                 ("underlying_bid_1545", "underlying_ask_1545")):
+        und = und.fillna(_mid(c.num(b), c.num(a)))
+    return _frame(
+        c.raw.index,
+        date=c.dates("quote_date", fmts),
+        underlying=c.text("underlying_symbol").str.lstrip("^"),
+        expiry=c.dates("expiration", fmts),
+        strike=c.strike("strike", opt),
+        option_type=opt,
+        open=c.num("open"),
+        high=c.num("high"),
+        low=c.num("low"),
+        close=c.num("close"),
+        settle=_mid(c.num("bid_eod"), c.num("ask_eod")),
+        volume=c.num("trade_volume"),
+        open_interest=c.num("open_interest"),
+        underlying_price=und,
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+    )
+
+
+def _polygon_aggs(c: _Ctx) -> pd.DataFrame:
+    occ = _parse_occ(c, "ticker")
+    ws = c.text("window_start")
+    ns = pd.to_numeric(ws, errors="coerce")
+    if ns.isna().any():
+        i = ns.isna().idxmax()
+        raise c.fail(i, "window_start", f"cannot parse {ws.loc[i]!r} as nanoseconds")
+    ts = pd.to_datetime(ns.astype(np.int64), unit="ns", utc=True).dt.tz_convert("America/New_York")
+    return _frame(
+        c.raw.index,
+        date=ts.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]"),
+        underlying=occ["underlying"],
+        expiry=occ["expiry"],
+        strike=occ["strike"],
+        option_type=occ["option_type"],
+        open=c.num("open"),
+        high=c.num("high"),
+        low=c.num("low"),
+        close=c.num("close"),
+        volume=c.num("volume"),
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+    )
+
+
+def _massive_snapshot(c: _Ctx) -> pd.DataFrame:
+    occ = _parse_occ(c, "occ_ticker")
+    date = c.dates("snapshot_date", ("%Y-%m-%d",))
+    ctype = c.text("contract_type").str.lower().map({"call": "CE", "put": "PE"})
+    if ctype.isna().any():
+        i = ctype.isna().idxmax()
+        raise c.fail(i, "contract_type", f"unknown contract type {c.raw['contract_type'].loc[i]!r}")
+    if c.has("underlying_ticker"):
+        und = c.text("underlying_ticker").str.replace(r"^I:", "", regex=True)
+        und = und.fillna(occ["underlying"])
+    else:
+        und = occ["underlying"]
+    volume = c.num("day_volume").fillna(0.0)
+    if c.has("day_last_updated_et"):
+        same_day = c.text("day_last_updated_et").str.slice(0, 10) == c.text("snapshot_date")
+        volume = volume.where(same_day.fillna(False), 0.0)
+    return _frame(
+        c.raw.index,
+        date=date,
+        underlying=und.astype("str"),
+        expiry=c.dates("expiration_date", ("%Y-%m-%d",)),
+        strike=c.strike("strike_price", ctype),
+        option_type=ctype.astype("str"),
+        open=c.num("day_open"),
+        high=c.num("day_high"),
+        low=c.num("day_low"),
+        close=c.num("day_close"),
+        volume=volume,
+        open_interest=c.num("open_interest"),
+        underlying_price=c.num("underlying_price"),
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+        prev_close=c.num("day_previous_close"),
+    )
+
+
+def _yahoo(c: _Ctx) -> pd.DataFrame:
+    occ = _parse_occ(c, "contractSymbol")
+    ttm = c.num("timetoMaturity")
+    if ttm.isna().any():
+        i = ttm.isna().idxmax()
+        raise c.fail(i, "timetoMaturity", "missing days to maturity")
+    date = (occ["expiry"] - pd.to_timedelta(ttm.round().astype(np.int64), unit="D")).astype(
+        "datetime64[ns]"
+    )
+    volume = c.num("volume").fillna(0.0)
+    if c.has("lastTradeDate"):
+        last = pd.to_datetime(c.text("lastTradeDate"), utc=True, errors="coerce", format="ISO8601")
+        last_day = last.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+        volume = volume.where(~(last_day < date).fillna(True), 0.0)
+    return _frame(
+        c.raw.index,
+        date=date,
+        underlying=occ["underlying"],
+        expiry=occ["expiry"],
+        strike=c.strike("strike", occ["option_type"]),
+        option_type=occ["option_type"],
+        close=c.num("lastPrice"),
+        settle=_mid(c.num("bid"), c.num("ask")),
+        volume=volume,
+        open_interest=c.num("openInterest"),
+        underlying_price=c.num("spotPrice"),
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+    )
+
+
+def _nse_chain(c: _Ctx) -> pd.DataFrame:
+    ts = c.text("timestamp")
+    date = _parse_dates(c, ts.str.slice(0, 8), "timestamp", ("%Y%m%d",))
+    opt = c.option_type("option_type", futures_ok=False)
+    sym = c.text("symbol").str.upper().replace({"NIFTY50": "NIFTY", "NIFTY 50": "NIFTY"})
+    return _frame(
+        c.raw.index,
+        date=date,
+        underlying=sym,
+        expiry=c.dates("expiry", ("%d-%b-%Y", "%Y-%m-%d", "%d-%m-%Y")),
+        strike=c.strike("strike", opt),
+        option_type=opt,
+        open=c.num("open"),
+        high=c.num("high"),
+        low=c.num("low"),
+        close=c.num("ltp"),
+        volume=c.num("volume"),
+        open_interest=c.num("oi"),
+        underlying_price=c.num("spot"),
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+        oi_change=c.num("oi_chg"),
+    )
+
+
+def _dhan_intraday(c: _Ctx) -> pd.DataFrame:
+    opt = c.option_type("option_type", futures_ok=False)
+    spot = c.num("independent_nifty_spot").fillna(c.num("provider_spot"))
+    und = c.text("underlying") if c.has("underlying") else pd.Series("NIFTY", index=c.raw.index)
+    extras = {"vix": c.num("india_vix")} if c.has("india_vix") else {}
+    return _frame(
+        c.raw.index,
+        date=c.dates("trade_date", ("%Y-%m-%d",)),
+        underlying=und.astype("str"),
+        expiry=c.dates("actual_expiry_date", ("%Y-%m-%d",)),
+        strike=c.strike("strike", opt),
+        option_type=opt,
+        open=c.num("open"),
+        high=c.num("high"),
+        low=c.num("low"),
+        close=c.num("close"),
+        volume=c.num("volume"),
+        open_interest=c.num("open_interest"),
+        underlying_price=spot,
+        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
+        **extras,
+    )
+
+
+@dataclass(frozen=True)
+class _Format:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    text: tuple[str, ...]  # columns read as text; the others as float64
+    build: Callable[[_Ctx], pd.DataFrame]
+    sort_by: str | None = None  # intraday: order rows by this column (latest last)
+
+
+OPTION_FORMATS: dict[str, _Format] = {
+    f.name: f
+    for f in (
+        _Format(
+            "udiff",
+            ("TradDt", "TckrSymb", "XpryDt", "StrkPric", "OptnTp", "ClsPric"),
+            ("FinInstrmTp", "OpnPric", "HghPric", "LwPric", "SttlmPric", "TtlTradgVol",
+             "OpnIntrst", "ChngInOpnIntrst", "UndrlygPric", "PrvsClsgPric", "NewBrdLotQty"),
+            ("TradDt", "TckrSymb", "XpryDt", "OptnTp", "FinInstrmTp"),
+            _udiff,
+        ),
+        _Format(
+            "legacy",
+            ("INSTRUMENT", "SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "CLOSE", "TIMESTAMP"),
+            ("OPEN", "HIGH", "LOW", "SETTLE_PR", "CONTRACTS", "OPEN_INT", "CHG_IN_OI"),
+            ("INSTRUMENT", "SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TIMESTAMP"),
+            _legacy,
+        ),
+        _Format(
+            "udiff_converted",
+            ("SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "CLOSE_PRICE", "TRADE_DATE"),
+            ("SETTLE_PR", "OPEN_INT", "CHG_IN_OI", "VOLUME", "UNDERLYING_PRICE", "HIGH_PRICE",
+             "LOW_PRICE", "OPEN_PRICE"),
+            ("SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TRADE_DATE"),
+            _udiff_converted,
+        ),
+        _Format(
+            "canonical",
+            ("date", "underlying", "expiry", "strike", "option_type", "close"),
+            ("open", "high", "low", "settle", "volume", "open_interest", "underlying_price",
+             "instrument", "prev_close", "oi_change") + _OPTIONAL_EXTRAS,
+            ("date", "underlying", "expiry", "option_type", "instrument"),
+            _canonical,
+        ),
+        _Format(
+            "cboe",
+            ("underlying_symbol", "quote_date", "root", "expiration", "strike", "option_type",
+             "close"),
+            ("open", "high", "low", "trade_volume", "open_interest", "bid_eod", "ask_eod",
+             "underlying_bid_eod", "underlying_ask_eod", "underlying_bid_1545",
+             "underlying_ask_1545", "active_underlying_price_1545"),
+            ("underlying_symbol", "quote_date", "root", "expiration", "option_type"),
+            _cboe,
+        ),
+        _Format(
+            "polygon_aggs",
+            ("ticker", "close", "window_start"),
+            ("volume", "open", "high", "low"),
+            ("ticker", "window_start"),
+            _polygon_aggs,
+        ),
+        _Format(
+            "massive_snapshot",
+            ("snapshot_date", "occ_ticker", "contract_type", "expiration_date", "strike_price",
+             "day_close"),
+            ("underlying_ticker", "day_open", "day_high", "day_low", "day_volume",
+             "open_interest", "underlying_price", "day_previous_close", "day_last_updated_et"),
+            ("snapshot_date", "occ_ticker", "contract_type", "expiration_date",
+             "underlying_ticker", "day_last_updated_et"),
+            _massive_snapshot,
+        ),
+        _Format(
+            "yahoo",
+            ("contractSymbol", "strike", "lastPrice", "bid", "ask", "spotPrice", "timetoMaturity"),
+            ("volume", "openInterest", "lastTradeDate"),
+            ("contractSymbol", "lastTradeDate"),
+            _yahoo,
+        ),
+        _Format(
+            "nse_chain",
+            ("timestamp", "symbol", "expiry", "strike", "option_type", "ltp"),
+            ("spot", "open", "high", "low", "volume", "oi", "oi_chg"),
+            ("timestamp", "symbol", "expiry", "option_type"),
+            _nse_chain,
+            sort_by="timestamp",
+        ),
+        _Format(
+            "dhan_intraday",
+            ("trade_date", "strike", "option_type", "close", "actual_expiry_date"),
+            ("timestamp_ist", "underlying", "open", "high", "low", "volume", "open_interest",
+             "independent_nifty_spot", "provider_spot", "india_vix"),
+            ("trade_date", "option_type", "actual_expiry_date", "timestamp_ist", "underlying"),
+            _dhan_intraday,
+            sort_by="timestamp_ist",
+        ),
+    )
+}
+
+
+def detect_format(header: list[str] | tuple[str, ...], label: str = "<input>") -> str:
+    """Name of the option format whose required columns the header holds.
+
+    Raises :class:`DataError` naming the first missing column when a format matches partly
+    (at least 60 % of its required columns), or saying the header is not recognised.
+    """
+    cols = set(header)
+    scored = []
+    for f in OPTION_FORMATS.values():
+        hit = sum(c in cols for c in f.required)
+        scored.append((hit / len(f.required), hit, f.name))
+    frac, _, name = max(scored, key=lambda x: (x[0], x[1]))
+    if frac == 1.0:
+        return name
+    if frac >= 0.6:
+        missing = [c for c in OPTION_FORMATS[name].required if c not in cols]
+        raise DataError(f"{label}: line 1, column {missing[0]}: missing column for format {name}")
+    raise DataError(
+        f"{label}: line 1: header not recognised as an option file "
+        f"(first columns: {', '.join(list(header)[:4])})"
+    )
+
+
+def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> pd.DataFrame:
+    """Read the columns ``usecols`` (text columns as str, others float64) with line-aware errors."""
+    dtype = {c: ("str" if c in text else np.float64) for c in usecols}
+    kw = dict(usecols=usecols, skip_blank_lines=False, index_col=False, keep_default_na=False,
+              na_values=_NA, low_memory=False)
+    try:
+        df = pd.read_csv(io.BytesIO(raw), dtype=dtype, **kw)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{label}: {_parser_message(exc)}") from None
+    except (ValueError, TypeError, OverflowError):
+        df = pd.read_csv(io.BytesIO(raw), dtype=str, **kw)
+        for c in usecols:
+            if c in text:
+                continue
+            s = df[c].str.strip()
+            val = pd.to_numeric(s.where(~s.isin(_NA) & s.notna()), errors="coerce")
+            bad = val.isna() & s.notna() & ~s.isin(_NA)
+            if bad.any():
+                i = bad.idxmax()
+                raise DataError(
+                    f"{label}: line {i + 2}, column {c}: cannot parse {df[c].loc[i]!r} as a number"
+                ) from None
+        raise DataError(f"{label}: could not read the file as CSV") from None
+    blank = df.isna().all(axis=1)
+    if blank.any():
+        df = df[~blank]
+    return df
+
+
+def _parser_message(exc: Exception) -> str:
+    msg = str(exc).strip().splitlines()[-1]
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        return f"line {m.group(2)}: expected {m.group(1)} fields, saw {m.group(3)}"
+    return msg
+
+
+def _load_one(label: str, raw: bytes, fmt: str) -> pd.DataFrame:
+    raw = _check_text(label, raw)
+    header = _header(raw)
+    name = detect_format(header, label) if fmt == "auto" else fmt
+    if name not in OPTION_FORMATS:
+        raise DataError(f"unknown format {fmt!r}; choose auto or one of {', '.join(OPTION_FORMATS)}")
+    spec = OPTION_FORMATS[name]
+    missing = [c for c in spec.required if c not in header]
+    if missing:
+        raise DataError(f"{label}: line 1, column {missing[0]}: missing column for format {name}")
+    usecols = [c for c in dict.fromkeys(spec.required + spec.optional) if c in header]
+    df = _read_table(label, raw, usecols, set(spec.text))
+    if spec.sort_by and spec.sort_by in df.columns:
+        df = df.sort_values(spec.sort_by, kind="stable")
+    out = spec.build(_Ctx(label, df))
+    return out.reset_index(drop=True)
+
+
+def load_options(
+    path: str | Path, format: str = "auto", *, symbol: str | None = None
+) -> pd.DataFrame:
+    """Load option rows from a file, a .gz, a .zip or a folder into the canonical table.
+
+    Args:
+        path: a CSV file, ``.csv.gz``, ``.zip`` (every CSV inside) or a folder (every such file
+            below it, one at a time, so memory stays bounded by the rows kept).
+        format: ``"auto"`` (from each file's header) or one of :data:`OPTION_FORMATS`.
+        symbol: if given, keep only rows of this underlying while reading (e.g. "NIFTY");
+            the count of rows left out is kept in ``df.attrs["load_dropped"]["other_symbol"]``
+            and reported by :func:`bpdiag.data.clean`.
+
+    Returns:
+        DataFrame[n_rows] with :data:`CANONICAL_COLUMNS` then :data:`EXTRA_COLUMNS` (plus
+        ``lot_size``/``vix``/``rate`` when a file has them), in file order.
+
+    Raises:
+        DataError: a missing column, an unparseable date or number, an empty file, a wrong
+            encoding, a zip without CSV: one line naming file, line and column.
+    """
+    if format != "auto" and format not in OPTION_FORMATS:
+        raise DataError(f"unknown format {format!r}; choose auto or one of {', '.join(OPTION_FORMATS)}")
+    parts, dropped = [], 0
+    for label, raw in _iter_sources(path):
+        df = _load_one(label, raw, format)
+        if symbol is not None:
+            keep = df["underlying"].eq(symbol).to_numpy()
+            dropped += int((~keep).sum())
+            df = df[keep]
+        parts.append(df)
+    nonempty = [p for p in parts if len(p)]
+    out = pd.concat(nonempty, ignore_index=True) if nonempty else parts[0].iloc[:0]
+    if len(out) == 0 and dropped == 0:
+        raise DataError(f"{path}: line 2: no data rows")
+    out.attrs["load_dropped"] = {"other_symbol": dropped} if dropped else {}
+    out.attrs["source"] = str(path)
+    return out
+
+
+# ---------------------------------------------------------------------------- index / VIX
+
+_DATE_COLS = ("date", "timestamp", "indexdate", "tradedate", "datetime", "historicaldate")
+_OHLC = {
+    "open": ("open", "openprice", "openindexvalue", "vixopen"),
+    "high": ("high", "highprice", "highindexvalue", "vixhigh"),
+    "low": ("low", "lowprice", "lowindexvalue", "vixlow"),
+    "close": ("close", "closeprice", "closingindexvalue", "closeindexvalue", "adjclose"),
+}
+_VIX_CLOSE = ("vixclose", "indiavix", "vix", "close", "closeprice", "closingindexvalue")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _load_series(path: str | Path, kind: str) -> pd.DataFrame:
+    parts = []
+    for label, raw in _iter_sources(path):
+        raw = _check_text(label, raw)
+        header = _header(raw)
+        norm = {_norm(h): h for h in header if h}
+        date_col = next((norm[c] for c in _DATE_COLS if c in norm), None)
+        if date_col is None:
+            raise DataError(f"{label}: line 1, column date: missing column (no date column)")
+        close_names = _VIX_CLOSE if kind == "vix" else _OHLC["close"]
+        close_col = next((norm[c] for c in close_names if c in norm), None)
+        if close_col is None:
+            raise DataError(f"{label}: line 1, column close: missing column (no close column)")
+        cols = {"close": close_col}
+        for k in ("open", "high", "low"):
+            col = next((norm[c] for c in _OHLC[k] if c in norm), None)
+            if col is not None:
+                cols[k] = col
+        df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, index_col=False,
+                         skip_blank_lines=False, usecols=[date_col, *cols.values()])
+        df.columns = [c.strip() for c in df.columns]
+        df = df[~(df.apply(lambda s: s.str.strip().eq("")).all(axis=1))]
+        ctx = _Ctx(label, df)
+        s = ctx.text(date_col)
+        # yfinance-style timestamps ("2024-08-08 00:00:00+05:30"): keep the calendar date.
+        s = s.str.slice(0, 10).where(s.str.match(r"^\d{4}-\d{2}-\d{2}[ T]"), s)
+        out = pd.DataFrame({"date": _parse_dates(ctx, s, date_col, _DATE_FORMATS)})
+        for k in ("open", "high", "low", "close"):
+            if k not in cols:
+                out[k] = np.nan
+                continue
+            col = cols[k]
+            t = ctx.text(col).str.replace(",", "", regex=False)
+            val = pd.to_numeric(t.where(~t.isin(_NA)), errors="coerce")
+            bad = val.isna() & ~t.isin(_NA)
+            if bad.any():
+                i = bad.idxmax()
+                raise ctx.fail(i, col, f"cannot parse {df[col].loc[i]!r} as a number")
+            out[k] = val.astype(np.float64)
+        out["line"] = df.index + 2
+        out["label"] = label
+        parts.append(out)
+    out = pd.concat(parts, ignore_index=True).sort_values("date", kind="stable")
+    dup = out["date"].duplicated()
+    if dup.any():
+        row = out[dup].iloc[0]
+        raise DataError(
+            f"{row['label']}: line {row['line']}, column date: duplicate date "
+            f"{row['date'].date()}"
+        )
+    if len(out) == 0:
+        raise DataError(f"{path}: line 2: no data rows")
+    out = out.drop(columns=["line", "label"]).reset_index(drop=True)
+    out.attrs["source"] = str(path)
+    return out
+
+
+def load_index(path: str | Path) -> pd.DataFrame:
+    """Load a daily index history (NSE, Yahoo or similar CSV, or a zip/folder of them).
+
+    Column names are matched loosely (case, spaces and punctuation ignored): a date column
+    (``date``/``Date``/``timestamp``/``Index Date``) and ``close`` (plus open/high/low when
+    present). Thousands separators are accepted. Dates may be ISO, ``05-JAN-2024``,
+    ``05 Jan 2024``, ``05-01-2024`` or ``20240105``.
+
+    Returns:
+        DataFrame[n_days] with ``date`` (datetime64[ns]) and ``open, high, low, close`` (index
+        points, float64; NaN where absent), sorted by date. Duplicate dates raise
+        :class:`DataError`.
+    """
+    return _load_series(path, "index")
+
+
+def load_vix(path: str | Path) -> pd.DataFrame:
+    """Load a daily volatility-index history (India VIX, CBOE VIX, ...).
+
+    Same rules as :func:`load_index`; the close may be named ``close``, ``VIX_CLOSE``,
+    ``india_vix`` or ``vix``. Returns ``date, open, high, low, close`` in index points
+    (e.g. 13.2 means 13.2 % annualised).
+    """
+    return _load_series(path, "vix")

@@ -1,0 +1,97 @@
+"""Figures: one consistent publication style, drawn from result tables alone.
+
+Every function takes the tidy DataFrame (and the metadata dict) that an analysis wrote and returns
+a matplotlib Figure; nothing here computes physics.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "errorbar.capsize": 2,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "savefig.dpi": 200,
+    "pdf.fonttype": 42,
+}
+COLUMN_WIDTH = 3.4  # inches (one column of a two-column paper)
+LINESTYLES = ["-", "--", ":", "-."]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def style() -> None:
+    plt.rcParams.update(STYLE)
+
+
+def _colors(n: int):
+    cmap = plt.get_cmap("viridis")
+    return [cmap(v) for v in np.linspace(0.05, 0.85, max(n, 1))]
+
+
+def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
+    """Var[dC/dtheta] against n (log axis; one curve per depth and ansatz, with error bars and
+    the fitted 2**(-b n) lines) and against depth (one curve per n), one row per cost."""
+    style()
+    meta = meta or {}
+    fits = pd.DataFrame(meta.get("fits", []))
+    costs = list(dict.fromkeys(df["cost"]))
+    fig, axes = plt.subplots(
+        len(costs), 2, figsize=(2 * COLUMN_WIDTH, 2.4 * len(costs)), squeeze=False
+    )
+    ansatze = list(dict.fromkeys(df["ansatz"]))
+    layers = sorted(df["n_layers"].unique())
+    qubits = sorted(df["n_qubits"].unique())
+    lc, qc = _colors(len(layers)), _colors(len(qubits))
+    for r, cost in enumerate(costs):
+        ax_n, ax_l = axes[r]
+        d = df[(df["cost"] == cost) & (df["var"] > 0)]
+        for ia, a in enumerate(ansatze):
+            ls, mk = LINESTYLES[ia % 4], MARKERS[ia % 6]
+            for il, L in enumerate(layers):
+                g = d[(d["ansatz"] == a) & (d["n_layers"] == L)].sort_values("n_qubits")
+                if g.empty:
+                    continue
+                ax_n.errorbar(
+                    g["n_qubits"], g["var"], yerr=g["var_se"], color=lc[il], marker=mk,
+                    linestyle="none", label=f"{a}, L={L}",
+                )
+                if not fits.empty:
+                    f = fits[(fits["ansatz"] == a) & (fits["cost"] == cost) & (fits["n_layers"] == L)]
+                    if len(f):
+                        f = f.iloc[0]
+                        n = np.linspace(g["n_qubits"].min(), g["n_qubits"].max(), 50)
+                        ax_n.plot(n, 2 ** (f["log2_A"] - f["b"] * n), color=lc[il], linestyle=ls,
+                                  linewidth=0.8)
+            for iq, n in enumerate(qubits):
+                g = d[(d["ansatz"] == a) & (d["n_qubits"] == n)].sort_values("n_layers")
+                if g.empty:
+                    continue
+                ax_l.errorbar(
+                    g["n_layers"], g["var"], yerr=g["var_se"], color=qc[iq], marker=mk,
+                    linestyle=ls, label=f"{a}, n={n}",
+                )
+        for ax in (ax_n, ax_l):
+            ax.set_yscale("log")
+            ax.set_ylabel(r"Var[$\partial C/\partial\theta$]")
+            ax.set_title(f"{cost} cost")
+        ax_n.set_xlabel("qubits n")
+        ax_l.set_xlabel("layers L")
+        ax_l.set_xscale("log")
+        ax_n.legend(ncol=2, frameon=False)
+        ax_l.legend(ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
