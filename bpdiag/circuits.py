@@ -319,9 +319,7 @@ def original_circuit(n_qubits: int, n_layers: int, *, reupload: bool = False) ->
             for i in range(n_qubits):
                 b.add("CNOT", (i, (i + 1) % n_qubits))
     c = b.circuit("original", family="original", n_layers=n_layers, reupload=reupload)
-    return Circuit(
-        c.n_qubits, c.gates, c.wires, c.sources, c.n_params, n_qubits, c.name, c.meta
-    )
+    return Circuit(c.n_qubits, c.gates, c.wires, c.sources, c.n_params, n_qubits, c.name, c.meta)
 
 
 def build(ansatz: str, n_qubits: int, n_layers: int, *, seed: int = 0, **options) -> Circuit:

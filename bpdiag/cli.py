@@ -58,7 +58,8 @@ class Choices(click.ParamType):
         bad = [s for s in names if s not in self.choices]
         if bad or not names:
             self.fail(
-                f"unknown value {bad[0] if bad else value!r}; choose from {', '.join(self.choices)}",
+                f"unknown value {bad[0] if bad else value!r}; "
+                f"choose from {', '.join(self.choices)}",
                 param,
                 ctx,
             )
@@ -87,7 +88,8 @@ def main() -> None:
 def _echo_table(df, title: str | None = None) -> None:
     import pandas as pd
 
-    with pd.option_context("display.width", 120, "display.max_columns", 30, "display.max_rows", 200):
+    opts = ("display.width", 120, "display.max_columns", 30, "display.max_rows", 200)
+    with pd.option_context(*opts):
         if title:
             click.echo(title)
         click.echo(df.to_string())
@@ -111,31 +113,72 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
 @main.command()
 @click.option("--qubits", type=IntRange(1), default="2..8", show_default=True, help="2..8 or 2,4,6")
 @click.option("--layers", type=IntRange(1), default="1,2,5,10,20,50", show_default=True)
-@click.option("--ansatz", type=Choices(("dense", "sparse", "mcclean", "original")), default="dense",
-              show_default=True, help="comma-separated: dense,sparse,mcclean,original")
-@click.option("--cost", type=Choices(("global", "local", "zz")), default="global,local",
-              show_default=True)
+@click.option(
+    "--ansatz",
+    type=Choices(("dense", "sparse", "mcclean", "original")),
+    default="dense",
+    show_default=True,
+    help="comma-separated: dense,sparse,mcclean,original",
+)
+@click.option(
+    "--cost", type=Choices(("global", "local", "zz")), default="global,local", show_default=True
+)
 @click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True)
-@click.option("--param", type=click.Choice(["middle", "first", "last", "all"]), default="middle",
-              show_default=True, help="whose derivative; 'all' averages per-parameter variances")
+@click.option(
+    "--param",
+    type=click.Choice(["middle", "first", "last", "all"]),
+    default="middle",
+    show_default=True,
+    help="whose derivative; 'all' averages per-parameter variances",
+)
 @click.option("--init", default="uniform", show_default=True, help="uniform | normal:SIGMA")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--engine", type=click.Choice(["jax", "pennylane"]), default="jax", show_default=True)
-@click.option("--device", default="default.qubit", show_default=True,
-              help="PennyLane device (with --engine pennylane)")
+@click.option(
+    "--device",
+    default="default.qubit",
+    show_default=True,
+    help="PennyLane device (with --engine pennylane)",
+)
 @click.option("--fallback", is_flag=True, help="fall back to default.qubit if --device is missing")
-@click.option("--dtype", type=click.Choice(["complex128", "complex64"]), default="complex128",
-              show_default=True)
-@click.option("--sparse-pattern", type=click.Choice(["brickwall", "random"]), default="brickwall",
-              show_default=True)
-@click.option("--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5,
-              show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default="results/variance",
-              show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice(["complex128", "complex64"]),
+    default="complex128",
+    show_default=True,
+)
+@click.option(
+    "--sparse-pattern",
+    type=click.Choice(["brickwall", "random"]),
+    default="brickwall",
+    show_default=True,
+)
+@click.option(
+    "--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), default="results/variance", show_default=True
+)
 @click.option("--resume", is_flag=True, help="keep the points already in OUT/variance.csv")
 @library_errors
-def variance(qubits, layers, ansatz, cost, samples, param, init, seed, engine, device, fallback,
-             dtype, sparse_pattern, sparse_density, out, resume):
+def variance(
+    qubits,
+    layers,
+    ansatz,
+    cost,
+    samples,
+    param,
+    init,
+    seed,
+    engine,
+    device,
+    fallback,
+    dtype,
+    sparse_pattern,
+    sparse_density,
+    out,
+    resume,
+):
     """Sample Var[dC/dtheta] against qubits and depth; fit Var ~ 2^(-b n)."""
     import sys
 
@@ -143,16 +186,40 @@ def variance(qubits, layers, ansatz, cost, samples, param, init, seed, engine, d
 
     device = _resolve_device(engine, device, fallback)
     df = va.variance(
-        qubits, layers, ansatz, cost, samples, param=param, init=init, seed=seed, engine=engine,
-        device=device, dtype=dtype, out=out, resume=resume, progress=sys.stderr.isatty(),
-        sparse_pattern=sparse_pattern, sparse_density=sparse_density,
+        qubits,
+        layers,
+        ansatz,
+        cost,
+        samples,
+        param=param,
+        init=init,
+        seed=seed,
+        engine=engine,
+        device=device,
+        dtype=dtype,
+        out=out,
+        resume=resume,
+        progress=sys.stderr.isatty(),
+        sparse_pattern=sparse_pattern,
+        sparse_density=sparse_density,
     )
     paths = va.write(df, out)
     table = df.assign(value=[f"{v:.3e} ± {s:.1e}" for v, s in zip(df["var"], df["var_se"])])
-    _echo_table(table.pivot_table(index=["ansatz", "cost", "n_layers"], columns="n_qubits",
-                                  values="value", aggfunc="first"), "Var[dC/dθ] (± standard error)")
+    _echo_table(
+        table.pivot_table(
+            index=["ansatz", "cost", "n_layers"],
+            columns="n_qubits",
+            values="value",
+            aggfunc="first",
+        ),
+        "Var[dC/dθ] (± standard error)",
+    )
     fits = va.fit_decay(df)
     if len(fits):
-        _echo_table(fits.round(4).set_index(["ansatz", "cost", "n_layers"]),
-                    "\nFit Var ∝ 2^(-b·n)")
+        _echo_table(fits.round(4).set_index(["ansatz", "cost", "n_layers"]), "\nFit Var ∝ 2^(-b·n)")
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+
+
+from bpdiag.data.cli import data as _data_group  # noqa: E402
+
+main.add_command(_data_group)

@@ -66,23 +66,40 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
                 if g.empty:
                     continue
                 ax_n.errorbar(
-                    g["n_qubits"], g["var"], yerr=g["var_se"], color=lc[il], marker=mk,
-                    linestyle="none", label=f"{a}, L={L}",
+                    g["n_qubits"],
+                    g["var"],
+                    yerr=g["var_se"],
+                    color=lc[il],
+                    marker=mk,
+                    linestyle="none",
+                    label=f"{a}, L={L}",
                 )
                 if not fits.empty:
-                    f = fits[(fits["ansatz"] == a) & (fits["cost"] == cost) & (fits["n_layers"] == L)]
+                    f = fits[
+                        (fits["ansatz"] == a) & (fits["cost"] == cost) & (fits["n_layers"] == L)
+                    ]
                     if len(f):
                         f = f.iloc[0]
                         n = np.linspace(g["n_qubits"].min(), g["n_qubits"].max(), 50)
-                        ax_n.plot(n, 2 ** (f["log2_A"] - f["b"] * n), color=lc[il], linestyle=ls,
-                                  linewidth=0.8)
+                        ax_n.plot(
+                            n,
+                            2 ** (f["log2_A"] - f["b"] * n),
+                            color=lc[il],
+                            linestyle=ls,
+                            linewidth=0.8,
+                        )
             for iq, n in enumerate(qubits):
                 g = d[(d["ansatz"] == a) & (d["n_qubits"] == n)].sort_values("n_layers")
                 if g.empty:
                     continue
                 ax_l.errorbar(
-                    g["n_layers"], g["var"], yerr=g["var_se"], color=qc[iq], marker=mk,
-                    linestyle=ls, label=f"{a}, n={n}",
+                    g["n_layers"],
+                    g["var"],
+                    yerr=g["var_se"],
+                    color=qc[iq],
+                    marker=mk,
+                    linestyle=ls,
+                    label=f"{a}, n={n}",
                 )
         for ax in (ax_n, ax_l):
             ax.set_yscale("log")

@@ -244,7 +244,9 @@ def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, co
     from bpdiag.engines import pennylane as pe
 
     which = param_index(circuit, config.param)
-    g = pe.gradient(circuit, params, x if circuit.n_data else None, costs=costs, device=config.device)
+    g = pe.gradient(
+        circuit, params, x if circuit.n_data else None, costs=costs, device=config.device
+    )
     return g[:, which, :]
 
 
@@ -305,8 +307,19 @@ def variance(
     run's). ``df.attrs["timing"]`` holds wall times (they are never written to the CSV).
     """
     config = VarianceConfig(
-        tuple(qubits), tuple(layers), tuple(ansatz), tuple(cost), int(samples), param, init,
-        int(seed), engine, device, dtype, memory_budget=memory_budget, **options,
+        tuple(qubits),
+        tuple(layers),
+        tuple(ansatz),
+        tuple(cost),
+        int(samples),
+        param,
+        init,
+        int(seed),
+        engine,
+        device,
+        dtype,
+        memory_budget=memory_budget,
+        **options,
     )
     path = Path(out) / "variance.csv" if out is not None else None
     if path is not None and path.exists() and not resume:

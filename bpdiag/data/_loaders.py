@@ -158,9 +158,35 @@ def _check_text(label: str, raw: bytes) -> bytes:
     return raw
 
 
-def _header(raw: bytes) -> list[str]:
+def _header(raw: bytes, strip: bool = True) -> list[str]:
     first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
-    return [c.strip() for c in next(csv.reader([first]), [])]
+    names = next(csv.reader([first]), [])
+    return [c.strip() for c in names] if strip else names
+
+
+def _check_fields(label: str, raw: bytes, n_header: int) -> None:
+    """Every line must have the header's number of fields (one more if it ends with a comma).
+
+    Vectorised over the bytes; skipped for files with quoted fields.
+    """
+    if b'"' in raw:
+        return
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    if len(ends) == 0 or ends[-1] != len(buf) - 1:
+        ends = np.r_[ends, len(buf)]
+    starts = np.r_[0, ends[:-1] + 1]
+    commas = np.flatnonzero(buf == 44)
+    fields = np.diff(np.searchsorted(commas, np.r_[starts, ends[-1]]))[: len(starts)] + 1
+    stop = np.clip(ends - 1, 0, len(buf) - 1)
+    last = buf[stop]
+    last = np.where((last == 13) & (stop > starts), buf[np.clip(stop - 1, 0, None)], last)
+    empty = (ends - starts) <= 1
+    ok = (fields == n_header) | ((fields == n_header + 1) & (last == 44)) | empty
+    ok[0] = True
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise DataError(f"{label}: line {i + 1}: expected {n_header} fields, saw {fields[i]}")
 
 
 # ---------------------------------------------------------------------------- parsing helpers
@@ -676,9 +702,16 @@ def detect_format(header: list[str] | tuple[str, ...], label: str = "<input>") -
 
 
 def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> pd.DataFrame:
-    """Read the columns ``usecols`` (text columns as str, others float64) with line-aware errors."""
-    dtype = {c: ("str" if c in text else np.float64) for c in usecols}
-    kw = dict(usecols=usecols, skip_blank_lines=False, index_col=False, keep_default_na=False,
+    """Read the columns ``usecols`` (text columns as str, others float64) with line-aware errors.
+
+    ``usecols`` are header names stripped of spaces; the result's columns are those names.
+    """
+    raw_names = _header(raw, strip=False)
+    _check_fields(label, raw, len(raw_names))
+    wanted = set(usecols)
+    use = [r for r in dict.fromkeys(raw_names) if r.strip() in wanted]
+    dtype = {r: ("str" if r.strip() in text else np.float64) for r in use}
+    kw = dict(usecols=use, skip_blank_lines=False, index_col=False, keep_default_na=False,
               na_values=_NA, low_memory=False)
     try:
         df = pd.read_csv(io.BytesIO(raw), dtype=dtype, **kw)
@@ -686,8 +719,9 @@ def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> p
         raise DataError(f"{label}: {_parser_message(exc)}") from None
     except (ValueError, TypeError, OverflowError):
         df = pd.read_csv(io.BytesIO(raw), dtype=str, **kw)
+        df.columns = [c.strip() for c in df.columns]
         for c in usecols:
-            if c in text:
+            if c in text or c not in df.columns:
                 continue
             s = df[c].str.strip()
             val = pd.to_numeric(s.where(~s.isin(_NA) & s.notna()), errors="coerce")
@@ -698,6 +732,7 @@ def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> p
                     f"{label}: line {i + 2}, column {c}: cannot parse {df[c].loc[i]!r} as a number"
                 ) from None
         raise DataError(f"{label}: could not read the file as CSV") from None
+    df.columns = [c.strip() for c in df.columns]
     blank = df.isna().all(axis=1)
     if blank.any():
         df = df[~blank]
@@ -724,6 +759,11 @@ def _load_one(label: str, raw: bytes, fmt: str) -> pd.DataFrame:
         raise DataError(f"{label}: line 1, column {missing[0]}: missing column for format {name}")
     usecols = [c for c in dict.fromkeys(spec.required + spec.optional) if c in header]
     df = _read_table(label, raw, usecols, set(spec.text))
+    if len(df) == 0:
+        empty = _frame(pd.RangeIndex(0))
+        empty["date"] = empty["date"].astype("datetime64[ns]")
+        empty["expiry"] = empty["expiry"].astype("datetime64[ns]")
+        return empty
     if spec.sort_by and spec.sort_by in df.columns:
         df = df.sort_values(spec.sort_by, kind="stable")
     out = spec.build(_Ctx(label, df))
@@ -804,8 +844,9 @@ def _load_series(path: str | Path, kind: str) -> pd.DataFrame:
             col = next((norm[c] for c in _OHLC[k] if c in norm), None)
             if col is not None:
                 cols[k] = col
+        wanted = {date_col, *cols.values()}
         df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, index_col=False,
-                         skip_blank_lines=False, usecols=[date_col, *cols.values()])
+                         skip_blank_lines=False, usecols=lambda c: c.strip() in wanted)
         df.columns = [c.strip() for c in df.columns]
         df = df[~(df.apply(lambda s: s.str.strip().eq("")).all(axis=1))]
         ctx = _Ctx(label, df)

@@ -18,9 +18,10 @@ The generator follows the facts measured on real NSE data (``shared/data/real/CA
   latent volatility with a term structure towards 0.13 (rising in calm, inverted in stress), skew
   ``b ≈ −0.22·sqrt(atm/0.11)`` and curvature ``c = 0.35 / T`` (falling like 1/T).
 * **Contracts.** Each day, the nearest two weeklies and the nearest two monthlies; strikes on the
-  50-point grid. The rows kept each day are call/put pairs: mostly near the money (by standardised
-  distance ``|k| / (atm·sqrt(T))``, with a preference for the front expiry), plus about one far
-  out- or in-the-money pair a day on the 100-point grid.
+  50-point grid. The rows kept each day are call/put pairs drawn without replacement with weight
+  ``exp(-d²/4.5 - penalty(expiry))`` in the standardised distance ``d = |k| / (atm·sqrt(T))``
+  (so mostly within 2–3 standard deviations, front expiry preferred), plus about one far out- or
+  in-the-money pair a day (2.5 < d < 7) on the 100-point grid.
 * **Prices.** Black–Scholes (``q = 0``) at the surface volatility plus a small volatility noise
   common to the call and the put (so put–call parity holds to about a point), plus a small price
   noise; rounded to the 0.05 tick, never below the discounted intrinsic value or 0.05. The settle
@@ -78,6 +79,7 @@ _LOT_SIZES = (  # (first day, lot size), NIFTY
     (pd.Timestamp("2025-12-30"), 65),
 )
 _DT = 1.0 / 252.0
+_LISTING_DAYS = 75  # calendar days before expiry that a contract is listed (two monthlies)
 _LONG_VOL = 0.13
 _TERM_YEARS = 0.25
 
@@ -251,7 +253,7 @@ class _Model:
             - 0.8 * itm
             + 0.8 * (tau_days <= 2)
         )
-        traded = _hash_uniform(self.seed, 4, t, exp_num, strike, is_call) > ndtr(-(m_vol - 4.0))
+        traded = _hash_uniform(self.seed, 4, t, exp_num, strike, is_call) > ndtr(-(m_vol - 3.0))
         vol = np.exp(m_vol + 1.1 * _hash_normal(self.seed, 5, t, exp_num, strike, is_call))
         volume = np.where(traded, np.maximum(np.round(vol), 1.0), 0.0)
         z_c = _hash_normal(self.seed, 6, exp_num, strike, is_call)  # contract-level, all days
@@ -273,6 +275,22 @@ class _Model:
         return np.maximum(_tick(o), 0.05), np.maximum(_tick(hi), 0.05), np.maximum(_tick(lo), 0.05)
 
 
+def _carried(model: _Model, t, e, k, is_call, listed) -> np.ndarray:
+    """Close carried by each contract on day ``t``: its latest traded quote since ``listed``."""
+    out = np.full(len(t), np.nan)
+    pending = np.ones(len(t), dtype=bool)
+    lag = 0
+    while pending.any():
+        idx = np.flatnonzero(pending)
+        day = t[idx] - lag
+        q = model.quote(day, e[idx], k[idx], is_call[idx])
+        hit = q["traded"] | (day <= listed[idx])
+        out[idx[hit]] = np.where(q["traded"][hit], q["close"][hit], q["settle"][hit])
+        pending[idx[hit]] = False
+        lag += 1
+    return out
+
+
 def synthesize(
     seed: int = 0,
     *,
@@ -292,7 +310,8 @@ def synthesize(
         DataFrame with ``rows`` rows and the columns :data:`SYNTH_COLUMNS`: the canonical option
         columns (``date``, ``expiry`` datetime64[ns]; prices in rupees on the 0.05 tick; volume
         in contracts; open interest in units), plus ``instrument`` ("OPTIDX"), ``prev_close``
-        (the contract's close on the previous trading day, rupees; NaN on the first day),
+        (the close the contract carried on the previous trading day, rupees; NaN on the
+        first day and on the day a contract is listed),
         ``oi_change`` (units), ``lot_size``, ``vix`` (volatility index, points) and ``rate``
         (annualised decimal). ``underlying_price`` is the index close that day.
 
@@ -326,7 +345,7 @@ def synthesize(
     iw = np.searchsorted(w_num, day_num)
     im = np.searchsorted(m_num, day_num)
     exps = np.stack([w_num[iw], w_num[iw + 1], m_num[im], m_num[im + 1]], axis=1)
-    penalty = np.array([0.0, 0.6, 0.3, 1.2])
+    penalty = np.array([0.0, 0.8, 0.4, 1.5])
     dup = np.zeros_like(exps, dtype=bool)
     dup[:, 2] = (exps[:, 2] == exps[:, 0]) | (exps[:, 2] == exps[:, 1])
     dup[:, 3] = exps[:, 3] == exps[:, 1]
@@ -349,7 +368,9 @@ def synthesize(
         rank = np.arange(len(order)) - first
         return order[rank < count[tt]]
 
-    core_sel = top(np.ones(len(t_idx), dtype=bool), dist + penalty[e_col] + 0.4 * jitter, core)
+    # Weighted sampling without replacement (Gumbel top-k): weight exp(-dist²/2·1.5² - penalty).
+    gumbel_key = dist**2 / (2.0 * 1.5**2) + penalty[e_col] + np.log(-np.log(jitter))
+    core_sel = top(np.ones(len(t_idx), dtype=bool), gumbel_key, core)
     wing_mask = (dist >= 2.5) & (dist <= 7.0) & (strike % 100 == 0) & (e_col != 1)
     wing_sel = top(wing_mask, jitter, wings)
     sel = np.unique(np.r_[core_sel, wing_sel])
@@ -363,20 +384,15 @@ def synthesize(
     is_call = np.tile(np.array([True, False]), len(sel))
     q = model.quote(t, e, k, is_call)
 
-    # Previous close: the last traded quote within 5 days before (the close an untraded contract
-    # carries), NaN on the first day.
+    # A contract is listed from the first trading day within _LISTING_DAYS of its expiry. Its
+    # carried close is the quote of its latest traded day since listing (the settle of the
+    # listing day if it never traded), so an untraded row's close is exactly the previous close.
+    listed = np.minimum(np.searchsorted(day_num, e - _LISTING_DAYS), t)
+    has_prev = t - 1 >= listed
     prev_close = np.full(len(t), np.nan)
-    pending = t >= 1
-    for lag in range(1, 6):
-        idx = np.flatnonzero(pending & (t - lag >= 0))
-        if len(idx) == 0:
-            break
-        ql = model.quote(t[idx] - lag, e[idx], k[idx], is_call[idx])
-        hit = ql["traded"] | (lag == 5) | (t[idx] - lag == 0)
-        prev_close[idx[hit]] = np.where(ql["traded"][hit], ql["close"][hit], ql["settle"][hit])
-        pending[idx[hit]] = False
-    has_prev = t >= 1
-    oi_prev = np.full(len(t), np.nan)
+    prev_close[has_prev] = _carried(model, t[has_prev] - 1, e[has_prev], k[has_prev],
+                                    is_call[has_prev], listed[has_prev])
+    oi_prev = np.where(t == 0, np.nan, 0.0)
     oi_prev[has_prev] = model.quote(t[has_prev] - 1, e[has_prev], k[has_prev], is_call[has_prev])[
         "oi"
     ]

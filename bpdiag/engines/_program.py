@@ -2,7 +2,8 @@
 
 Every gate becomes a two-wire operator ``M(theta) = cos(theta/2) A + sin(theta/2) B`` acting on
 wires ``(a, b)``: a rotation ``exp(-i theta P / 2)`` has ``A = I``, ``B = -i P``; a fixed gate has
-``A = U``, ``B = 0`` and angle 0. Single-qubit gates are stored as ``U (x) I`` with ``b = -1``; engines apply only the 2x2 block.
+``A = U``, ``B = 0`` and angle 0. Single-qubit gates are stored as ``U (x) I`` on the kernel
+``(w, -1)``; engines apply only the 2x2 block.
 Tables can be padded with identity gates and embedded in a larger register (extra wires stay in
 ``|0>``): both leave every amplitude exactly unchanged, so one compiled program serves circuits of
 several sizes.

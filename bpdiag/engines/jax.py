@@ -2,7 +2,8 @@
 
 States are flat: ``complex[batch, 2**N]`` with wire 0 the most significant bit (PennyLane's
 order; ``state.reshape((batch,) + (2,) * N)[:, b0, b1, ...]`` is the amplitude of
-``|b0 b1 ...>``). Gates are applied one at a time inside a ``lax.scan`` over the gate tables of a
+``|b0 b1 ...>``). Gates are applied one at a time inside a ``lax.fori_loop`` over the gate
+tables of a
 :class:`~bpdiag.engines._program.Program`, so compile time does not grow with depth, and one
 compiled function serves every circuit with the same padded table shapes. Gradients use the
 adjoint method (a reverse sweep that un-applies each unitary) through ``jax.custom_vjp``: memory
@@ -119,9 +120,7 @@ def _expvals_bwd(kernels, n_register, dtype, res, g):
     kernel, A, B, angles, obs, n_active, state = res
     # f = sum_k g_k <psi|O_k|psi> = <psi|D|psi> with D = sum_k g_k O_k (diagonal, per sample)
     lam = (g @ obs.T).astype(dtype) * state
-    branches = [
-        functools.partial(_adjoint_step, kernel=k, n_register=n_register) for k in kernels
-    ]
+    branches = [functools.partial(_adjoint_step, kernel=k, n_register=n_register) for k in kernels]
 
     def body(j, carry):
         phi, lam, grads = carry
@@ -165,7 +164,12 @@ def program_expvals(
     (differentiable in both)."""
     n_active = prog.kernel.shape[0] if n_active is None else n_active
     return angle_expvals(
-        prog, _angles(prog, params, x), obs, n_active, kernels=kernels, n_register=n_register,
+        prog,
+        _angles(prog, params, x),
+        obs,
+        n_active,
+        kernels=kernels,
+        n_register=n_register,
         dtype=dtype,
     )
 
@@ -222,14 +226,17 @@ def jitted(kind: str, kernels: tuple, n_register: int, dtype_name: str = "comple
     elif kind == "jac_params":
 
         def f(prog, params, x, obs):
-            def single_cost(k):
-                return jax.grad(
-                    lambda p: jnp.sum(
-                        program_expvals(prog, p, x, obs, **opts)[:, k]
-                    )
-                )(params)
+            # One reverse sweep for every cost: stack k copies of the batch, copy j selecting
+            # cost j, and differentiate the sum (samples are independent).
+            k, batch = obs.shape[1], params.shape[0]
+            select = jnp.repeat(jnp.eye(k, dtype=params.dtype), batch, axis=0)  # [k*batch, k]
 
-            return jnp.stack([single_cost(k) for k in range(obs.shape[1])], axis=-1)
+            def total(p):
+                out = program_expvals(prog, p, jnp.tile(x, (k, 1)), obs, **opts)
+                return jnp.sum(out * select)
+
+            jac = jax.grad(total)(jnp.tile(params, (k, 1)))  # [k*batch, P]
+            return jnp.moveaxis(jac.reshape(k, batch, -1), 0, -1)
 
     else:
         raise ValueError(kind)

@@ -129,7 +129,10 @@ def simulate(circuit: Circuit, params, x=None, *, device: str = DEFAULT_DEVICE) 
     f = qnode(circuit, "state", device=device, interface="numpy")
     rows = range(max(len(params), 0 if xs is None else len(xs)))
     return np.stack(
-        [np.asarray(f(params[i % len(params)], None if xs is None else xs[i % len(xs)])) for i in rows]
+        [
+            np.asarray(f(params[i % len(params)], None if xs is None else xs[i % len(xs)]))
+            for i in rows
+        ]
     )
 
 
@@ -163,6 +166,6 @@ def gradient(
         f = qnode(circuit, cost, device=device, interface="autograd", diff_method=diff_method)
         for i in range(len(params)):
             xi = None if xs is None else pnp.array(xs[i % len(xs)], requires_grad=False)
-            g = qml.grad(lambda p, xi=xi: f(p, xi), argnums=0)(pnp.array(params[i]))
+            g = qml.grad(lambda p, xi=xi, f=f: f(p, xi), argnums=0)(pnp.array(params[i]))
             out[i, :, k] = np.asarray(g)
     return out
