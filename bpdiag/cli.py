@@ -160,6 +160,20 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     "--out", type=click.Path(file_okay=False), default="results/variance", show_default=True
 )
 @click.option("--resume", is_flag=True, help="keep the points already in OUT/variance.csv")
+@click.option(
+    "--noise",
+    default="none",
+    show_default=True,
+    help="depolarizing:P | amplitude_damping:G | dephasing:P, comma-separated for several "
+    "(e.g. depolarizing:0,0.01,0.05); runs on the density-matrix engine",
+)
+@click.option(
+    "--noise-where",
+    type=click.Choice(["gate", "layer"]),
+    default="gate",
+    show_default=True,
+    help="apply the channel after every gate (on its wires) or after every layer (all wires)",
+)
 @library_errors
 def variance(
     qubits,
@@ -178,6 +192,8 @@ def variance(
     sparse_density,
     out,
     resume,
+    noise,
+    noise_where,
 ):
     """Sample Var[dC/dtheta] against qubits and depth; fit Var ~ 2^(-b n)."""
     import sys
@@ -202,12 +218,15 @@ def variance(
         progress=sys.stderr.isatty(),
         sparse_pattern=sparse_pattern,
         sparse_density=sparse_density,
+        noise=noise,
+        noise_where=noise_where,
     )
     paths = va.write(df, out)
     table = df.assign(value=[f"{v:.3e} ± {s:.1e}" for v, s in zip(df["var"], df["var_se"])])
+    noisy = bool((df["noise"] != "none").any())
     _echo_table(
         table.pivot_table(
-            index=["ansatz", "cost", "n_layers"],
+            index=["ansatz", "cost", "n_layers"] + (["noise", "noise_strength"] if noisy else []),
             columns="n_qubits",
             values="value",
             aggfunc="first",
@@ -217,9 +236,24 @@ def variance(
     fits = va.fit_decay(df)
     if len(fits):
         _echo_table(fits.round(4).set_index(["ansatz", "cost", "n_layers"]), "\nFit Var ∝ 2^(-b·n)")
+    if noisy:
+        from bpdiag.analyses.noise import fit_depth_decay
+
+        depth = fit_depth_decay(df)
+        if len(depth):
+            _echo_table(depth.round(4), "\nFit Var ∝ 2^(-rate·L), rate in bits per layer")
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
 
 
 from bpdiag.data.cli import data as _data_group  # noqa: E402
 
 main.add_command(_data_group)
+from bpdiag.analyses.entropy_cli import entropy as _entropy_command  # noqa: E402
+main.add_command(_entropy_command)
+from bpdiag.cli_train import train as _train_command  # noqa: E402
+main.add_command(_train_command)
+from bpdiag.analyses.study_cli import study as _study_command  # noqa: E402
+
+main.add_command(_study_command)
+from bpdiag.analyses.lie_cli import lie as _lie_command  # noqa: E402
+main.add_command(_lie_command)

@@ -68,9 +68,9 @@ def test_bs_parity_greeks_and_implied_vol():
     fd_delta = (bs_price(s + h, k, tau, r, sig, True) - bs_price(s - h, k, tau, r, sig, True)) / (
         2 * h
     )
-    fd_vega = (bs_price(s, k, tau, r, sig + 1e-5, True) - bs_price(s, k, tau, r, sig - 1e-5, True)) / (
-        2e-5
-    )
+    fd_vega = (
+        bs_price(s, k, tau, r, sig + 1e-5, True) - bs_price(s, k, tau, r, sig - 1e-5, True)
+    ) / (2e-5)
     assert np.allclose(g["delta"], fd_delta, atol=1e-5)
     assert np.allclose(g["vega"] * 100, fd_vega, rtol=1e-4, atol=1e-4)
     ok = call > 1e-3 * s

@@ -265,6 +265,8 @@ def test_symbol_filter_while_loading_is_counted():
     dropped = len(full) - len(kept)
     assert kept["underlying"].eq("BANKNIFTY").all()
     assert kept.attrs["load_dropped"]["other_symbol"] == dropped > 0
+    expect = full[full["underlying"] == "BANKNIFTY"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, expect)  # the byte-level pre-filter keeps the same rows
     rows, report = clean(kept, "BANKNIFTY")
     counts = report.set_index("reason")["count"]
     assert counts["other_symbol"] == dropped
@@ -323,7 +325,11 @@ def test_missing_column(tmp_path):
 
 @pytest.mark.parametrize(
     "column,value,what",
-    [("TIMESTAMP", "31-FOO-2019", "date"), ("EXPIRY_DT", "", "date"), ("STRIKE_PR", "abc", "number")],
+    [
+        ("TIMESTAMP", "31-FOO-2019", "date"),
+        ("EXPIRY_DT", "", "date"),
+        ("STRIKE_PR", "abc", "number"),
+    ],
 )
 def test_bad_value_names_line_and_column(tmp_path, column, value, what):
     lines = _legacy_lines()
@@ -336,6 +342,10 @@ def test_bad_value_names_line_and_column(tmp_path, column, value, what):
         load_options(tmp_path / "bad.csv")
     msg = _one_line(exc)
     assert "bad.csv: line 7" in msg and column in msg and what in msg
+    symbol = fields[lines[0].split(",").index("SYMBOL")]
+    with pytest.raises(DataError) as exc:  # same message through the symbol pre-filter
+        load_options(tmp_path / "bad.csv", symbol=symbol)
+    assert str(exc.value) == msg
 
 
 def test_ragged_row(tmp_path):

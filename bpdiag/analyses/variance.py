@@ -46,8 +46,11 @@ COLUMNS = [
     "var",
     "var_se",
     "log2_var",
+    "noise",
+    "noise_strength",
+    "noise_where",
 ]
-_KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param"]
+_KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", "noise", "noise_strength", "noise_where"]
 #: Register size shared by every small circuit, so one compiled program serves n = 1..8.
 _SMALL_REGISTER = 8
 
@@ -70,6 +73,8 @@ class VarianceConfig:
     sparse_pattern: str = "brickwall"
     sparse_density: float = 0.5
     memory_budget: float | None = field(default=None, compare=False)
+    noise: str = "none"  # e.g. "depolarizing:0.01,0.05" (bpdiag.analyses.noise)
+    noise_where: str = "gate"
 
     def __post_init__(self) -> None:
         for name in ("qubits", "layers", "ansatz", "cost"):
@@ -100,6 +105,9 @@ class VarianceConfig:
         if self.dtype not in ("complex128", "complex64"):
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
         parse_init(self.init)
+        from bpdiag.analyses.noise import check_config
+
+        check_config(self)
 
 
 def parse_init(init: str) -> tuple[str, float]:
@@ -258,8 +266,13 @@ def _register_for(n: int, grid_max: int) -> int:
 # The analysis
 
 
-def _points(config: VarianceConfig) -> list[tuple[str, int, int]]:
-    return [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
+def _points(config: VarianceConfig) -> list[tuple]:
+    """(ansatz, n, L, noise model) for every grid point; noise models vary fastest."""
+    from bpdiag.analyses.noise import check_config
+
+    models = check_config(config)
+    grid = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
+    return [(a, n, L, m) for a, n, L in grid for m in models]
 
 
 def _done_keys(path: Path) -> set[tuple]:
@@ -335,10 +348,13 @@ def variance(
             what=f"a {grid_max}-qubit statevector",
             budget=config.memory_budget,
         )
+    from bpdiag.analyses import noise as _noise
+
+    _noise.check_memory(config, [p[3] for p in points], grid_max)
     # One compiled program per register: padded gate capacity and the union of wire kernels.
     capacity: dict[int, int] = {}
     kernels: dict[int, set] = {}
-    for a, n, L in points:
+    for a, n, L, _ in points:
         N = _register_for(n, grid_max)
         c = circuit_for(config, a, n, L)
         capacity[N] = max(capacity.get(N, 0), c.n_gates)
@@ -346,8 +362,8 @@ def variance(
     capacity = {N: 1 << max(4, math.ceil(math.log2(G))) for N, G in capacity.items()}
     rows, timing = [], []
     bar = _progress(points, progress)
-    for a, n, L in points:
-        keys = {(a, c, n, L, config.param) for c in config.cost}
+    for a, n, L, nz in points:
+        keys = {(a, c, n, L, config.param, *nz.key) for c in config.cost}
         if keys <= done:
             bar.update(1)
             continue
@@ -355,7 +371,9 @@ def variance(
         rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
         params, x = draw(circuit, config.samples, config.init, rng)
         t0 = time.perf_counter()
-        if config.engine == "jax":
+        if nz.kind != "none":  # density-matrix engine
+            grads = _noise.gradients(config, circuit, params, x, nz)
+        elif config.engine == "jax":
             N = _register_for(n, grid_max)
             grads = _jax_gradients(
                 config,
@@ -371,11 +389,13 @@ def variance(
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
         seconds = time.perf_counter() - t0
         timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
+        timing[-1]["noise"] = f"{nz.label}@{nz.where}"
         point_rows = []
         for k, c in enumerate(config.cost):
             row = {"ansatz": a, "cost": c, "n_qubits": n, "n_layers": L, "param": config.param}
             row["samples"] = config.samples
             row.update(summarize(grads[:, :, k]))
+            row.update(noise=nz.kind, noise_strength=nz.strength, noise_where=nz.where)
             point_rows.append(row)
         frame = pd.DataFrame(point_rows, columns=COLUMNS)
         if path is not None:
@@ -385,8 +405,9 @@ def variance(
     bar.close()
     if path is not None:
         df = pd.read_csv(path)
-        order = {p: i for i, p in enumerate(points)}
-        df["_o"] = [order.get((r.ansatz, r.n_qubits, r.n_layers), -1) for r in df.itertuples()]
+        order = {(*p[:3], *p[3].key): i for i, p in enumerate(points)}
+        coords = ["ansatz", "n_qubits", "n_layers", "noise", "noise_strength", "noise_where"]
+        df["_o"] = [order.get(k, -1) for k in df[coords].itertuples(index=False, name=None)]
         df = df.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
     else:
         df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
@@ -411,7 +432,9 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
     b_se, log2_A, points``; b is in bits of variance lost per qubit. Groups with fewer than 2
     positive variances are skipped."""
     out = []
-    for key, g in df.groupby(["ansatz", "cost", "n_layers", "param"], sort=False):
+    by = ["ansatz", "cost", "n_layers", "param"]
+    by += [c for c in ("noise", "noise_strength", "noise_where") if c in df]  # one fit per model
+    for key, g in df.groupby(by, sort=False):
         g = g[g["var"] > 0]
         if g["n_qubits"].nunique() < 2:
             continue
@@ -428,7 +451,7 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
         # Inflate by the reduced chi^2 when the model does not fit within the error bars.
         scale = max(1.0, float(resid @ (W * resid)) / dof) if dof > 0 else 1.0
         out.append(
-            dict(zip(["ansatz", "cost", "n_layers", "param"], key))
+            dict(zip(by, key))
             | {
                 "b": float(beta[1]),
                 "b_se": float(math.sqrt(cov[1, 1] * scale)),
@@ -459,6 +482,9 @@ def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     from bpdiag.figures import variance_figure
 
     fits = fit_decay(df)
+    figure = variance_figure
+    if "noise" in df and (df["noise"] != "none").any():  # Var against depth per noise strength
+        from bpdiag.figures_noise import noise_figure as figure
     meta = {
         "analysis": "variance",
         "config": df.attrs.get("config", {}),
@@ -466,4 +492,8 @@ def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
         "fits": fits.to_dict(orient="records"),
         "units": {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"},
     }
-    return _io.write_result(df, meta, out, "variance", figure=variance_figure)
+    if figure is not variance_figure:
+        from bpdiag.analyses.noise import fit_depth_decay
+
+        meta["depth_fits"] = fit_depth_decay(df).to_dict(orient="records")
+    return _io.write_result(df, meta, out, "variance", figure=figure)

@@ -101,7 +101,9 @@ def hv_table(closes: pd.DataFrame) -> pd.DataFrame:
 
 def _asof(dates: pd.Series, table: pd.DataFrame, max_gap_days: int) -> pd.DataFrame:
     """Rows of ``table`` (sorted ``date`` + values) at or before each date, within the gap."""
-    left = pd.DataFrame({"date": dates.astype("datetime64[ns]").to_numpy(), "_pos": np.arange(len(dates))})
+    left = pd.DataFrame(
+        {"date": dates.astype("datetime64[ns]").to_numpy(), "_pos": np.arange(len(dates))}
+    )
     left = left.sort_values("date", kind="stable")
     merged = pd.merge_asof(
         left, table, on="date", direction="backward", tolerance=pd.Timedelta(days=max_gap_days)
@@ -164,11 +166,9 @@ def make_features(
         raise DataError(f"{df.attrs.get('source', '<table>')}: no rows to build features from")
     spot = attach_spot(df, index).to_numpy(np.float64)
     if np.isnan(spot).any():
-        day = df["date"].iloc[int(np.flatnonzero(np.isnan(spot))[0])]
-        raise DataError(
-            f"{df.attrs.get('source', '<table>')}: no underlying price for {pd.Timestamp(day).date()}"
-            " (pass an index history)"
-        )
+        day = pd.Timestamp(df["date"].iloc[int(np.flatnonzero(np.isnan(spot))[0])]).date()
+        source = df.attrs.get("source", "<table>")
+        raise DataError(f"{source}: no underlying price for {day} (pass an index history)")
     strike = df["strike"].to_numpy(np.float64)
     days = (df["expiry"] - df["date"]).dt.days.to_numpy(np.float64)
     tau = np.maximum(days, 0.25) / 365.0
@@ -232,7 +232,9 @@ def make_features(
             "is_call": is_call.astype(np.float64),
             **{f"hv_{w}": hvs[w] for w in HV_WINDOWS},
             "vix": v,
-            "intrinsic": np.where(is_call, np.maximum(spot - strike, 0), np.maximum(strike - spot, 0)),
+            "intrinsic": np.where(
+                is_call, np.maximum(spot - strike, 0), np.maximum(strike - spot, 0)
+            ),
             "bs_price_hv": bs,
             **greeks,
             "lag1_close": lag_close,

@@ -17,7 +17,8 @@ polygon_aggs       Polygon/Massive options day aggregates with OCC tickers (``O:
 massive_snapshot   Massive/Polygon option chain snapshot (``snapshot_date,...,occ_ticker``);
                    a bar last updated on an earlier session counts as untraded (volume 0)
 yahoo              yfinance option chains (``contractSymbol,...,spotPrice,timetoMaturity``);
-                   close = last price, settle = bid/ask mid; date = expiry - timetoMaturity
+                   close = last price, settle = bid/ask mid; date = expiry - timetoMaturity;
+                   a last trade before that date counts as untraded (volume 0)
 nse_chain          NSE option-chain snapshots (``timestamp,symbol,...,ltp``); close = LTP
 dhan_intraday      Dhan rolling-option candles (``timestamp_ist,trade_date,...``) with spot
                    and India VIX
@@ -26,6 +27,11 @@ dhan_intraday      Dhan rolling-option candles (``timestamp_ist,trade_date,...``
 A path may be a CSV file, a ``.gz`` file, a ``.zip`` archive (every CSV inside) or a folder
 (every such file below it, read one at a time). Bad input raises :class:`DataError`, a
 ``ValueError`` whose one-line message names the file, the line and the column.
+
+For US index options the underlying is the index, not the OCC root: SPX and SPXW both give
+``SPX`` (ETF roots such as SPXU or SPXL keep their names). An AM-settled SPX and a PM-settled
+SPXW contract with the same expiry and strike then share a key, and :func:`bpdiag.data.clean`
+counts the earlier one as a duplicate.
 
 Intraday formats keep every row: the rows of one contract on one day are duplicates that
 :func:`bpdiag.data.clean` counts, keeping the latest.
@@ -135,14 +141,19 @@ def _iter_sources(path: str | Path) -> Iterator[tuple[str, bytes]]:
     yield str(p), raw
 
 
-def _check_text(label: str, raw: bytes) -> bytes:
-    """Reject empty, UTF-16 and non-UTF-8 input with a one-line message; strip a UTF-8 BOM."""
+def _check_head(label: str, raw: bytes) -> bytes:
+    """Reject empty and UTF-16 input with a one-line message; strip a UTF-8 BOM."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
         raise DataError(f"{label}: line 1: the file is UTF-16 or binary, not UTF-8 CSV text")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise DataError(f"{label}: line 1: empty file")
+    return raw
+
+
+def _check_utf8(label: str, raw: bytes) -> None:
+    """Reject bytes that are not UTF-8, naming the line and the column of the first one."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -155,7 +166,44 @@ def _check_text(label: str, raw: bytes) -> bytes:
             f"{label}: line {line}, column {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 "
             "(re-save the file as UTF-8)"
         ) from None
+
+
+def _check_text(label: str, raw: bytes) -> bytes:
+    """:func:`_check_head` then :func:`_check_utf8`; returns the bytes without a BOM."""
+    raw = _check_head(label, raw)
+    _check_utf8(label, raw)
     return raw
+
+
+def _prefilter(raw: bytes, symbol: str) -> tuple[bytes, np.ndarray, int]:
+    """Keep the header and the lines holding a field equal to ``symbol`` (a cheap superset of
+    the rows of that underlying). Returns the bytes, the kept rows' labels (line number − 2)
+    and the number of non-blank data lines left out."""
+    sym = symbol.encode("utf-8")
+    header_end = raw.find(b"\n")
+    if header_end < 0:
+        return raw, np.zeros(0, dtype=np.int64), 0
+    spans = {}
+    for needle, off in ((b"," + sym + b",", 0), (b"\n" + sym + b",", 1)):
+        pos = raw.find(needle, header_end)
+        while pos != -1:
+            start = raw.rfind(b"\n", 0, pos + off) + 1
+            end = raw.find(b"\n", pos + 1)
+            end = len(raw) if end < 0 else end
+            spans[start] = end
+            pos = raw.find(needle, end)
+    starts = np.array(sorted(spans), dtype=np.int64)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    line_idx = np.searchsorted(newlines, starts)  # 0-based line of each kept row
+    body = b"\n".join([raw[:header_end], *(raw[a : spans[a]] for a in starts.tolist())]) + b"\n"
+    # Data lines: every line after the header but empty ones (or a lone "\r" or space).
+    first = np.r_[0, newlines + 1]
+    length = np.r_[newlines, len(raw)] - first
+    one = length == 1
+    blank = (length == 0) | (one & np.isin(buf[np.minimum(first, len(raw) - 1)], (13, 32, 9)))
+    n_data = int((~blank[1:]).sum())
+    return body, line_idx - 1, n_data - len(starts)
 
 
 def _header(raw: bytes, strip: bool = True) -> list[str]:
@@ -208,24 +256,33 @@ class _Ctx:
             return pd.Series(np.nan, index=self.raw.index)
         return self.raw[col].astype(np.float64)
 
-    def text(self, col: str) -> pd.Series:
+    def text(self, col: str, case: str | None = None) -> pd.Series:
+        """The column as stripped text (object dtype; NaN where empty), optionally upper- or
+        lower-cased (``case="upper"``/``"lower"``)."""
         if col not in self.raw.columns:
-            return pd.Series(pd.NA, index=self.raw.index, dtype="str")
-        return self.raw[col].astype("str").str.strip()
+            return pd.Series(np.nan, index=self.raw.index, dtype=object)
+        conv = {"upper": str.upper, "lower": str.lower}.get(case or "", str)
+        return _umap(self.raw[col], lambda v: conv(v.strip()) or np.nan)
 
     def dates(self, col: str, formats: tuple[str, ...], *, required: bool = True) -> pd.Series:
         return _parse_dates(self, self.text(col), col, formats, required=required)
 
     def option_type(self, col: str, futures_ok: bool = True) -> pd.Series:
-        s = self.text(col).str.upper()
-        out = s.map(_TYPE_MAP)
-        bad = out.isna() & s.notna() & ~s.isin(_FUT_TYPES)
-        if not futures_ok:
-            bad |= s.isna() | s.isin(_FUT_TYPES)
+        """CE/PE from CE/PE/C/P/CALL/PUT (any case); NaN for futures (XX, FF, empty)."""
+
+        def kind(v):
+            v = str(v).strip().upper()
+            if v in _TYPE_MAP:
+                return _TYPE_MAP[v]
+            return "" if v in _FUT_TYPES and futures_ok else "?"
+
+        raw = self.raw[col] if col in self.raw.columns else pd.Series(np.nan, index=self.raw.index)
+        out = _umap(raw, kind, na="" if futures_ok else "?")
+        bad = out.eq("?")
         if bad.any():
             i = bad.idxmax()
-            raise self.fail(i, col, f"unknown option type {self.raw[col].loc[i]!r}")
-        return out.astype("str")
+            raise self.fail(i, col, f"unknown option type {raw.loc[i]!r}")
+        return out.replace("", np.nan)
 
     def strike(self, col: str, opt: pd.Series) -> pd.Series:
         k = self.num(col)
@@ -234,6 +291,21 @@ class _Ctx:
             i = bad.idxmax()
             raise self.fail(i, col, f"option row needs a positive strike, got {k.loc[i]!r}")
         return k
+
+
+def _umap(s: pd.Series, func, na=np.nan) -> pd.Series:
+    """Apply ``func`` to each distinct non-missing value of ``s`` (fast for repetitive text).
+
+    Returns an object Series on ``s.index``; missing values become ``na``.
+    """
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    vals = np.empty(len(uniq), dtype=object)
+    vals[:] = [func(u) for u in uniq]
+    out = np.empty(len(s), dtype=object)
+    out[:] = na
+    ok = codes >= 0
+    out[ok] = vals[codes[ok]]
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 _TYPE_MAP = {"CE": "CE", "PE": "PE", "C": "CE", "P": "PE", "CALL": "CE", "PUT": "PE"}
@@ -246,11 +318,11 @@ def _parse_dates(
     ctx: _Ctx, s: pd.Series, col: str, formats: tuple[str, ...], *, required: bool = True
 ) -> pd.Series:
     """Parse a text column of dates with the first format that reads every value."""
-    empty = s.isna() | (s == "")
-    if required and empty.any():
-        raise ctx.fail(empty.idxmax(), col, "empty date")
-    uniq = pd.Series(s[~empty].unique())
-    best, best_ok = None, -1
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if required and (codes < 0).any():
+        raise ctx.fail(s.index[int(np.argmax(codes < 0))], col, "empty date")
+    uniq = pd.Series(uniq, dtype=object)
+    best, best_ok, best_fmt = None, -1, formats[0]
     for fmt in formats:
         parsed = pd.to_datetime(uniq, format=fmt, errors="coerce")
         n_ok = int(parsed.notna().sum())
@@ -261,12 +333,14 @@ def _parse_dates(
             best_ok, best_fmt = n_ok, fmt
     if best is None:
         parsed = pd.to_datetime(uniq, format=best_fmt, errors="coerce")
-        bad_values = set(uniq[parsed.isna()])
-        i = s.isin(bad_values).idxmax()
+        first_bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        i = s.index[int(np.argmax(codes == first_bad))]
         raise ctx.fail(i, col, f"cannot parse {s.loc[i]!r} as a date")
-    lookup = pd.Series(best.values.astype("datetime64[ns]"), index=uniq.values)
-    out = s.map(lookup)
-    return out.astype("datetime64[ns]").dt.normalize()
+    values = best.to_numpy().astype("datetime64[ns]")
+    out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = codes >= 0
+    out[ok] = values[codes[ok]]
+    return pd.Series(out, index=s.index).dt.normalize()
 
 
 def _parse_occ(ctx: _Ctx, col: str) -> pd.DataFrame:
@@ -275,7 +349,9 @@ def _parse_occ(ctx: _Ctx, col: str) -> pd.DataFrame:
     bad = m[0].isna()
     if bad.any():
         i = bad.idxmax()
-        raise ctx.fail(i, col, f"{s.loc[i]!r} is not an OCC option ticker like O:SPXW220520C03750000")
+        raise ctx.fail(
+            i, col, f"{s.loc[i]!r} is not an OCC option ticker like O:SPXW220520C03750000"
+        )
     root = m[0].astype("str")
     return pd.DataFrame(
         {
@@ -304,8 +380,19 @@ def _frame(index: pd.Index, **cols) -> pd.DataFrame:
     df = pd.DataFrame(out, index=index)
     for c in ("underlying", "option_type", "instrument"):
         df[c] = df[c].astype("str")
-    for c in ("strike", "open", "high", "low", "close", "settle", "volume", "open_interest",
-              "underlying_price", "prev_close", "oi_change") + _OPTIONAL_EXTRAS:
+    for c in (
+        "strike",
+        "open",
+        "high",
+        "low",
+        "close",
+        "settle",
+        "volume",
+        "open_interest",
+        "underlying_price",
+        "prev_close",
+        "oi_change",
+    ) + _OPTIONAL_EXTRAS:
         if c in df.columns:
             df[c] = df[c].astype(np.float64)
     return df
@@ -335,7 +422,7 @@ def _legacy(c: _Ctx) -> pd.DataFrame:
         settle=c.num("SETTLE_PR"),
         volume=c.num("CONTRACTS"),
         open_interest=c.num("OPEN_INT"),
-        instrument=c.text("INSTRUMENT").str.upper(),
+        instrument=c.text("INSTRUMENT", "upper"),
         oi_change=c.num("CHG_IN_OI"),
     )
 
@@ -347,7 +434,7 @@ def _udiff(c: _Ctx) -> pd.DataFrame:
     fmts = ("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%Y%m%d")
     opt = c.option_type("OptnTp")
     if c.has("FinInstrmTp"):
-        tp = c.text("FinInstrmTp").str.upper()
+        tp = c.text("FinInstrmTp", "upper")
         instr = tp.map(_UDIFF_INSTR).fillna(tp).astype("str")
     else:
         instr = _instrument_from_type(opt)
@@ -399,8 +486,21 @@ def _udiff_converted(c: _Ctx) -> pd.DataFrame:
 def _canonical(c: _Ctx) -> pd.DataFrame:
     fmts = ("%Y-%m-%d", "ISO8601")
     opt = c.option_type("option_type")
-    cols = {k: c.num(k) for k in ("open", "high", "low", "close", "settle", "volume",
-                                  "open_interest", "underlying_price", "prev_close", "oi_change")}
+    cols = {
+        k: c.num(k)
+        for k in (
+            "open",
+            "high",
+            "low",
+            "close",
+            "settle",
+            "volume",
+            "open_interest",
+            "underlying_price",
+            "prev_close",
+            "oi_change",
+        )
+    }
     extras = {k: c.num(k) for k in _OPTIONAL_EXTRAS if c.has(k)}
     instr = c.text("instrument") if c.has("instrument") else _instrument_from_type(opt)
     return _frame(
@@ -420,8 +520,10 @@ def _cboe(c: _Ctx) -> pd.DataFrame:
     fmts = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d")
     opt = c.option_type("option_type", futures_ok=False)
     und = c.num("active_underlying_price_1545")
-    for b, a in (("underlying_bid_eod", "underlying_ask_eod"),
-                 ("underlying_bid_1545", "underlying_ask_1545")):
+    for b, a in (
+        ("underlying_bid_eod", "underlying_ask_eod"),
+        ("underlying_bid_1545", "underlying_ask_1545"),
+    ):
         und = und.fillna(_mid(c.num(b), c.num(a)))
     return _frame(
         c.raw.index,
@@ -469,7 +571,7 @@ def _polygon_aggs(c: _Ctx) -> pd.DataFrame:
 def _massive_snapshot(c: _Ctx) -> pd.DataFrame:
     occ = _parse_occ(c, "occ_ticker")
     date = c.dates("snapshot_date", ("%Y-%m-%d",))
-    ctype = c.text("contract_type").str.lower().map({"call": "CE", "put": "PE"})
+    ctype = c.text("contract_type", "lower").map({"call": "CE", "put": "PE"})
     if ctype.isna().any():
         i = ctype.isna().idxmax()
         raise c.fail(i, "contract_type", f"unknown contract type {c.raw['contract_type'].loc[i]!r}")
@@ -535,7 +637,7 @@ def _nse_chain(c: _Ctx) -> pd.DataFrame:
     ts = c.text("timestamp")
     date = _parse_dates(c, ts.str.slice(0, 8), "timestamp", ("%Y%m%d",))
     opt = c.option_type("option_type", futures_ok=False)
-    sym = c.text("symbol").str.upper().replace({"NIFTY50": "NIFTY", "NIFTY 50": "NIFTY"})
+    sym = c.text("symbol", "upper").replace({"NIFTY50": "NIFTY", "NIFTY 50": "NIFTY"})
     return _frame(
         c.raw.index,
         date=date,
@@ -587,6 +689,7 @@ class _Format:
     text: tuple[str, ...]  # columns read as text; the others as float64
     build: Callable[[_Ctx], pd.DataFrame]
     sort_by: str | None = None  # intraday: order rows by this column (latest last)
+    symbol_col: str | None = None  # the underlying, verbatim (enables the symbol pre-filter)
 
 
 OPTION_FORMATS: dict[str, _Format] = {
@@ -595,10 +698,22 @@ OPTION_FORMATS: dict[str, _Format] = {
         _Format(
             "udiff",
             ("TradDt", "TckrSymb", "XpryDt", "StrkPric", "OptnTp", "ClsPric"),
-            ("FinInstrmTp", "OpnPric", "HghPric", "LwPric", "SttlmPric", "TtlTradgVol",
-             "OpnIntrst", "ChngInOpnIntrst", "UndrlygPric", "PrvsClsgPric", "NewBrdLotQty"),
+            (
+                "FinInstrmTp",
+                "OpnPric",
+                "HghPric",
+                "LwPric",
+                "SttlmPric",
+                "TtlTradgVol",
+                "OpnIntrst",
+                "ChngInOpnIntrst",
+                "UndrlygPric",
+                "PrvsClsgPric",
+                "NewBrdLotQty",
+            ),
             ("TradDt", "TckrSymb", "XpryDt", "OptnTp", "FinInstrmTp"),
             _udiff,
+            symbol_col="TckrSymb",
         ),
         _Format(
             "legacy",
@@ -606,30 +721,70 @@ OPTION_FORMATS: dict[str, _Format] = {
             ("OPEN", "HIGH", "LOW", "SETTLE_PR", "CONTRACTS", "OPEN_INT", "CHG_IN_OI"),
             ("INSTRUMENT", "SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TIMESTAMP"),
             _legacy,
+            symbol_col="SYMBOL",
         ),
         _Format(
             "udiff_converted",
             ("SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "CLOSE_PRICE", "TRADE_DATE"),
-            ("SETTLE_PR", "OPEN_INT", "CHG_IN_OI", "VOLUME", "UNDERLYING_PRICE", "HIGH_PRICE",
-             "LOW_PRICE", "OPEN_PRICE"),
+            (
+                "SETTLE_PR",
+                "OPEN_INT",
+                "CHG_IN_OI",
+                "VOLUME",
+                "UNDERLYING_PRICE",
+                "HIGH_PRICE",
+                "LOW_PRICE",
+                "OPEN_PRICE",
+            ),
             ("SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TRADE_DATE"),
             _udiff_converted,
+            symbol_col="SYMBOL",
         ),
         _Format(
             "canonical",
             ("date", "underlying", "expiry", "strike", "option_type", "close"),
-            ("open", "high", "low", "settle", "volume", "open_interest", "underlying_price",
-             "instrument", "prev_close", "oi_change") + _OPTIONAL_EXTRAS,
+            (
+                "open",
+                "high",
+                "low",
+                "settle",
+                "volume",
+                "open_interest",
+                "underlying_price",
+                "instrument",
+                "prev_close",
+                "oi_change",
+            )
+            + _OPTIONAL_EXTRAS,
             ("date", "underlying", "expiry", "option_type", "instrument"),
             _canonical,
+            symbol_col="underlying",
         ),
         _Format(
             "cboe",
-            ("underlying_symbol", "quote_date", "root", "expiration", "strike", "option_type",
-             "close"),
-            ("open", "high", "low", "trade_volume", "open_interest", "bid_eod", "ask_eod",
-             "underlying_bid_eod", "underlying_ask_eod", "underlying_bid_1545",
-             "underlying_ask_1545", "active_underlying_price_1545"),
+            (
+                "underlying_symbol",
+                "quote_date",
+                "root",
+                "expiration",
+                "strike",
+                "option_type",
+                "close",
+            ),
+            (
+                "open",
+                "high",
+                "low",
+                "trade_volume",
+                "open_interest",
+                "bid_eod",
+                "ask_eod",
+                "underlying_bid_eod",
+                "underlying_ask_eod",
+                "underlying_bid_1545",
+                "underlying_ask_1545",
+                "active_underlying_price_1545",
+            ),
             ("underlying_symbol", "quote_date", "root", "expiration", "option_type"),
             _cboe,
         ),
@@ -642,12 +797,33 @@ OPTION_FORMATS: dict[str, _Format] = {
         ),
         _Format(
             "massive_snapshot",
-            ("snapshot_date", "occ_ticker", "contract_type", "expiration_date", "strike_price",
-             "day_close"),
-            ("underlying_ticker", "day_open", "day_high", "day_low", "day_volume",
-             "open_interest", "underlying_price", "day_previous_close", "day_last_updated_et"),
-            ("snapshot_date", "occ_ticker", "contract_type", "expiration_date",
-             "underlying_ticker", "day_last_updated_et"),
+            (
+                "snapshot_date",
+                "occ_ticker",
+                "contract_type",
+                "expiration_date",
+                "strike_price",
+                "day_close",
+            ),
+            (
+                "underlying_ticker",
+                "day_open",
+                "day_high",
+                "day_low",
+                "day_volume",
+                "open_interest",
+                "underlying_price",
+                "day_previous_close",
+                "day_last_updated_et",
+            ),
+            (
+                "snapshot_date",
+                "occ_ticker",
+                "contract_type",
+                "expiration_date",
+                "underlying_ticker",
+                "day_last_updated_et",
+            ),
             _massive_snapshot,
         ),
         _Format(
@@ -668,8 +844,18 @@ OPTION_FORMATS: dict[str, _Format] = {
         _Format(
             "dhan_intraday",
             ("trade_date", "strike", "option_type", "close", "actual_expiry_date"),
-            ("timestamp_ist", "underlying", "open", "high", "low", "volume", "open_interest",
-             "independent_nifty_spot", "provider_spot", "india_vix"),
+            (
+                "timestamp_ist",
+                "underlying",
+                "open",
+                "high",
+                "low",
+                "volume",
+                "open_interest",
+                "independent_nifty_spot",
+                "provider_spot",
+                "india_vix",
+            ),
             ("trade_date", "option_type", "actual_expiry_date", "timestamp_ist", "underlying"),
             _dhan_intraday,
             sort_by="timestamp_ist",
@@ -701,7 +887,9 @@ def detect_format(header: list[str] | tuple[str, ...], label: str = "<input>") -
     )
 
 
-def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> pd.DataFrame:
+def _read_table(
+    label: str, raw: bytes, usecols: list[str], text: set[str], labels: np.ndarray | None = None
+) -> pd.DataFrame:
     """Read the columns ``usecols`` (text columns as str, others float64) with line-aware errors.
 
     ``usecols`` are header names stripped of spaces; the result's columns are those names.
@@ -711,8 +899,14 @@ def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> p
     wanted = set(usecols)
     use = [r for r in dict.fromkeys(raw_names) if r.strip() in wanted]
     dtype = {r: ("str" if r.strip() in text else np.float64) for r in use}
-    kw = dict(usecols=use, skip_blank_lines=False, index_col=False, keep_default_na=False,
-              na_values=_NA, low_memory=False)
+    kw = dict(
+        usecols=use,
+        skip_blank_lines=False,
+        index_col=False,
+        keep_default_na=False,
+        na_values=_NA,
+        low_memory=False,
+    )
     try:
         df = pd.read_csv(io.BytesIO(raw), dtype=dtype, **kw)
     except pd.errors.ParserError as exc:
@@ -733,6 +927,8 @@ def _read_table(label: str, raw: bytes, usecols: list[str], text: set[str]) -> p
                 ) from None
         raise DataError(f"{label}: could not read the file as CSV") from None
     df.columns = [c.strip() for c in df.columns]
+    if labels is not None:
+        df.index = labels[: len(df)]
     blank = df.isna().all(axis=1)
     if blank.any():
         df = df[~blank]
@@ -747,18 +943,37 @@ def _parser_message(exc: Exception) -> str:
     return msg
 
 
-def _load_one(label: str, raw: bytes, fmt: str) -> pd.DataFrame:
-    raw = _check_text(label, raw)
+def _load_one(
+    label: str, raw: bytes, fmt: str, symbol: str | None = None
+) -> tuple[pd.DataFrame, int]:
+    """One CSV's bytes → (canonical rows, rows left out by the symbol pre-filter)."""
+    raw = _check_head(label, raw)
     header = _header(raw)
     name = detect_format(header, label) if fmt == "auto" else fmt
     if name not in OPTION_FORMATS:
-        raise DataError(f"unknown format {fmt!r}; choose auto or one of {', '.join(OPTION_FORMATS)}")
+        raise DataError(
+            f"unknown format {fmt!r}; choose auto or one of {', '.join(OPTION_FORMATS)}"
+        )
     spec = OPTION_FORMATS[name]
     missing = [c for c in spec.required if c not in header]
     if missing:
         raise DataError(f"{label}: line 1, column {missing[0]}: missing column for format {name}")
     usecols = [c for c in dict.fromkeys(spec.required + spec.optional) if c in header]
-    df = _read_table(label, raw, usecols, set(spec.text))
+    if symbol is not None and spec.symbol_col and b'"' not in raw:
+        # Fast path for big all-symbol files: parse only the lines that can hold the symbol.
+        body, labels, n_out = _prefilter(raw, symbol)
+        try:
+            _check_utf8(label, body)
+            return _build(
+                spec, label, _read_table(label, body, usecols, set(spec.text), labels)
+            ), n_out
+        except DataError:
+            pass  # read the whole file again, for a message with the file's own line numbers
+    _check_utf8(label, raw)
+    return _build(spec, label, _read_table(label, raw, usecols, set(spec.text))), 0
+
+
+def _build(spec: _Format, label: str, df: pd.DataFrame) -> pd.DataFrame:
     if len(df) == 0:
         empty = _frame(pd.RangeIndex(0))
         empty["date"] = empty["date"].astype("datetime64[ns]")
@@ -781,7 +996,9 @@ def load_options(
         format: ``"auto"`` (from each file's header) or one of :data:`OPTION_FORMATS`.
         symbol: if given, keep only rows of this underlying while reading (e.g. "NIFTY");
             the count of rows left out is kept in ``df.attrs["load_dropped"]["other_symbol"]``
-            and reported by :func:`bpdiag.data.clean`.
+            and reported by :func:`bpdiag.data.clean`. For NSE bhavcopies only the lines
+            holding that symbol are parsed (a year of full daily files then loads in seconds);
+            lines of other symbols are counted, not checked.
 
     Returns:
         DataFrame[n_rows] with :data:`CANONICAL_COLUMNS` then :data:`EXTRA_COLUMNS` (plus
@@ -792,10 +1009,13 @@ def load_options(
             encoding, a zip without CSV: one line naming file, line and column.
     """
     if format != "auto" and format not in OPTION_FORMATS:
-        raise DataError(f"unknown format {format!r}; choose auto or one of {', '.join(OPTION_FORMATS)}")
+        raise DataError(
+            f"unknown format {format!r}; choose auto or one of {', '.join(OPTION_FORMATS)}"
+        )
     parts, dropped = [], 0
     for label, raw in _iter_sources(path):
-        df = _load_one(label, raw, format)
+        df, n_out = _load_one(label, raw, format, symbol)
+        dropped += n_out
         if symbol is not None:
             keep = df["underlying"].eq(symbol).to_numpy()
             dropped += int((~keep).sum())
@@ -845,8 +1065,14 @@ def _load_series(path: str | Path, kind: str) -> pd.DataFrame:
             if col is not None:
                 cols[k] = col
         wanted = {date_col, *cols.values()}
-        df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, index_col=False,
-                         skip_blank_lines=False, usecols=lambda c: c.strip() in wanted)
+        df = pd.read_csv(
+            io.BytesIO(raw),
+            dtype=str,
+            keep_default_na=False,
+            index_col=False,
+            skip_blank_lines=False,
+            usecols=lambda c, wanted=wanted: c.strip() in wanted,
+        )
         df.columns = [c.strip() for c in df.columns]
         df = df[~(df.apply(lambda s: s.str.strip().eq("")).all(axis=1))]
         ctx = _Ctx(label, df)
@@ -874,8 +1100,7 @@ def _load_series(path: str | Path, kind: str) -> pd.DataFrame:
     if dup.any():
         row = out[dup].iloc[0]
         raise DataError(
-            f"{row['label']}: line {row['line']}, column date: duplicate date "
-            f"{row['date'].date()}"
+            f"{row['label']}: line {row['line']}, column date: duplicate date {row['date'].date()}"
         )
     if len(out) == 0:
         raise DataError(f"{path}: line 2: no data rows")

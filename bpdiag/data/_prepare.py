@@ -174,8 +174,9 @@ def save_options(df: pd.DataFrame, path: str | Path) -> Path:
     """Write an option table as CSV (gzip if the name ends in ``.gz``; byte-stable)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = df.to_csv(index=False, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d",
-                     lineterminator="\n")
+    text = df.to_csv(
+        index=False, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d", lineterminator="\n"
+    )
     data = text.encode("utf-8")
     if path.name.endswith(".gz"):
         buf = io.BytesIO()
@@ -191,7 +192,7 @@ def _default_table() -> pd.DataFrame:
     ref = resources.files("bpdiag.data").joinpath(DEFAULT_FILE)
     if ref.is_file():
         raw = gzip.decompress(ref.read_bytes())
-        df = _load_one(f"bpdiag/data/{DEFAULT_FILE}", raw, "canonical")
+        df, _ = _load_one(f"bpdiag/data/{DEFAULT_FILE}", raw, "canonical")
         df = df[list(SYNTH_COLUMNS)]
     else:  # a source tree without the shipped copy: build it (about a second)
         df = synthesize(seed=0)
@@ -294,7 +295,9 @@ def prepare(
         table, label = load_options(source, symbol=symbol), str(source)
     index_df = _as_table(index, load_index)
     vix_df = _as_table(vix, load_vix)
-    sym = symbol if symbol is not None else ("NIFTY" if label == "synthetic" else main_symbol(table))
+    sym = (
+        symbol if symbol is not None else ("NIFTY" if label == "synthetic" else main_symbol(table))
+    )
     rows, report = clean(table, sym, target=target, index=index_df)
     if len(rows) < 3:
         raise DataError(f"{label}: only {len(rows)} usable rows after cleaning (need >= 3)")

@@ -126,11 +126,14 @@ def _calendar(start: pd.Timestamp, years: float, rng: np.random.Generator):
     holidays = weekdays[hol_idx]
     days = weekdays.delete(hol_idx)
     # Weekly expiries from the first week up to ~6 months after the end.
-    mondays = pd.date_range(start - pd.Timedelta(days=start.weekday()), end + pd.Timedelta(days=200),
-                            freq="7D")
+    mondays = pd.date_range(
+        start - pd.Timedelta(days=start.weekday()), end + pd.Timedelta(days=200), freq="7D"
+    )
     nominal = pd.DatetimeIndex(
-        [m + pd.Timedelta(days=1 if m + pd.Timedelta(days=1) >= _TUESDAY_FROM else 3)
-         for m in mondays]
+        [
+            m + pd.Timedelta(days=1 if m + pd.Timedelta(days=1) >= _TUESDAY_FROM else 3)
+            for m in mondays
+        ]
     )
     hol_set = set(holidays)
     actual = []
@@ -174,7 +177,9 @@ def _market(seed: int, days: pd.DatetimeIndex, rng: np.random.Generator) -> dict
         regime[t], logvol[t] = reg, x
     sigma = np.exp(logvol)
     shock = rho * eps_v + np.sqrt(1.0 - rho * rho) * eps_i
-    ret = (mu - 0.5 * sigma**2) * _DT + sigma * np.sqrt(_DT) * shock + np.where(jump, jump_size, 0.0)
+    ret = (
+        (mu - 0.5 * sigma**2) * _DT + sigma * np.sqrt(_DT) * shock + np.where(jump, jump_size, 0.0)
+    )
     close = 17500.0 * np.exp(np.cumsum(ret))
     prev = np.r_[17500.0, close[:-1]]
     sd = sigma * np.sqrt(_DT)
@@ -258,8 +263,16 @@ class _Model:
         volume = np.where(traded, np.maximum(np.round(vol), 1.0), 0.0)
         z_c = _hash_normal(self.seed, 6, exp_num, strike, is_call)  # contract-level, all days
         oi = self.lot[t] * np.round(np.exp(0.8 * m_vol + 2.5 + 0.7 * z_c))
-        return {"close": close, "settle": settle, "iv": iv, "volume": volume, "oi": oi,
-                "traded": traded, "dist": dist, "tau_days": tau_days}
+        return {
+            "close": close,
+            "settle": settle,
+            "iv": iv,
+            "volume": volume,
+            "oi": oi,
+            "traded": traded,
+            "dist": dist,
+            "tau_days": tau_days,
+        }
 
     def ohl(self, t, exp_num, strike, is_call, iv):
         """Open/high/low of a traded contract from the index open/high/low at the same iv."""
@@ -390,8 +403,9 @@ def synthesize(
     listed = np.minimum(np.searchsorted(day_num, e - _LISTING_DAYS), t)
     has_prev = t - 1 >= listed
     prev_close = np.full(len(t), np.nan)
-    prev_close[has_prev] = _carried(model, t[has_prev] - 1, e[has_prev], k[has_prev],
-                                    is_call[has_prev], listed[has_prev])
+    prev_close[has_prev] = _carried(
+        model, t[has_prev] - 1, e[has_prev], k[has_prev], is_call[has_prev], listed[has_prev]
+    )
     oi_prev = np.where(t == 0, np.nan, 0.0)
     oi_prev[has_prev] = model.quote(t[has_prev] - 1, e[has_prev], k[has_prev], is_call[has_prev])[
         "oi"

@@ -52,12 +52,26 @@ def data() -> None:
 
 @data.command("synth")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output CSV (.csv or .csv.gz).")
-@click.option("--rows", type=click.IntRange(min=2), default=22_000, show_default=True,
-              help="Option rows (calls and puts in pairs).")
-@click.option("--years", type=click.FloatRange(0.05, 50), default=4.0, show_default=True,
-              help="Calendar length in years.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output CSV (.csv or .csv.gz).",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(min=2),
+    default=22_000,
+    show_default=True,
+    help="Option rows (calls and puts in pairs).",
+)
+@click.option(
+    "--years",
+    type=click.FloatRange(0.05, 50),
+    default=4.0,
+    show_default=True,
+    help="Calendar length in years.",
+)
 @library_errors
 def synth(seed: int, out: Path, rows: int, years: float) -> None:
     """Generate the synthetic NIFTY-like option table."""
@@ -84,14 +98,27 @@ def info(path: Path | None, fmt: str) -> None:
         ("rows", f"{len(df)}"),
         ("option rows", f"{len(opt)} (CE {types.get('CE', 0)}, PE {types.get('PE', 0)})"),
         ("other rows", f"{len(df) - len(opt)} (futures or no option type)"),
-        ("dates", f"{_day(df['date'].min())} to {_day(df['date'].max())} "
-                  f"({df['date'].nunique()} trading days)"),
-        ("underlyings", ", ".join(f"{k} {v}" for k, v in und.head(5).items())
-         + (f", ... ({len(und)} in all)" if len(und) > 5 else "")),
-        ("expiries", f"{opt['expiry'].nunique()} ({_day(opt['expiry'].min())} to "
-                     f"{_day(opt['expiry'].max())})"),
-        ("strikes", f"{opt['strike'].nunique()} ({opt['strike'].min():g} to "
-                    f"{opt['strike'].max():g})" if len(opt) else "0"),
+        (
+            "dates",
+            f"{_day(df['date'].min())} to {_day(df['date'].max())} "
+            f"({df['date'].nunique()} trading days)",
+        ),
+        (
+            "underlyings",
+            ", ".join(f"{k} {v}" for k, v in und.head(5).items())
+            + (f", ... ({len(und)} in all)" if len(und) > 5 else ""),
+        ),
+        (
+            "expiries",
+            f"{opt['expiry'].nunique()} ({_day(opt['expiry'].min())} to "
+            f"{_day(opt['expiry'].max())})",
+        ),
+        (
+            "strikes",
+            f"{opt['strike'].nunique()} ({opt['strike'].min():g} to {opt['strike'].max():g})"
+            if len(opt)
+            else "0",
+        ),
         ("traded rows", f"{int((df['volume'] > 0).sum())} (volume > 0)"),
         ("underlying price", "present" if df["underlying_price"].notna().any() else "absent"),
     ]
@@ -102,14 +129,27 @@ def info(path: Path | None, fmt: str) -> None:
 @data.command("validate")
 @click.argument("path", type=_PATH, required=False)
 @click.option("--format", "fmt", type=_FORMAT, default="auto", show_default=True)
-@click.option("--symbol", default=None,
-              help="Underlying to keep (default: the most frequent one; 'all' keeps every one).")
-@click.option("--target", type=click.Choice(["close", "settle"]), default="close",
-              show_default=True)
-@click.option("--index", "index_path", type=_PATH, default=None,
-              help="Index history, to fill a missing underlying price.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the report as CSV.")
+@click.option(
+    "--symbol",
+    default=None,
+    help="Underlying to keep (default: the most frequent one; 'all' keeps every one).",
+)
+@click.option(
+    "--target", type=click.Choice(["close", "settle"]), default="close", show_default=True
+)
+@click.option(
+    "--index",
+    "index_path",
+    type=_PATH,
+    default=None,
+    help="Index history, to fill a missing underlying price.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report as CSV.",
+)
 @library_errors
 def validate(path, fmt, symbol, target, index_path, out) -> None:
     """The cleaning report of PATH: how many rows each check removes."""
@@ -126,17 +166,26 @@ def validate(path, fmt, symbol, target, index_path, out) -> None:
 
 @data.command("features")
 @click.argument("path", type=_PATH, required=False)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output CSV (.csv or .csv.gz): contract keys, features and target.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output CSV (.csv or .csv.gz): contract keys, features and target.",
+)
 @click.option("--format", "fmt", type=_FORMAT, default="auto", show_default=True)
-@click.option("--symbol", default=None,
-              help="Underlying to keep (default: the most frequent one).")
-@click.option("--target", type=click.Choice(["close", "settle"]), default="close",
-              show_default=True)
+@click.option("--symbol", default=None, help="Underlying to keep (default: the most frequent one).")
+@click.option(
+    "--target", type=click.Choice(["close", "settle"]), default="close", show_default=True
+)
 @click.option("--index", "index_path", type=_PATH, default=None, help="Index history.")
 @click.option("--vix", "vix_path", type=_PATH, default=None, help="Volatility-index history.")
-@click.option("--rate", type=click.FloatRange(-0.05, 0.5), default=0.065, show_default=True,
-              help="Risk-free rate where the data has none (annualised decimal).")
+@click.option(
+    "--rate",
+    type=click.FloatRange(-0.05, 0.5),
+    default=0.065,
+    show_default=True,
+    help="Risk-free rate where the data has none (annualised decimal).",
+)
 @library_errors
 def features(path, out, fmt, symbol, target, index_path, vix_path, rate) -> None:
     """Clean PATH and write its leakage-free features with the target price."""

@@ -279,22 +279,9 @@ def density_kernels(circuit: Circuit) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(out))
 
 
-def lower_density(
-    circuit: Circuit,
-    noise: Noise | str | None = None,
-    *,
-    kernels: tuple[tuple[int, int], ...] | None = None,
-    n_steps: int | None = None,
-    n_gates: int | None = None,
-) -> tuple[DensityTables, int]:
-    """Step tables of ``circuit`` with ``noise``, padded to ``n_steps`` steps and angles of
-    ``n_gates`` gates (defaults: the next power of two, at least 16). Returns the tables and the
-    number of active steps."""
-    noise = _as_noise(noise)
+def _steps(circuit: Circuit, noise: Noise, G: int) -> list[tuple[tuple[int, int], int, np.ndarray]]:
+    """The steps ``(wire pair, angle index, C[5, 4, 4])`` of a circuit with noise, in order."""
     n = circuit.n_qubits
-    kernels = density_kernels(circuit) if kernels is None else tuple(kernels)
-    lookup = {k: i for i, k in enumerate(kernels)}
-    G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
     prog = lower(circuit, n_gates=max(G, circuit.n_gates))
     gk = gate_kernels(circuit)
     S = superoperator(noise.kind, noise.strength) if noise.active else None
@@ -334,6 +321,31 @@ def lower_density(
         if per_layer and last_of_layer:
             for w in range(n):
                 channel(w)
+    return steps
+
+
+def count_steps(circuit: Circuit, noise: Noise | str | None = None) -> int:
+    """Number of steps (4x4 operators on the 2n register) of a circuit with noise."""
+    return len(_steps(circuit, _as_noise(noise), circuit.n_gates))
+
+
+def lower_density(
+    circuit: Circuit,
+    noise: Noise | str | None = None,
+    *,
+    kernels: tuple[tuple[int, int], ...] | None = None,
+    n_steps: int | None = None,
+    n_gates: int | None = None,
+) -> tuple[DensityTables, int]:
+    """Step tables of ``circuit`` with ``noise``, padded to ``n_steps`` steps and angles of
+    ``n_gates`` gates (defaults: the next power of two, at least 16). Returns the tables and the
+    number of active steps."""
+    kernels = density_kernels(circuit) if kernels is None else tuple(kernels)
+    lookup = {k: i for i, k in enumerate(kernels)}
+    G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
+    if G < circuit.n_gates:
+        raise ValueError(f"n_gates must be >= {circuit.n_gates}, got {G}")
+    steps = _steps(circuit, _as_noise(noise), G)
     O = _capacity(len(steps)) if n_steps is None else int(n_steps)
     if O < len(steps):
         raise ValueError(f"n_steps must be >= {len(steps)}, got {O}")
@@ -415,9 +427,9 @@ def _angles(circuit: Circuit, params, x, G: int) -> np.ndarray:
     return angles
 
 
-def _run(circuit, noise, angles, obs, *, dtype, memory_budget=None, chunk=None):
+def _run(circuit, noise, angles, obs, *, dtype, memory_budget=None, chunk=None, n_steps=None):
     """Evaluate rows of gate angles float[R, G] in fixed-size chunks: float[R, k]."""
-    tables, n_active = lower_density(circuit, noise, n_gates=angles.shape[1])
+    tables, n_active = lower_density(circuit, noise, n_gates=angles.shape[1], n_steps=n_steps)
     kernels = density_kernels(circuit)
     n = circuit.n_qubits
     f = jitted("expvals", kernels, n, dtype)
@@ -494,15 +506,19 @@ def shift_gradients(
     which=None,
     dtype: str = "complex128",
     memory_budget: float | None = None,
+    n_steps: int | None = None,
+    n_gates: int | None = None,
 ) -> np.ndarray:
     """``d Tr[O rho] / d params[p]`` for p in ``which`` (default: all), by the parameter-shift
     rule on every gate the parameter drives: float[batch, len(which), k] (per radian).
 
-    params float[batch, n_params], x float[batch, n_data] (or None)."""
+    params float[batch, n_params], x float[batch, n_data] (or None). ``n_steps`` and ``n_gates``
+    pad the tables (see :func:`lower_density`) so that circuits of several depths share one
+    compiled function."""
     params, x = _batch(circuit, params, x)
     noise = _as_noise(noise, where)
     which = list(range(circuit.n_params)) if which is None else [int(p) for p in which]
-    G = _capacity(circuit.n_gates)
+    G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
     angles = _angles(circuit, params, x, G)
     obs = observables(costs, circuit.n_qubits)
     pm = circuit.param_gates()
@@ -527,6 +543,7 @@ def shift_gradients(
         dtype=dtype,
         memory_budget=memory_budget,
         chunk=2 * S,
+        n_steps=n_steps,
     ).reshape(len(plan), 2, S, -1)
     col = {p: i for i, p in enumerate(which)}
     for (p, coef), v in zip(plan, values, strict=True):

@@ -179,6 +179,15 @@ def plan(circuit: Circuit) -> list[_Mono | _Dense]:
     return ops
 
 
+def _ri(a: np.ndarray, rdtype: torch.dtype) -> torch.Tensor:
+    """complex array -> real tensor [..., 2] (re, im)."""
+    return torch.as_tensor(np.stack([np.real(a), np.imag(a)], axis=-1), dtype=rdtype)
+
+
+def _c(t: torch.Tensor) -> torch.Tensor:
+    return torch.view_as_complex(t)
+
+
 class TorchCircuit(torch.nn.Module):
     """A circuit as a torch module without trainable parameters: ``forward(params, x)`` returns
     expectations of diagonal observables.
@@ -201,7 +210,6 @@ class TorchCircuit(torch.nn.Module):
             raise ValueError(f"dtype must be complex64 or complex128, got {dtype}")
         self.circuit = circuit
         self.n_qubits = circuit.n_qubits
-        self.cdtype = dtype
         rdtype = _REAL[dtype]
         pm, dm, const = angle_maps(circuit)
         self.register_buffer("pm", torch.as_tensor(pm, dtype=rdtype))
@@ -225,8 +233,13 @@ class TorchCircuit(torch.nn.Module):
             np.stack([_local(circuit.gates[g])[1] for g in dense]) if dense else np.zeros((0, 2, 2))
         )
         self.register_buffer("dense_idx", torch.as_tensor(dense, dtype=torch.long))
-        self.register_buffer("dense_A", torch.as_tensor(As, dtype=dtype))
-        self.register_buffer("dense_B", torch.as_tensor(Bs, dtype=dtype))
+        # complex tables are stored as real (re, im) pairs so that module.to(float dtype) and
+        # .double() keep them valid; the complex dtype follows the real buffers' dtype.
+        self.register_buffer("dense_A", _ri(As, rdtype))
+        self.register_buffer("dense_B", _ri(Bs, rdtype))
+        self._n_leading = 0
+        while self._n_leading < len(self.ops) and isinstance(self.ops[self._n_leading], _Dense):
+            self._n_leading += 1
         self._mono_meta = []
         for i, op in enumerate(self.ops):
             if not isinstance(op, _Mono):
@@ -234,7 +247,7 @@ class TorchCircuit(torch.nn.Module):
             trivial_perm = bool((op.perm == np.arange(len(op.perm))).all())
             trivial_fixed = bool(np.allclose(op.fixed, 1.0, rtol=0, atol=0))
             self.register_buffer(f"perm{i}", torch.as_tensor(op.perm, dtype=torch.long))
-            self.register_buffer(f"fixed{i}", torch.as_tensor(op.fixed, dtype=dtype))
+            self.register_buffer(f"fixed{i}", _ri(op.fixed, rdtype))
             self.register_buffer(f"rot{i}", torch.as_tensor(op.rot, dtype=torch.long))
             self.register_buffer(f"signs{i}", torch.as_tensor(-0.5 * op.signs, dtype=rdtype))
             self._mono_meta.append((i, trivial_perm, trivial_fixed, len(op.rot) > 0))
@@ -255,19 +268,38 @@ class TorchCircuit(torch.nn.Module):
         """Final states complex[batch, 2**n] (differentiable)."""
         angles = self.angles(params, x)
         batch = angles.shape[0]
+        cdtype = _COMPLEX[angles.dtype]
         n = self.n_qubits
         dim = 2**n
-        state = torch.zeros(batch, dim, dtype=self.cdtype, device=angles.device)
-        state[:, 0] = 1
+        if not self._n_leading:
+            state = torch.zeros(batch, dim, dtype=cdtype, device=angles.device)
+            state[:, 0] = 1
         if len(self.dense_idx):
             half = angles.index_select(1, self.dense_idx) / 2
             Ms = (
-                torch.cos(half)[..., None, None] * self.dense_A
-                + torch.sin(half)[..., None, None] * self.dense_B
+                torch.cos(half)[..., None, None] * _c(self.dense_A)
+                + torch.sin(half)[..., None, None] * _c(self.dense_B)
             )  # [batch, g, 2, 2]
         dense_k = 0
         mono_k = 0
-        for op in self.ops:
+        if self._n_leading:  # dense blocks on distinct wires acting on |0...0>: a product state
+            cols = {}
+            for op in self.ops[: self._n_leading]:
+                a, b = self._dense_slices[dense_k]
+                dense_k += 1
+                M = Ms[:, a]
+                for j in range(a + 1, b):
+                    M = Ms[:, j] @ M
+                cols[op.wire] = M[:, :, 0]  # M |0>: [batch, 2]
+            zero = torch.zeros(2, dtype=cdtype, device=angles.device)
+            zero[0] = 1
+            state = None
+            for w in range(n):
+                col = cols.get(w, zero.expand(batch, 2))
+                state = col if state is None else (state[:, :, None] * col[:, None, :]).reshape(
+                    batch, -1
+                )
+        for op in self.ops[self._n_leading :]:
             if isinstance(op, _Dense):
                 a, b = self._dense_slices[dense_k]
                 dense_k += 1
@@ -288,10 +320,10 @@ class TorchCircuit(torch.nn.Module):
                     )
                     phase = torch.polar(torch.ones_like(phi), phi)
                     if not trivial_fixed:
-                        phase = phase * getattr(self, f"fixed{i}")
+                        phase = phase * _c(getattr(self, f"fixed{i}"))
                     state = phase * state
                 elif not trivial_fixed:
-                    state = getattr(self, f"fixed{i}") * state
+                    state = _c(getattr(self, f"fixed{i}")) * state
         return state
 
     def forward(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,0 +1,1086 @@
+"""Exact gradient variance without sampling, shot noise, and identity-block initialisation.
+
+**Exact variance (Heisenberg picture on Pauli strings).** Write the derivative of
+``C = <psi0| U^+ O U |psi0>`` with respect to one parameter as ``<psi0| O_k |psi0>``, where
+``O_k`` is ``O`` carried backwards through the gates after the differentiated one, through the
+derivative of that gate, and through the gates before it. Each step maps a Pauli string ``Q`` to
+Pauli strings:
+
+- a Clifford gate ``V`` (CZ, CNOT, H, S, X, Z, or a fixed rotation by a multiple of pi/2) maps
+  ``Q -> V^+ Q V = s Q'``, a signed permutation;
+- a rotation ``R = exp(-i t P / 2)`` leaves ``Q`` alone when ``[P, Q] = 0`` and otherwise maps
+  ``Q -> cos(t) Q + sin(t) iPQ``; its derivative maps ``Q -> -sin(t) Q + cos(t) iPQ`` (and kills
+  commuting strings).
+
+With every trainable angle independent and symmetric about 0 (``uniform`` on [0, 2 pi) or
+``normal:SIGMA``), averaging the *square* of the result over the angles removes every cross term
+with one ``sin`` (odd), so the squared coefficients of a single-string observable follow a
+Markov chain on Pauli strings with weights ``E[cos^2 t]`` and ``E[sin^2 t]`` (Napp 2022,
+arXiv:2203.06174; Letcher, Woerner & Zoufal 2023 for the Pauli-path picture). For a sum
+``O = sum_a c_a Q_a`` (the local cost) the cross terms ``E[c_Q c_R]`` of pairs of strings follow
+the same rules as long as ``D = QR`` commutes with the rotation's ``P``; when ``P`` anticommutes
+with ``D`` exactly one of the two strings anticommutes, so the pair is multiplied by ``E[cos t]``
+(0 for uniform angles) and the derivative kills it. ``D`` itself changes only under Clifford
+gates (up to a sign ``s_D``). Dividing each pair weight by the phase ``tau`` of ``QR = tau D``
+makes every rule sign-free (``u = w / tau`` is invariant under rotation branches and picks up
+only ``s_D`` from Cliffords), so a pair "chain" with fixed ``D`` is the diagonal chain with a few
+modified 4x4 transfer matrices. At the start of the circuit a pair contributes
+``tau <psi0|Q|psi0> <psi0|R|psi0>`` (for ``|0>``: 1 when both are I/Z strings, else 0).
+
+Averaging over McClean's random rotation axes averages each gate's transfer matrix over the axes.
+
+**Representation.** A chain is a real tensor over the 4^n Pauli strings (I, X, Y, Z per qubit), kept
+in a per-qubit basis ``B_w`` (4 x d_w) that is compressed to the rank of what the gates produce:
+qubits outside the light cone stay 1-dimensional, a uniform RY-RZ pair has rank 3, and only
+circuits with rank-4 single-qubit transfers (random axes, normal angles) need the full 4^n.
+Gates run in an order that follows the circuit's wire dependencies and applies single-qubit
+gates first, so a brick of CZs sweeps across the register with at most two full qubits at a time.
+Peak memory is predicted by a dry run before any large array is made.
+
+**Shot noise.** A parameter-shift gradient ``g = c (C(t+pi/2) - C(t-pi/2)) / 2`` estimated from N
+shots per shifted circuit has, at fixed angles, variance
+``c^2 (v_+ + v_-) / (4 N)`` with ``v = <O^2> - <O>^2`` the single-shot variance of the cost
+(for the local cost mean_i Z_i, ``<O^2>`` contains every ``<Z_i Z_j>``: shots are correlated
+bitstrings, not independent qubits). Averaged over the angles this is ``s1 / N``; the gradient's
+spread exceeds its shot noise once ``N > s1 / Var[g]`` (``shots_needed``).
+
+**Identity blocks** (Grant et al. 2019, Quantum 3, 214): the circuit is cut into blocks of K
+layers, each followed by its inverse (gates reversed, angles negated) with its *own* parameters,
+initialised equal to the forward block's so that every block is the identity at the start. (Tying
+the inverse to the same parameters would make the circuit the identity for every angle and every
+gradient zero.) At that point the derivative with respect to a parameter of block ``b`` only sees
+the gates of block ``b`` that precede it, which is how the exact method evaluates it.
+
+>>> from bpdiag.circuits import dense_hea
+>>> round(exact_moments(dense_hea(2, 1), "global", param=0)["var"], 12)
+0.25
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from bpdiag._resources import plan_chunk, point_seed
+from bpdiag.circuits import ROTATIONS, TWO_QUBIT, Circuit, Source, angle_maps, cost_diagonal
+from bpdiag.engines._program import gate_pair
+
+#: Columns that the exact method and ``--shots`` add at the end of the variance table.
+EXTRA_COLUMNS = [
+    "method",
+    "shots",
+    "shot_var",
+    "shot_var_se",
+    "noisy_var",
+    "noisy_var_se",
+    "shots_needed",
+]
+METHODS = ("sample", "exact")
+
+_ROT_PAULI = {"RX": 1, "RY": 2, "RZ": 3, "RZZ": 15}
+_LETTER_BITS = ((0, 0), (1, 0), (1, 1), (0, 1))  # I, X, Y, Z as (x, z) bits
+_BITS_LETTER = {b: i for i, b in enumerate(_LETTER_BITS)}
+_SINGLE = np.array(
+    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pauli algebra on 1 or 2 qubits. A local string on k wires has index sum(q_m 4**(k-1-m)) with
+# letters 0..3 = I, X, Y, Z (the gate's first wire is the most significant digit).
+
+
+@dataclass(frozen=True)
+class _Tables:
+    mats: np.ndarray  # complex[4**k, 2**k, 2**k]
+    xor: np.ndarray  # int[4**k, 4**k]: index of P_p P_q (up to phase)
+    anti: np.ndarray  # bool[4**k, 4**k]: P_p and P_q anticommute
+    phase: np.ndarray  # complex[4**k, 4**k]: P_p P_q = phase * P_xor
+
+
+@lru_cache(maxsize=4)
+def _tables(k: int) -> _Tables:
+    m = 4**k
+    digits = [[(q // 4 ** (k - 1 - j)) % 4 for j in range(k)] for q in range(m)]
+    mats = []
+    for d in digits:
+        M = np.ones((1, 1), dtype=complex)
+        for letter in d:
+            M = np.kron(M, _SINGLE[letter])
+        mats.append(M)
+    mats = np.array(mats)
+    xor = np.zeros((m, m), dtype=int)
+    anti = np.zeros((m, m), dtype=bool)
+    for p in range(m):
+        for q in range(m):
+            idx, sym = 0, 0
+            for a, b in zip(digits[p], digits[q]):
+                (xa, za), (xb, zb) = _LETTER_BITS[a], _LETTER_BITS[b]
+                idx = 4 * idx + _BITS_LETTER[(xa ^ xb, za ^ zb)]
+                sym += xa * zb + za * xb
+            xor[p, q], anti[p, q] = idx, sym % 2 == 1
+    prod = np.einsum("pab,qbc->pqac", mats, mats)
+    phase = np.einsum("pqac,pqca->pq", prod, mats[xor].conj().transpose(0, 1, 3, 2)) / 2**k
+    return _Tables(mats, xor, anti, phase)
+
+
+def _clifford_table(U: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a unitary on k wires: (perm, sign) with U^+ P_q U = sign[q] P_perm[q], or None if U is
+    not Clifford."""
+    k = int(round(math.log2(U.shape[0])))
+    t = _tables(k)
+    conj = U.conj().T[None] @ t.mats @ U[None]
+    overlap = np.einsum("rab,qba->qr", t.mats, conj) / 2**k
+    perm = np.argmax(np.abs(overlap), axis=1)
+    sign = overlap[np.arange(len(perm)), perm]
+    if not np.allclose(np.abs(sign), 1, atol=1e-9) or not np.allclose(sign.imag, 0, atol=1e-9):
+        return None
+    if len(set(perm.tolist())) != len(perm):
+        return None
+    return perm, sign.real.round()
+
+
+def _gate_unitary(gate: str, angle: float = 0.0) -> np.ndarray:
+    """The gate's unitary on its own wires (2x2 or 4x4, first wire most significant)."""
+    A, B = gate_pair(gate)
+    M = math.cos(angle / 2) * A + math.sin(angle / 2) * B
+    return M if gate in TWO_QUBIT else M[0::2, 0::2]
+
+
+# ---------------------------------------------------------------------------------------------
+# A circuit compiled for the exact method: a prepared product state and a list of operations.
+
+
+@dataclass(eq=False)
+class _Op:
+    """One step of the chain. ``kind``: ``cliff`` (signed permutation ``perm``/``sign``), ``rot``
+    (random rotation about each of ``axes`` = ((local Pauli, weight), ...)) or ``deriv`` (its
+    derivative). ``mom`` = (E cos t, E cos^2 t, E sin^2 t) of the rotation angle."""
+
+    kind: str
+    wires: tuple[int, ...]
+    perm: np.ndarray | None = None
+    sign: np.ndarray | None = None
+    axes: tuple[tuple[int, float], ...] = ()
+    mom: tuple[float, float, float] = (0.0, 0.5, 0.5)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def matrix(self, d: int) -> np.ndarray:
+        """Transfer matrix float[4**k, 4**k] (new <- old) in a chain whose pair string D has
+        local index ``d`` on this op's wires (0 = identity: the diagonal chain)."""
+        if d in self._cache:
+            return self._cache[d]
+        k = len(self.wires)
+        m = 4**k
+        M = np.zeros((m, m))
+        if self.kind == "cliff":
+            M[self.perm, np.arange(m)] = 1.0
+        else:
+            t = _tables(k)
+            c1, c2, s2 = self.mom
+            deriv = self.kind == "deriv"
+            for p, wgt in self.axes:
+                if t.anti[p, d]:
+                    if not deriv:  # exactly one string of the pair anticommutes: E[cos t]
+                        M += wgt * c1 * np.eye(m)
+                    continue
+                for q in range(m):
+                    if t.anti[p, q]:
+                        r = t.xor[p, q]
+                        M[q, q] += wgt * (s2 if deriv else c2)
+                        M[r, q] += wgt * (c2 if deriv else s2)
+                    elif not deriv:
+                        M[q, q] += wgt
+        self._cache[d] = M
+        return M
+
+
+@dataclass
+class _Compiled:
+    n: int
+    ops: list[_Op]
+    bloch: np.ndarray  # float[n, 3]: <X>, <Y>, <Z> of each qubit's prepared state
+    coef: float  # d(angle)/d(param) of the differentiated gate (0 when not differentiating)
+    order: list[int] = field(default_factory=list)
+
+
+def _init_kind(init: str) -> tuple[str, float]:
+    from bpdiag.analyses.variance import parse_init
+
+    return parse_init(init)
+
+
+def _moments_of(kind: str, sigma: float, coef: float, gate: int, name: str) -> tuple:
+    """(E cos, E cos^2, E sin^2) of the angle ``coef * theta``."""
+    if kind == "normal":
+        s = abs(coef) * sigma
+        return (math.exp(-(s**2) / 2), (1 + math.exp(-2 * s**2)) / 2, (1 - math.exp(-2 * s**2)) / 2)
+    if abs(coef - round(coef)) > 1e-12 or round(coef) == 0:
+        raise ValueError(
+            f"exact method: gate {gate} ({name}) has angle {coef:g} * theta; with uniform angles "
+            "the coefficient must be a nonzero integer"
+        )
+    return (0.0, 0.5, 0.5)
+
+
+def _quarter_turns(angle: float) -> int | None:
+    q = angle / (math.pi / 2)
+    return int(round(q)) % 4 if abs(q - round(q)) < 1e-9 else None
+
+
+def _cliff_op(gate: str, wires: tuple[int, ...], angle: float, g: int) -> _Op:
+    table = _clifford_table(_gate_unitary(gate, angle))
+    if table is None:
+        what = f"fixed angle {angle:.6g} rad" if gate in ROTATIONS else "gate"
+        raise ValueError(
+            f"exact method: gate {g} ({gate} on wires {wires}) with {what} is not Clifford; "
+            "fixed gates must be Clifford (rotations by multiples of pi/2) — use --method sample"
+        )
+    return _Op("cliff", wires, perm=table[0], sign=table[1])
+
+
+def _compile(
+    circuit: Circuit,
+    *,
+    param: int | None,
+    init: str,
+    average: bool,
+    shift: int = 0,
+    axis: int | None = None,
+) -> _Compiled:
+    """Compile for the derivative of ``param`` (shift = 0) or, with ``param`` and ``shift`` = +-1,
+    for the cost with that parameter's gate shifted by shift * pi/2; ``param=None``: the cost.
+    ``axis`` fixes the random axis (1, 2, 3 = X, Y, Z) of the differentiated gate."""
+    kind, sigma = _init_kind(init)
+    n = circuit.n_qubits
+    gates = list(range(circuit.n_gates))
+    target, fixed_zero, coef_sign = -1, False, 1.0
+    param_gates = circuit.param_gates()
+    if param is not None:
+        if not 0 <= param < circuit.n_params:
+            raise ValueError(f"param must be in [0, {circuit.n_params}), got {param}")
+        if kind == "identity-blocks":
+            if not circuit.info("identity_blocks"):
+                raise ValueError("init identity-blocks needs a circuit built by identity_blocks()")
+            tied = dict(circuit.info("tied", ()))
+            if param in tied:  # d/d(inverse param) = -d/d(forward param) at the identity
+                param, coef_sign = tied[param], -1.0
+            target = param_gates[param][0]
+            blocks = circuit.info("identity_blocks", ())
+            start = next(s for s, e, _ in blocks if s <= target < e)
+            prefix = int(circuit.info("prefix_end", 0))
+            gates = list(range(prefix)) + list(range(start, target + 1))
+            fixed_zero = True
+        else:
+            if len(param_gates[param]) != 1:
+                raise ValueError(
+                    f"exact method: parameter {param} drives gates {param_gates[param]}; "
+                    "it needs one independent angle per gate"
+                )
+            target = param_gates[param][0]
+    elif kind == "identity-blocks":
+        # The whole circuit is the identity at initialisation: only the prepared prefix is left.
+        gates = list(range(int(circuit.info("prefix_end", 0))))
+    ops: list[_Op] = []
+    prep = [np.eye(2, dtype=complex) for _ in range(n)]
+    touched = [False] * n
+    coef = 0.0
+    for g in gates:
+        gate, wires, srcs = circuit.gates[g], circuit.wires[g], circuit.sources[g]
+        kinds = [s.kind for s in srcs]
+        if "data" in kinds:
+            j = next(s.index for s in srcs if s.kind == "data")
+            raise ValueError(
+                f"exact method: gate {g} ({gate} on wires {wires}) has a fixed data-encoding "
+                f"angle (feature {j}); it needs random trainable or Clifford gates — use "
+                "--method sample"
+            )
+        const = sum(s.coef for s in srcs if s.kind == "const")
+        pars = [s for s in srcs if s.kind == "param"]
+        if not pars and len(wires) == 1 and not touched[wires[0]]:
+            prep[wires[0]] = _gate_unitary(gate, const) @ prep[wires[0]]
+            continue
+        for w in wires:
+            touched[w] = True
+        if not pars:
+            ops.append(_cliff_op(gate, wires, const, g))
+            continue
+        if len(pars) != 1:
+            raise ValueError(
+                f"exact method: gate {g} ({gate}) is driven by {len(pars)} parameters; it needs "
+                "one independent angle per gate"
+            )
+        p_here = pars[0].index
+        c = pars[0].coef
+        if g != target and kind != "identity-blocks" and len(param_gates[p_here]) != 1:
+            raise ValueError(
+                f"exact method: gate {g} ({gate}) shares parameter {p_here} with gates "
+                f"{[x for x in param_gates[p_here] if x != g]}; angles must be independent"
+            )
+        pauli = _ROT_PAULI[gate]
+        if average and gate in ("RX", "RY", "RZ"):
+            axes = ((1, 1 / 3), (2, 1 / 3), (3, 1 / 3))
+        else:
+            axes = ((pauli, 1.0),)
+        if g == target and axis is not None:
+            axes = ((axis, 1.0),)
+        if g == target and fixed_zero:
+            # Identity blocks: the derivative at the tie point sees the rotation at angle 0.
+            if shift:
+                name = {1: "RX", 2: "RY", 3: "RZ", 15: "RZZ"}[axes[0][0]]
+                ops.append(_cliff_op(name, wires, shift * math.pi / 2, g))
+            elif param is not None:
+                ops.append(_Op("deriv", wires, axes=axes, mom=(1.0, 1.0, 0.0)))
+            coef = c * coef_sign
+            continue
+        kind_used = "uniform" if kind == "identity-blocks" else kind
+        mom = _moments_of(kind_used, sigma, c, g, gate)
+        if kind_used == "normal" and const:
+            turns = _quarter_turns(const)
+            if turns is None:
+                raise ValueError(
+                    f"exact method: gate {g} ({gate}) adds a fixed angle {const:.6g} rad to a "
+                    "normal-distributed parameter; it must be a multiple of pi/2"
+                )
+            if turns:
+                ops.append(_cliff_op(gate, wires, turns * math.pi / 2, g))
+        if g == target and shift:
+            if len(axes) != 1:
+                raise ValueError("a shifted gate with averaged axes needs a fixed axis")
+            name = {1: "RX", 2: "RY", 3: "RZ", 15: "RZZ"}[axes[0][0]]
+            ops.append(_cliff_op(name, wires, shift * math.pi / 2, g))
+        if g == target and not shift:
+            ops.append(_Op("deriv", wires, axes=axes, mom=mom))
+            coef = c * coef_sign
+        else:
+            ops.append(_Op("rot", wires, axes=axes, mom=mom))
+    bloch = np.zeros((n, 3))
+    for w in range(n):
+        psi = prep[w][:, 0]
+        rho = np.outer(psi, psi.conj())
+        bloch[w] = [np.real(np.trace(rho @ _SINGLE[i])) for i in (1, 2, 3)]
+    comp = _Compiled(n, ops, bloch, coef)
+    comp.order = _schedule(n, ops)
+    return comp
+
+
+def _schedule(n: int, ops: list[_Op]) -> list[int]:
+    """A backward order of the ops that respects each wire's gate order and runs single-qubit
+    ops as soon as they are free (they never grow the tensor, and often shrink it)."""
+    per_wire: list[list[int]] = [[] for _ in range(n)]
+    for i, op in enumerate(ops):
+        for w in op.wires:
+            per_wire[w].append(i)
+    top = [len(lst) - 1 for lst in per_wire]
+
+    def ready(i: int) -> bool:
+        return all(top[w] >= 0 and per_wire[w][top[w]] == i for w in ops[i].wires)
+
+    one, two = set(), set()
+    for w in range(n):
+        if top[w] >= 0 and ready(per_wire[w][top[w]]):
+            i = per_wire[w][top[w]]
+            (one if len(ops[i].wires) == 1 else two).add(i)
+    order = []
+    while one or two:
+        pool = one if one else two
+        i = max(pool)
+        pool.discard(i)
+        order.append(i)
+        for w in ops[i].wires:
+            top[w] -= 1
+            if top[w] >= 0:
+                j = per_wire[w][top[w]]
+                if ready(j):
+                    (one if len(ops[j].wires) == 1 else two).add(j)
+    if len(order) != len(ops):  # pragma: no cover - a DAG always schedules fully
+        raise RuntimeError("exact method: could not schedule the gates")
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Running chains
+
+
+def _final_vector(d: int, bloch: np.ndarray) -> np.ndarray:
+    """complex[4]: entry q is tau(q, q.d) <q> <q.d> for a qubit with Bloch vector ``bloch``."""
+    t = _tables(1)
+    ev = np.array([1.0, *bloch])
+    return np.array([t.phase[q, t.xor[q, d]] * ev[q] * ev[t.xor[q, d]] for q in range(4)])
+
+
+def _local(D: list[int], wires: tuple[int, ...]) -> int:
+    idx = 0
+    for w in wires:
+        idx = 4 * idx + D[w]
+    return idx
+
+
+def _set_local(D: list[int], wires: tuple[int, ...], idx: int) -> None:
+    for w in reversed(wires):
+        D[w] = idx % 4
+        idx //= 4
+
+
+_TOL = 1e-14
+
+
+def _svd(A: np.ndarray):
+    U, S, Vt = np.linalg.svd(A, full_matrices=False)
+    r = int(np.sum(S > _TOL * S[0])) if S.size and S[0] > 0 else 0
+    return U, S, Vt, r
+
+
+@dataclass
+class _ChainResult:
+    value: float
+    peak: int  # largest number of tensor entries held
+    work: int  # sum of tensor sizes over all steps
+
+
+def _apply_axis(u: np.ndarray, w: int, C: np.ndarray) -> np.ndarray:
+    """Contract C float[r, d] with axis ``w`` (size d) of the contiguous tensor ``u``."""
+    dims = u.shape
+    A, d, R = int(np.prod(dims[:w])), dims[w], int(np.prod(dims[w + 1 :]))
+    u3 = u.reshape(A, d, R)
+    out = (u3[:, :, 0] @ C.T)[:, :, None] if R == 1 else np.matmul(C, u3)
+    return out.reshape(dims[:w] + (C.shape[0],) + dims[w + 1 :])
+
+
+def _apply_pair(u: np.ndarray, w0: int, w1: int, Mp: np.ndarray) -> np.ndarray:
+    """Contract Mp float[r0, r1, d0, d1] with axes (w0, w1) of ``u``; result contiguous."""
+    if w0 > w1:
+        w0, w1, Mp = w1, w0, Mp.transpose(1, 0, 3, 2)
+    r0, r1, d0, d1 = Mp.shape
+    dims = u.shape
+    if w1 == w0 + 1:
+        merged = u.reshape(dims[:w0] + (d0 * d1,) + dims[w1 + 1 :])
+        out = _apply_axis(merged, w0, Mp.reshape(r0 * r1, d0 * d1))
+        return out.reshape(dims[:w0] + (r0, r1) + dims[w1 + 1 :])
+    A, M, R = (int(np.prod(dims[:w0])), int(np.prod(dims[w0 + 1 : w1])),
+               int(np.prod(dims[w1 + 1 :])))
+    u5 = u.reshape(A, d0, M, d1, R)
+    out = np.einsum("ijab,xaybz->xiyjz", Mp, u5, optimize=True)
+    return np.ascontiguousarray(out).reshape(dims[:w0] + (r0,) + dims[w0 + 1 : w1] + (r1,)
+                                             + dims[w1 + 1 :])
+
+
+def _run_chain(
+    comp: _Compiled, D0: tuple[int, ...], terms: list[tuple[float, tuple[int, ...]]], dry=False
+) -> _ChainResult:
+    """Propagate one chain (pair string ``D0``; ``D0`` all-identity = squared coefficients) from
+    the observable's strings ``terms`` = [(u0, letters)] to the start and evaluate it.
+
+    Single-qubit ops only update the lazy basis ``B_w`` (and shrink the tensor when they lower its
+    rank); those that directly follow a two-qubit op on its wires are fused into it, so each
+    two-qubit op costs one pass over the tensor."""
+    n = comp.n
+    D = list(D0)
+    B, index = [], []
+    for w in range(n):
+        letters = sorted({q[w] for _, q in terms})
+        B.append(np.eye(4)[:, letters])
+        index.append({x: i for i, x in enumerate(letters)})
+    shape = tuple(b.shape[1] for b in B)
+    u = None
+    if not dry:
+        u = np.zeros(shape)
+        for c, q in terms:
+            u[tuple(index[w][q[w]] for w in range(n))] += c
+    sign = 1.0
+    peak = work = int(np.prod(shape))
+    order, ops = comp.order, comp.ops
+    t = 0
+
+    def step(op: _Op) -> np.ndarray:
+        nonlocal sign
+        d = _local(D, op.wires)
+        M = op.matrix(d)
+        if op.kind == "cliff":
+            sign *= op.sign[d]
+            _set_local(D, op.wires, int(op.perm[d]))
+        return M
+
+    while t < len(order):
+        op = ops[order[t]]
+        t += 1
+        if len(op.wires) == 1:
+            w = op.wires[0]
+            Bn = step(op) @ B[w]
+            U, S, Vt, r = _svd(Bn)
+            if r == 0:
+                return _ChainResult(0.0, peak, work)
+            if r < Bn.shape[1] or S[0] > 1e8 * S[r - 1]:
+                if u is not None:
+                    u = _apply_axis(u, w, S[:r, None] * Vt[:r])
+                B[w] = U[:, :r]
+            else:
+                B[w] = Bn
+        else:
+            w0, w1 = op.wires
+            M = step(op)
+            side = {w0: np.eye(4), w1: np.eye(4)}
+            while t < len(order) and len(ops[order[t]].wires) == 1 and ops[order[t]].wires[0] in side:
+                nxt = ops[order[t]]
+                side[nxt.wires[0]] = step(nxt) @ side[nxt.wires[0]]
+                t += 1
+            d0, d1 = B[w0].shape[1], B[w1].shape[1]
+            T = (np.kron(side[w0], side[w1]) @ M @ np.kron(B[w0], B[w1])).reshape(4, 4, d0, d1)
+            Q0 = _svd(T.reshape(4, -1))
+            Q1 = _svd(T.transpose(1, 0, 2, 3).reshape(4, -1))
+            if Q0[3] == 0 or Q1[3] == 0:
+                return _ChainResult(0.0, peak, work)
+            Q0, Q1 = Q0[0][:, : Q0[3]], Q1[0][:, : Q1[3]]
+            if u is not None:
+                u = _apply_pair(u, w0, w1, np.einsum("ai,bj,abcd->ijcd", Q0, Q1, T))
+            B[w0], B[w1] = Q0, Q1
+        size = int(np.prod([b.shape[1] for b in B]))
+        peak, work = max(peak, size), work + size
+    if u is None:
+        return _ChainResult(0.0, peak, work)
+    val = u.astype(complex)
+    for w in reversed(range(n)):
+        v = _final_vector(D[w], comp.bloch[w]) @ B[w]
+        val = np.tensordot(val, v, axes=([w], [0]))
+    return _ChainResult(float(sign * np.real(val)), peak, work)
+
+
+def _chain_bound(comp: _Compiled, D0: tuple[int, ...]) -> float:
+    """Upper bound on |value| / sum|u0| of a chain: the product of the transfer matrices'
+    largest absolute column sums (every final weight is at most 1 in size)."""
+    D = list(D0)
+    bound = 1.0
+    for i in comp.order:
+        op = comp.ops[i]
+        d = _local(D, op.wires)
+        if op.kind == "cliff":
+            _set_local(D, op.wires, int(op.perm[d]))
+            continue
+        bound *= float(np.abs(op.matrix(d)).sum(axis=0).max())
+        if bound == 0:
+            return 0.0
+    return bound
+
+
+def _cost_terms(cost: str, n: int) -> list[tuple[float, tuple[int, ...]]]:
+    """The cost observable as Pauli terms [(coefficient, letters)] (all Z-type strings)."""
+    diag = cost_diagonal(cost, n)
+    # Walsh-Hadamard transform of the diagonal: coefficient of Z^m is mean(diag * (-1)^(m.b)).
+    d = diag.reshape((2,) * n).astype(float)
+    for ax in range(n):
+        a, b = np.take(d, 0, axis=ax), np.take(d, 1, axis=ax)
+        d = np.stack([(a + b) / 2, (a - b) / 2], axis=ax)
+    terms = []
+    for m in zip(*np.nonzero(np.abs(d) > 1e-15)):
+        terms.append((float(d[m]), tuple(3 if bit else 0 for bit in m)))
+    return terms
+
+
+def _square_terms(terms) -> list[tuple[float, tuple[int, ...]]]:
+    """Terms of O^2 for Z-type O (products of Z strings carry no phase)."""
+    out: dict[tuple[int, ...], float] = defaultdict(float)
+    for ca, qa in terms:
+        for cb, qb in terms:
+            out[tuple(3 if (x == 3) != (y == 3) else 0 for x, y in zip(qa, qb))] += ca * cb
+    return [(c, q) for q, c in out.items() if abs(c) > 1e-15]
+
+
+def _second_moment(comp: _Compiled, terms, *, rtol: float, memory_budget=None) -> dict:
+    """E[(<psi0|O_k|psi0>)^2] for the compiled circuit: one diagonal chain plus one chain per
+    pair string D; pair chains whose bound is below ``rtol`` times the diagonal part are
+    skipped (their total bound is returned as ``dropped``)."""
+    n = comp.n
+    identity = (0,) * n
+    diag = [(c * c, q) for c, q in terms]
+    pairs: dict[tuple[int, ...], list] = defaultdict(list)
+    t1 = _tables(1)
+    for a in range(len(terms)):
+        for b in range(a + 1, len(terms)):
+            (ca, qa), (cb, qb) = terms[a], terms[b]
+            Dab = tuple(int(t1.xor[x, y]) for x, y in zip(qa, qb))
+            tau = np.prod([t1.phase[x, y] for x, y in zip(qa, qb)])
+            if abs(tau.imag) > 1e-12:
+                raise ValueError("exact method: the cost's Pauli terms must commute")
+            pairs[Dab].append((2 * ca * cb / tau.real, qa))
+    dry = _run_chain(comp, identity, diag, dry=True)
+    _check_memory(dry.peak, n, memory_budget)
+    total = _run_chain(comp, identity, diag).value
+    work, dropped = dry.work, 0.0
+    for Dab, start in pairs.items():
+        weight = sum(abs(c) for c, _ in start)
+        bound = weight * _chain_bound(comp, Dab)
+        if bound == 0.0:
+            continue
+        if bound <= rtol * abs(total):
+            dropped += bound
+            continue
+        res = _run_chain(comp, Dab, start)
+        total += res.value
+        work += res.work
+    return {"value": total, "dropped": dropped, "peak": dry.peak, "work": work}
+
+
+def _check_memory(peak: int, n: int, budget) -> None:
+    # tensordot holds the input, a transposed copy and the output: about 3 tensors at once.
+    plan_chunk(1, 3 * 8 * peak, what=f"the exact variance on {n} qubits", budget=budget)
+
+
+def _first_moment(comp: _Compiled, terms) -> float:
+    """E[<psi0|O_k|psi0>]: signed coefficients of the observable's strings (symmetric angles
+    have E[sin t] = 0, so a rotation only rescales an anticommuting string by E[cos t])."""
+    n = comp.n
+    cur: dict[tuple[int, ...], float] = defaultdict(float)
+    for c, q in terms:
+        cur[q] += c
+    for op in reversed(comp.ops):
+        ws, k = op.wires, len(op.wires)
+        t = _tables(k)
+        new: dict[tuple[int, ...], float] = defaultdict(float)
+        for q, c in cur.items():
+            loc = _local(list(q), ws)
+            if op.kind == "cliff":
+                qq = list(q)
+                _set_local(qq, ws, int(op.perm[loc]))
+                new[tuple(qq)] += op.sign[loc] * c
+            elif op.kind == "rot":
+                fac = sum(wgt * (op.mom[0] if t.anti[p, loc] else 1.0) for p, wgt in op.axes)
+                new[q] += fac * c
+            else:
+                for p, wgt in op.axes:
+                    if not t.anti[p, loc]:
+                        continue
+                    qq = list(q)
+                    _set_local(qq, ws, int(t.xor[p, loc]))
+                    new[tuple(qq)] += wgt * op.mom[0] * float(np.real(1j * t.phase[p, loc])) * c
+        cur = {q: c for q, c in new.items() if c != 0.0}
+        if not cur:
+            return 0.0
+    ev = np.concatenate([np.ones((n, 1)), comp.bloch], axis=1)
+    return float(sum(c * np.prod([ev[w, q[w]] for w in range(n)]) for q, c in cur.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def _average_axes(circuit: Circuit, axes: str) -> bool:
+    if axes not in ("auto", "average", "fixed"):
+        raise ValueError(f"axes must be 'auto', 'average' or 'fixed', got {axes!r}")
+    if axes == "auto":
+        return circuit.info("family") == "mcclean"
+    return axes == "average"
+
+
+def _param_list(circuit: Circuit, param) -> list[int]:
+    from bpdiag.analyses.variance import param_index
+
+    if isinstance(param, (int, np.integer)):
+        return [int(param)]
+    return param_index(circuit, param)
+
+
+def exact_moments(
+    circuit: Circuit,
+    cost: str = "global",
+    *,
+    param: str | int = "middle",
+    init: str = "uniform",
+    axes: str = "auto",
+    shots: bool = False,
+    rtol: float = 1e-12,
+    memory_budget: float | None = None,
+) -> dict[str, float]:
+    """Exact mean and variance of dC/dtheta over the random initialisation (no sampling).
+
+    circuit: Clifford fixed gates, rotations each driven by its own parameter, no data gates
+    (fixed single-qubit gates at the very start of a wire, such as McClean's RY(pi/4), are part
+    of the prepared product state). cost: ``global``, ``local``, ``zz`` or ``z0``. param:
+    ``middle``/``first``/``last``/``all`` (``all`` averages the per-parameter results, as the
+    sampled method does) or an index. init: ``uniform``, ``normal:SIGMA`` or
+    ``identity-blocks[:K]`` (the circuit must come from :func:`identity_blocks`). axes: ``auto``
+    averages over McClean's random rotation axes for McClean circuits (``average``/``fixed``
+    force it). With ``shots`` also ``shot1`` = E[c^2 (v_+ + v_-)/4], the shot-noise variance of a
+    parameter-shift gradient from one shot per shifted circuit (``shot1 / N`` for N shots).
+
+    Returns floats ``mean`` (1/rad), ``var`` (1/rad^2), ``second`` (E[g^2]), ``dropped`` (a bound
+    on the size of the negligible pair chains that were skipped, 1/rad^2), ``peak`` (tensor
+    entries) and, with ``shots``, ``shot1``. Raises ValueError (one line, naming the gate) for a
+    circuit outside the method's assumptions.
+
+    >>> from bpdiag.circuits import dense_hea
+    >>> exact_moments(dense_hea(3, 20), "global", param="middle")["var"] < 0.02
+    True
+    """
+    average = _average_axes(circuit, axes)
+    terms = _cost_terms(cost, circuit.n_qubits)
+    means, vars_, seconds, dropped, peak, shot1 = [], [], [], 0.0, 0, []
+    for p in _param_list(circuit, param):
+        comp = _compile(circuit, param=p, init=init, average=average)
+        mean = comp.coef * _first_moment(comp, terms)
+        sm = _second_moment(comp, terms, rtol=rtol, memory_budget=memory_budget)
+        second = comp.coef**2 * sm["value"]
+        means.append(mean)
+        seconds.append(second)
+        vars_.append(max(second - mean**2, 0.0))
+        dropped += comp.coef**2 * sm["dropped"]
+        peak = max(peak, sm["peak"])
+        if shots:
+            shot1.append(_shot1(circuit, p, terms, init, average, rtol, memory_budget))
+    out = {
+        "mean": float(np.mean(means)),
+        "var": float(np.mean(vars_)),
+        "second": float(np.mean(seconds)),
+        "dropped": float(dropped / len(means)),
+        "peak": float(peak),
+    }
+    if shots:
+        out["shot1"] = float(np.mean(shot1))
+    return out
+
+
+def _shot1(circuit, p, terms, init, average, rtol, budget) -> float:
+    """E over the angles of c^2 (v_+ + v_-) / 4, v = <O^2> - <O>^2 of the shifted circuits."""
+    kind, _ = _init_kind(init)
+    sq = _square_terms(terms)
+    # Uniform angles: t +- pi/2 is uniform again, so both shifted circuits average like the
+    # unshifted one. Otherwise insert the Clifford R(+-pi/2) and, for random axes, fix the axis.
+    if kind == "uniform":
+        shifts, axes_list = [(0, 2.0)], [None]
+    else:
+        shifts = [(1, 1.0), (-1, 1.0)]
+        axes_list = [1, 2, 3] if average and circuit.gates[circuit.param_gates()[p][0]] in (
+            "RX", "RY", "RZ"
+        ) else [None]
+    total, coef = 0.0, None
+    for shift, weight in shifts:
+        for ax in axes_list:
+            comp = _compile(circuit, param=p, init=init, average=average, shift=shift, axis=ax)
+            o2 = _first_moment(comp, sq)
+            c2 = _second_moment(comp, terms, rtol=rtol, memory_budget=budget)["value"]
+            total += weight * (o2 - c2) / len(axes_list)
+    grad = _compile(circuit, param=p, init=init, average=average)
+    coef = grad.coef
+    return coef**2 * total / 4
+
+
+def exact_variance(circuit: Circuit, cost: str = "global", **kwargs) -> float:
+    """Var[dC/dtheta] by :func:`exact_moments` (same arguments). 1/rad^2."""
+    return exact_moments(circuit, cost, **kwargs)["var"]
+
+
+def cost_moments(
+    circuit: Circuit, cost: str = "global", *, init: str = "uniform", axes: str = "auto"
+) -> dict[str, float]:
+    """Exact E[C] and E[C^2] of the cost itself over the random initialisation."""
+    average = _average_axes(circuit, axes)
+    terms = _cost_terms(cost, circuit.n_qubits)
+    comp = _compile(circuit, param=None, init=init, average=average)
+    return {
+        "mean": _first_moment(comp, terms),
+        "second": _second_moment(comp, terms, rtol=0.0)["value"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity-block initialisation (Grant et al. 2019)
+
+
+def _inverse_gates(gate: str) -> list[str]:
+    return ["Z", "S"] if gate == "S" else [gate]  # S^+ = Z S; the rest are self-inverse
+
+
+def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
+    """Grant et al. (2019) identity blocks: cut ``circuit`` into blocks of ``block_layers``
+    layers, follow each block by its inverse (gates reversed, every angle negated), and give the
+    inverse its own parameters. Drawing parameters with :func:`tie_params` makes each block the
+    identity at the start. The layer of a gate is read from its parameter index
+    (``p * n_layers // n_params``); fixed gates belong to the layer of the rotation before them,
+    and fixed gates before the first rotation (a state preparation) stay in front.
+
+    Returns a circuit with twice the parameters, numbered in gate order; ``meta`` records
+    ``tied`` ((inverse param, forward param), ...), ``identity_blocks`` ((forward start, forward
+    end, inverse end) gate indices) and ``prefix_end``.
+
+    >>> from bpdiag.circuits import dense_hea
+    >>> identity_blocks(dense_hea(2, 2)).n_params
+    16
+    """
+    if int(block_layers) != block_layers or block_layers < 1:
+        raise ValueError(f"block_layers must be >= 1, got {block_layers}")
+    L = int(circuit.info("n_layers", 0) or 0)
+    P = circuit.n_params
+    if L < 1 or P == 0 or P % L:
+        raise ValueError(
+            f"identity blocks need a layered circuit whose {P} parameters split evenly into "
+            f"{L} layers"
+        )
+    layer_of = []
+    current = -1
+    for srcs in circuit.sources:
+        ps = [s.index for s in srcs if s.kind == "param"]
+        if ps:
+            current = ps[0] * L // P
+        layer_of.append(current)
+    prefix = [g for g in range(circuit.n_gates) if layer_of[g] < 0]
+    gates, wires, sources = [], [], []
+    tied, blocks = [], []
+    new_index: dict[int, int] = {}
+    n_params = 0
+
+    def add(gate, w, srcs):
+        gates.append(gate)
+        wires.append(w)
+        sources.append(srcs)
+
+    for g in prefix:
+        add(circuit.gates[g], circuit.wires[g], circuit.sources[g])
+    for start_layer in range(0, L, block_layers):
+        members = [g for g in range(circuit.n_gates)
+                   if start_layer <= layer_of[g] < start_layer + block_layers]
+        start = len(gates)
+        for g in members:
+            srcs = []
+            for s in circuit.sources[g]:
+                if s.kind == "param":
+                    new_index[s.index] = new_index.get(s.index, n_params)
+                    if new_index[s.index] == n_params:
+                        n_params += 1
+                    srcs.append(Source("param", new_index[s.index], s.coef))
+                else:
+                    srcs.append(s)
+            add(circuit.gates[g], circuit.wires[g], tuple(srcs))
+        mid = len(gates)
+        inv_index: dict[int, int] = {}
+        for g in reversed(members):
+            srcs = []
+            for s in circuit.sources[g]:
+                if s.kind == "param":
+                    if s.index not in inv_index:
+                        inv_index[s.index] = n_params
+                        tied.append((n_params, new_index[s.index]))
+                        n_params += 1
+                    srcs.append(Source("param", inv_index[s.index], -s.coef))
+                else:
+                    srcs.append(Source(s.kind, s.index, -s.coef))
+            for name in _inverse_gates(circuit.gates[g]):
+                add(name, circuit.wires[g], tuple(srcs) if name in ROTATIONS else ())
+        blocks.append((start, mid, len(gates)))
+    meta = dict(circuit.meta)
+    meta.update(
+        init="identity-blocks",
+        block_layers=int(block_layers),
+        tied=tuple(tied),
+        identity_blocks=tuple(blocks),
+        prefix_end=len(prefix),
+    )
+    return Circuit(
+        circuit.n_qubits, tuple(gates), tuple(wires), tuple(sources), n_params,
+        circuit.n_data, circuit.name, tuple(sorted(meta.items())),
+    )
+
+
+def tie_params(circuit: Circuit, params: np.ndarray) -> np.ndarray:
+    """Copy each forward parameter onto its inverse-block twin (``circuit.info('tied')``), so an
+    :func:`identity_blocks` circuit starts as the identity. params: float[..., n_params]."""
+    params = np.array(params, dtype=float, copy=True)
+    for j, i in circuit.info("tied", ()):
+        params[..., j] = params[..., i]
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# Shot noise with the sampling method
+
+
+def _levels(cost: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct single-shot values v float[m] of a cost and the indicator float[2**n, m]."""
+    diag = cost_diagonal(cost, n)
+    values, inverse = np.unique(np.round(diag, 12), return_inverse=True)
+    return values, np.eye(len(values))[inverse]
+
+
+def sampled_shots(
+    circuit: Circuit,
+    params: np.ndarray,
+    x: np.ndarray,
+    costs: tuple[str, ...],
+    which: list[int],
+    shots: int,
+    rng: np.random.Generator,
+    *,
+    dtype: str = "complex128",
+    memory_budget: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Parameter-shift gradients from ``shots`` bitstrings per shifted circuit.
+
+    For each sample (params float[S, P], x float[S, D]), differentiated parameter in ``which``
+    and gate it drives, the two shifted circuits are run on the JAX engine; their probabilities
+    of each single-shot value of every cost give the exact single-shot variance
+    ``v = <O^2> - <O>^2`` (correlations between qubits included) and a multinomial draw of
+    ``shots`` outcomes (seeded by ``rng``) gives the noisy estimate.
+
+    Returns ``shot1`` float[S, len(which), k] (sum over the param's gates of
+    c^2 (v_+ + v_-) / 4: the shot-noise variance times ``shots``) and ``noisy`` float[S,
+    len(which), k] (the estimated gradients).
+    """
+    import jax.numpy as jnp
+
+    from bpdiag.engines import jax as je
+    from bpdiag.engines._program import Program, gate_kernels, lower
+
+    n = circuit.n_qubits
+    S = params.shape[0]
+    angles = circuit.angles(params, x if circuit.n_data else None)
+    pm, _, _ = angle_maps(circuit)
+    rows, index = [], []
+    for a, p in enumerate(which):
+        for g in np.nonzero(pm[p])[0]:
+            for sign in (1, -1):
+                shifted = angles.copy()
+                shifted[:, g] += sign * np.pi / 2
+                rows.append(shifted)
+                index.append((a, float(pm[p, g]), sign))
+    rows = np.concatenate(rows)
+    levels = [_levels(c, n) for c in costs]
+    obs = np.concatenate([ind for _, ind in levels], axis=1)
+    kernels = gate_kernels(circuit)
+    capacity = 1 << max(4, math.ceil(math.log2(max(circuit.n_gates, 1))))
+    prog_np = lower(circuit, kernels=kernels, n_gates=capacity)
+    empty = jnp.zeros((0, capacity))
+    prog = Program(*(jnp.asarray(t) for t in prog_np))._replace(pm=empty, dm=empty)
+    f = je.jitted("angles", kernels, n, dtype)
+    itemsize = 16 if dtype == "complex128" else 8
+    chunk = plan_chunk(
+        len(rows), 2**n * itemsize * 8, what=f"{circuit.name} on {n} qubits",
+        budget=memory_budget,
+    )
+    chunk = min(chunk, S)
+    padded = np.zeros((len(rows), capacity))
+    padded[:, : circuit.n_gates] = rows
+    probs = []
+    for i in range(0, len(rows), chunk):
+        block = padded[i : i + chunk]
+        pad = chunk - len(block)
+        if pad:
+            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+        probs.append(np.asarray(f(prog, block, jnp.asarray(obs), circuit.n_gates))[: chunk - pad])
+    probs = np.clip(np.concatenate(probs), 0.0, None).reshape(len(index), S, -1)
+    shot1 = np.zeros((S, len(which), len(costs)))
+    noisy = np.zeros((S, len(which), len(costs)))
+    col = 0
+    for k, (values, _) in enumerate(levels):
+        m = len(values)
+        pk = probs[:, :, col : col + m]
+        pk = pk / pk.sum(axis=2, keepdims=True)
+        col += m
+        mean = pk @ values
+        var1 = pk @ values**2 - mean**2
+        counts = rng.multinomial(shots, pk.reshape(-1, m)).reshape(pk.shape)
+        estimate = counts @ values / shots
+        for r, (a, c, sign) in enumerate(index):
+            shot1[:, a, k] += c**2 * var1[r] / 4
+            noisy[:, a, k] += sign * c * estimate[r] / 2
+    return {"shot1": shot1, "noisy": noisy}
+
+
+def shot_columns(shot: dict | None, k: int, var: float, shots: int | None) -> dict[str, float]:
+    """The shot-noise columns of one sampled row (cost ``k``) from :func:`sampled_shots`."""
+    from bpdiag.analyses.variance import summarize
+
+    if shot is None or not shots:
+        return {c: float("nan") for c in EXTRA_COLUMNS[1:]}
+    s1 = shot["shot1"][:, :, k].mean(axis=1)  # per sample, averaged over differentiated params
+    S = len(s1)
+    noisy = summarize(shot["noisy"][:, :, k])
+    mean_s1 = float(s1.mean())
+    return {
+        "shots": int(shots),
+        "shot_var": mean_s1 / shots,
+        "shot_var_se": float(s1.std(ddof=1) / math.sqrt(S)) / shots,
+        "noisy_var": noisy["var"],
+        "noisy_var_se": noisy["var_se"],
+        "shots_needed": _needed(mean_s1, var),
+    }
+
+
+def _needed(shot1: float, var: float) -> float:
+    """Smallest N with shot1 / N <= var (inf when the gradient has no spread)."""
+    if var <= 0:
+        return float("inf")
+    return float(max(1, math.ceil(shot1 / var - 1e-9)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Integration with bpdiag.analyses.variance
+
+
+def point_frame(config, circuit: Circuit, ansatz: str, n: int, layers: int) -> pd.DataFrame:
+    """Exact rows (one per cost) of a variance grid point, with the variance table's columns.
+
+    ``samples`` is 0 and the standard errors are 0: the numbers are exact. ``df.attrs['seconds']``
+    holds the wall time.
+    """
+    from bpdiag.analyses.variance import COLUMNS
+
+    t0 = time.perf_counter()
+    rows = []
+    for cost in config.cost:
+        m = exact_moments(
+            circuit, cost, param=config.param, init=config.init, shots=bool(config.shots),
+            memory_budget=config.memory_budget,
+        )
+        var = m["var"]
+        row = {
+            "ansatz": ansatz, "cost": cost, "n_qubits": n, "n_layers": layers,
+            "param": config.param, "samples": 0, "mean": m["mean"], "mean_se": 0.0,
+            "var": var, "var_se": 0.0,
+            "log2_var": math.log2(var) if var > 0 else float("-inf"),
+            "method": "exact",
+        }
+        if config.shots:
+            N = int(config.shots)
+            row.update(
+                shots=N, shot_var=m["shot1"] / N, shot_var_se=0.0,
+                noisy_var=var + m["shot1"] / N, noisy_var_se=0.0,
+                shots_needed=_needed(m["shot1"], var),
+            )
+        else:
+            row.update({c: float("nan") for c in EXTRA_COLUMNS[1:]})
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs["seconds"] = time.perf_counter() - t0
+    return df
+
+
+def sampled_shot_rows(config, circuit: Circuit, params, x, ansatz: str, n: int, layers: int):
+    """:func:`sampled_shots` for one sampled grid point (JAX engine, seeded from the point)."""
+    from bpdiag.analyses.variance import param_index
+
+    rng = np.random.default_rng(
+        point_seed(config.seed, ansatz, n, layers, config.param, config.init, "shots",
+                   config.shots)
+    )
+    return sampled_shots(
+        circuit, params, x, tuple(config.cost), param_index(circuit, config.param),
+        int(config.shots), rng, dtype=config.dtype, memory_budget=config.memory_budget,
+    )
+
+
+__all__ = [
+    "EXTRA_COLUMNS",
+    "METHODS",
+    "cost_moments",
+    "exact_moments",
+    "exact_variance",
+    "identity_blocks",
+    "point_frame",
+    "sampled_shots",
+    "shot_columns",
+    "tie_params",
+]

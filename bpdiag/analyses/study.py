@@ -1,0 +1,441 @@
+"""The systematic study: hybrid models against classical twins, and the quantum contribution.
+
+The original study trained 4 circuit configurations x subsets of 100/500/1000 rows x 3 seeds for
+20 epochs, each against a classical twin, and reported
+
+    qc = 1 - q_avg / c_avg
+
+with ``q_avg`` the mean test loss (MSE of the standardised target) of the hybrid models and
+``c_avg`` that of their twins; negative means the circuit hurts. Here every run is an independent
+point (a :class:`bpdiag.train.TrainConfig`), run in this process, in local worker processes, or on
+a Dask cluster; each finished run is appended to ``runs.csv`` at once, and the final tables are
+sorted in grid order, so results do not depend on scheduling and ``--resume`` skips what is done.
+
+>>> cfg = StudyConfig.default()
+>>> len(cfg.runs())  # 4 configs x 3 subsets x 3 seeds x (hybrid + identity twin)
+72
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bpdiag import _io
+
+#: Columns of runs.csv that identify a run (all other columns are its results).
+RUN_KEYS = ["run_id", "ansatz", "qubits", "layers", "subset", "seed", "model"]
+#: What the study compares: the test loss on the standardised target.
+LOSS = "test_mse_scaled"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The grid of a study; every axis can be set from a TOML file (see :meth:`from_toml`).
+
+    ``train`` holds further :class:`bpdiag.train.TrainConfig` fields shared by every run
+    (``batch_size``, ``lr``, ``lr_quantum``, ``hidden``, ``split``, ``reupload``, ...).
+    """
+
+    ansatz: tuple[str, ...] = ("original",)
+    qubits: tuple[int, ...] = (2, 4)
+    layers: tuple[int, ...] = (1, 2)
+    subsets: tuple[int, ...] = (100, 500, 1000)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 20
+    twins: tuple[str, ...] = ("identity",)
+    data: str = "synthetic"
+    bootstrap: int = 2000
+    train: dict = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> StudyConfig:
+        """The original grid: qubits {2, 4} x layers {1, 2}, ``original`` circuit, subsets
+        100/500/1000, seeds 0/1/2, 20 epochs, identity twins, the bundled data."""
+        return cls()
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> StudyConfig:
+        """Read a study from TOML: top-level keys are the fields of this class; a ``[train]``
+        table passes further TrainConfig fields. Unknown keys are an error (one line)."""
+        import tomllib
+
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"study config {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        raw = raw.get("study", raw)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise ValueError(
+                f"{path}: unknown key {unknown[0]!r}; known: {', '.join(sorted(names))}"
+            )
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        return cls(**kw)
+
+    def __post_init__(self) -> None:
+        from bpdiag.train import TrainConfig
+
+        for name in ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"):
+            value = getattr(self, name)
+            value = (value,) if isinstance(value, (int, str)) else tuple(value)
+            object.__setattr__(self, name, value)
+            if not value:
+                raise ValueError(f"study axis {name} must not be empty")
+        if self.bootstrap < 100:
+            raise ValueError(f"bootstrap must be >= 100 resamples, got {self.bootstrap}")
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        bad = sorted(set(self.train) - fields)
+        if bad:
+            raise ValueError(f"unknown train option {bad[0]!r}")
+        # Validate one run of each kind now, so a bad grid fails before any training.
+        for twin in (None, *self.twins):
+            self.train_config(
+                self.ansatz[0], self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
+            )
+
+    def train_config(self, ansatz, qubits, layers, subset, seed, twin):
+        from bpdiag.train import TrainConfig
+
+        opts = {"baselines": False, "threads": 1, **self.train}
+        return TrainConfig(
+            data=self.data,
+            qubits=int(qubits),
+            layers=int(layers),
+            ansatz=ansatz,
+            subset=int(subset),
+            seed=int(seed),
+            epochs=int(self.epochs),
+            twin=twin,
+            **opts,
+        )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run in grid order: dicts with the RUN_KEYS and the ``config``."""
+        out = []
+        for a in self.ansatz:
+            for n in self.qubits:
+                for L in self.layers:
+                    for s in self.subsets:
+                        for seed in self.seeds:
+                            for twin in (None, *self.twins):
+                                model = "quantum" if twin is None else twin
+                                rid = f"{a}-n{n}-L{L}-s{s}-seed{seed}-{model}"
+                                out.append(
+                                    dict(
+                                        run_id=rid,
+                                        ansatz=a,
+                                        qubits=n,
+                                        layers=L,
+                                        subset=s,
+                                        seed=seed,
+                                        model=model,
+                                        config=self.train_config(a, n, L, s, seed, twin),
+                                    )
+                                )
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one point
+
+
+def run_one(run: dict[str, Any]) -> dict[str, Any]:
+    """Train one run and return its runs.csv row (plus ``history``: per-epoch rows)."""
+    from bpdiag.train import fit
+
+    t0 = time.perf_counter()
+    result = fit(run["config"])
+    s = result.summary
+    h = result.history
+    row = {k: run[k] for k in RUN_KEYS}
+    row.update(
+        epochs_run=s["epochs_run"],
+        best_epoch=s["best_epoch"],
+        final_train_loss=s["final_train_loss"],
+        final_val_loss=s["final_val_loss"],
+        best_val_loss=s["best_val_loss"],
+        test_mse_scaled=s["test_mse_scaled"],
+        test_rmse=s["test_rmse"],
+        test_mae=s["test_mae"],
+        test_mape=s["test_mape"],
+        test_r2=s["test_r2"],
+        n_params=s["n_params"],
+        n_params_quantum=s["n_params_quantum"],
+        qgrad_var_mean=s["qgrad_var_mean"],
+        qgrad_var_per_epoch=";".join(f"{v:.6g}" for v in h["qgrad_var"].fillna(np.nan)),
+        wall_s=time.perf_counter() - t0,
+    )
+    hist = h[[c for c in ("epoch", "train_loss", "val_loss", "qgrad_var", "lr") if c in h]].copy()
+    hist.insert(0, "run_id", run["run_id"])
+    row["history"] = hist
+    return row
+
+
+def _executor(executor: str, jobs: int, address: str | None):
+    """A ``map_unordered(fn, items)`` generator factory for the chosen executor."""
+    if executor == "local" and jobs <= 1:
+
+        def serial(fn, items):
+            for item in items:
+                yield fn(item)
+
+        return serial, None
+    if executor == "local":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+
+        def local(fn, items):
+            futures = [pool.submit(fn, item) for item in items]
+            for f in as_completed(futures):
+                yield f.result()
+
+        return local, pool
+    if executor == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise ValueError(
+                "--executor dask needs dask[distributed]: pip install 'bpdiag[dask]'"
+            ) from None
+        if address:
+            client = Client(address)
+        else:
+            client = Client(
+                LocalCluster(
+                    n_workers=max(jobs, 1),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+            )
+
+        def dask(fn, items):
+            futures = client.map(fn, list(items), pure=False)
+            for f in as_completed(futures):
+                yield f.result()
+
+        return dask, client
+    raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The study
+
+
+def study(
+    config: StudyConfig | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    jobs: int = 1,
+    executor: str = "local",
+    address: str | None = None,
+    progress: bool = False,
+    on_run: Callable[[dict], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every point of ``config`` and return ``(runs, qc)`` DataFrames.
+
+    ``runs``: one row per run (RUN_KEYS, losses, test metrics in rupees, parameter counts, the
+    quantum gradient variance per epoch, ``wall_s``). ``qc``: see :func:`quantum_contribution`.
+    With ``out``, finished runs are appended to ``out/runs.csv`` (and their epochs to
+    ``out/history.csv``) as they finish.
+    """
+    config = config or StudyConfig.default()
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    runs = config.runs()
+    out = Path(out) if out is not None else None
+    done: set[str] = set()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("runs.csv", "history.csv"):
+            p = out / name
+            if p.exists() and not resume:
+                p.unlink()
+        done = _finished(out / "runs.csv")
+    todo = [r for r in runs if r["run_id"] not in done]
+    fresh = []
+    mapper, handle = _executor(executor, jobs, address)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(runs),
+        initial=len(runs) - len(todo),
+        desc="study",
+        unit="run",
+        disable=not progress,
+        leave=False,
+    )
+    try:
+        for row in mapper(run_one, todo):
+            hist = row.pop("history")
+            if out is not None:
+                _io.append_csv(pd.DataFrame([row]), out / "runs.csv")
+                _io.append_csv(hist, out / "history.csv")
+            fresh.append(row)
+            if on_run is not None:
+                on_run(row)
+            bar.update(1)
+    finally:
+        bar.close()
+        if handle is not None:
+            handle.shutdown() if hasattr(handle, "shutdown") else handle.close()
+    if out is not None:
+        table = pd.read_csv(out / "runs.csv")
+    else:
+        table = pd.DataFrame(fresh)
+    order = {r["run_id"]: i for i, r in enumerate(runs)}
+    table = (
+        table[table["run_id"].isin(order)]
+        .assign(_o=lambda d: d["run_id"].map(order))
+        .sort_values("_o")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
+    qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
+    if out is not None:  # canonical order: independent of scheduling
+        _io.write_csv(table, out / "runs.csv")
+        hist = pd.read_csv(out / "history.csv")
+        hist = (
+            hist.assign(_o=hist["run_id"].map(order))
+            .sort_values(["_o", "epoch"])
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+        _io.write_csv(hist, out / "history.csv")
+    table.attrs["config"] = config.to_dict()
+    return table, qc
+
+
+def _finished(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    text = path.read_text()
+    if text and not text.endswith("\n"):  # killed mid-line
+        path.write_text(text[: text.rfind("\n") + 1])
+    try:
+        return set(pd.read_csv(path)["run_id"])
+    except (pd.errors.EmptyDataError, KeyError):
+        return set()
+
+
+def quantum_contribution(
+    runs: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
+    """``qc = 1 - q_avg / c_avg`` per (configuration, subset), per configuration, and overall.
+
+    ``q_avg``/``c_avg``: mean test loss of hybrid/twin runs in the group (one twin kind at a
+    time). The interval is a percentile bootstrap over seeds: seeds are resampled with
+    replacement (the same draw for hybrids and twins, so pairs stay paired), ``n_boot`` times.
+    Columns: ``ansatz, qubits, layers, subset, twin, q_avg, c_avg, qc, qc_lo, qc_hi, n_seeds``
+    (``all`` marks an aggregated axis).
+    """
+    rng = np.random.default_rng(seed)
+    twins = [m for m in runs["model"].unique() if m != "quantum"]
+    seeds = np.array(sorted(runs["seed"].unique()))
+    rows = []
+    groupings = [["ansatz", "qubits", "layers", "subset"], ["ansatz", "qubits", "layers"], []]
+    for twin in twins:
+        for keys in groupings:
+            groups = runs.groupby(keys, sort=False) if keys else [((), runs)]
+            for key, g in groups:
+                key = key if isinstance(key, tuple) else (key,)
+                pivot = g.pivot_table(index="seed", columns="model", values=LOSS, aggfunc="mean")
+                if "quantum" not in pivot or twin not in pivot:
+                    continue
+                pivot = pivot.reindex(seeds)[["quantum", twin]].dropna()
+                q, c = pivot["quantum"].to_numpy(), pivot[twin].to_numpy()
+                qc = 1 - q.mean() / c.mean()
+                idx = rng.integers(0, len(q), size=(n_boot, len(q)))
+                boot = 1 - q[idx].mean(axis=1) / c[idx].mean(axis=1)
+                lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+                row = {k: "all" for k in ("ansatz", "qubits", "layers", "subset")}
+                row.update(dict(zip(keys, key)))
+                row.update(
+                    twin=twin,
+                    q_avg=q.mean(),
+                    c_avg=c.mean(),
+                    qc=qc,
+                    qc_lo=lo,
+                    qc_hi=hi,
+                    n_seeds=len(q),
+                )
+                rows.append(row)
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "ansatz",
+            "qubits",
+            "layers",
+            "subset",
+            "twin",
+            "q_avg",
+            "c_avg",
+            "qc",
+            "qc_lo",
+            "qc_hi",
+            "n_seeds",
+        ],
+    )
+
+
+def write(
+    runs: pd.DataFrame, qc: pd.DataFrame, out: str | Path, *, wall_s: float | None = None
+) -> dict[str, Path]:
+    """Write ``qc.csv``/``qc.json`` and the figures ``study_loss``, ``study_qc``,
+    ``study_qgrad`` (runs.csv and history.csv are written by :func:`study`)."""
+    from bpdiag import figures_study as fs
+
+    out = Path(out)
+    meta = {
+        "analysis": "study",
+        "config": runs.attrs.get("config", {}),
+        "loss": LOSS,
+        "definition": "qc = 1 - q_avg / c_avg (mean test loss of hybrids over their twins)",
+        "wall_s": wall_s,
+        "runs": len(runs),
+    }
+    paths = _io.write_result(qc, meta, out, "qc", figure=fs.qc_figure)
+    history = pd.read_csv(out / "history.csv") if (out / "history.csv").exists() else None
+    for name, fig in (("study_loss", fs.loss_figure), ("study_qgrad", fs.qgrad_figure)):
+        figure = fig(runs, history)
+        for ext in ("png", "pdf"):
+            paths[f"{name}.{ext}"] = out / f"{name}.{ext}"
+            figure.savefig(
+                out / f"{name}.{ext}", bbox_inches="tight", metadata=_io._fig_metadata(ext)
+            )
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    (out / "study.json").write_text(json.dumps(_io._jsonable(meta), indent=2, sort_keys=True))
+    return paths
+
+
+def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
+    """A readable view of qc with its interval."""
+    view = qc.copy()
+    view["qc [95% CI]"] = [
+        f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        for v, lo, hi in zip(view["qc"], view["qc_lo"], view["qc_hi"])
+    ]
+    return view[
+        ["ansatz", "qubits", "layers", "subset", "twin", "q_avg", "c_avg", "qc [95% CI]", "n_seeds"]
+    ]

@@ -1,0 +1,52 @@
+"""Figure for ``bpdiag lie``: predicted vs sampled cost variance, and DLA dimension, against n.
+
+Drawn from the ``lie.csv`` table alone; nothing here computes physics.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bpdiag.figures import COLUMN_WIDTH, MARKERS, _colors, style  # noqa: E402
+
+
+def lie_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
+    """Left: Var_theta[C] at ``deep_layers`` against n, predicted by the DLA (lines) and sampled
+    (markers with standard errors), one colour per ansatz; exact zeros are listed in the legend.
+    Right: DLA dimension of the audited circuits against n, with dim su(2^n) = 4^n - 1."""
+    style()
+    fig, (ax_v, ax_d) = plt.subplots(1, 2, figsize=(2 * COLUMN_WIDTH, 2.5))
+    groups = list(df.groupby(["ansatz", "n_layers"], sort=False))
+    colors = _colors(len(groups))
+    for i, ((ansatz, layers), g) in enumerate(groups):
+        g = g.sort_values("n_qubits")
+        n = g["n_qubits"].to_numpy()
+        c, m = colors[i], MARKERS[i % len(MARKERS)]
+        pred = g["predicted_var"].to_numpy(float)
+        samp = g["sampled_var"].to_numpy(float)
+        se = g["sampled_var_se"].to_numpy(float)
+        if np.all(np.nan_to_num(pred, nan=0.0) == 0) and np.all(np.nan_to_num(samp) < 1e-20):
+            ax_v.plot([], [], color=c, marker=m, ls="none", label=f"{ansatz}: Var = 0 (exact)")
+        else:
+            ok = np.isfinite(pred) & (pred > 0)
+            ax_v.plot(n[ok], pred[ok], color=c, label=f"{ansatz} predicted")
+            ok = np.isfinite(samp) & (samp > 0)
+            ax_v.errorbar(n[ok], samp[ok], yerr=se[ok], color=c, marker=m, ls="none",
+                          label=f"{ansatz} sampled")
+        ax_d.plot(n, g["dla_dim"], color=c, marker=m, label=f"{ansatz}, L={layers}")
+    qubits = np.array(sorted(df["n_qubits"].unique()))
+    ax_d.plot(qubits, 4.0**qubits - 1, color="0.5", ls="--", label="su(2^n)")
+    deep = sorted(df["deep_layers"].unique())
+    ax_v.set(yscale="log", xlabel="qubits n",
+             ylabel=f"Var[C] at L={','.join(str(v) for v in deep)}")
+    ax_d.set(yscale="log", xlabel="qubits n", ylabel="DLA dimension")
+    for ax in (ax_v, ax_d):
+        ax.set_xticks(qubits)
+        ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

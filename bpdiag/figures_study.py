@@ -1,0 +1,129 @@
+"""Figures of the systematic study: test loss vs subset, qc with its interval, gradient variance."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from bpdiag.figures import COLUMN_WIDTH, _colors, style
+
+_LOSS = "test_mse_scaled"
+
+
+def _configs(runs: pd.DataFrame) -> list[tuple]:
+    return list(dict.fromkeys(zip(runs["ansatz"], runs["qubits"], runs["layers"])))
+
+
+def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.Figure:
+    """Test loss (scaled MSE) against subset size, one panel per circuit configuration: the
+    hybrid and each twin, mean over seeds with the standard error as error bars."""
+    style()
+    configs = _configs(runs)
+    cols = min(len(configs), 4)
+    rows = int(np.ceil(len(configs) / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2 * COLUMN_WIDTH, 1.9 * rows + 0.3), squeeze=False, sharey=True
+    )
+    models = list(dict.fromkeys(runs["model"]))
+    colors = dict(zip(models, _colors(len(models))))
+    for ax, (a, n, L) in zip(axes.flat, configs):
+        d = runs[(runs["ansatz"] == a) & (runs["qubits"] == n) & (runs["layers"] == L)]
+        for m in models:
+            g = d[d["model"] == m].groupby("subset")[_LOSS]
+            mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.count())
+            ax.errorbar(
+                mean.index,
+                mean.values,
+                yerr=se.fillna(0).values,
+                marker="o",
+                color=colors[m],
+                label=m,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{a}, n={n}, L={L}")
+        ax.set_xlabel("training subset (rows)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test MSE (scaled)")
+    for ax in list(axes.flat)[len(configs) :]:
+        ax.axis("off")
+    axes.flat[0].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def qc_figure(qc: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
+    """qc = 1 - q_avg/c_avg with its bootstrap interval, per configuration and subset, plus the
+    overall value; the dashed line at 0 separates help (above) from harm (below)."""
+    style()
+    fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 2.4))
+    d = qc.reset_index(drop=True)
+    labels = [
+        "overall"
+        if r.ansatz == "all"
+        else f"{r.ansatz} n={r.qubits} L={r.layers}"
+        + ("" if r.subset == "all" else f" s={r.subset}")
+        for r in d.itertuples()
+    ]
+    twins = list(dict.fromkeys(d["twin"]))
+    colors = dict(zip(twins, _colors(len(twins))))
+    x = np.arange(len(d))
+    for t in twins:
+        m = (d["twin"] == t).to_numpy()
+        yerr = np.stack([d["qc"] - d["qc_lo"], d["qc_hi"] - d["qc"]])[:, m]
+        ax.errorbar(x[m], d["qc"][m], yerr=yerr, fmt="o", color=colors[t], label=f"vs {t} twin")
+    ax.axhline(0, color="k", linestyle="--", linewidth=0.8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=75, ha="right", fontsize=5.5)
+    ax.set_ylabel(r"$q_c = 1 - \bar q / \bar c$")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def qgrad_figure(runs: pd.DataFrame, history: pd.DataFrame | None) -> plt.Figure:
+    """Variance of the quantum parameters' gradients against epoch, per configuration (mean
+    over seeds and subsets of the hybrid runs). Identically zero variances are said in words,
+    since a log axis cannot show them."""
+    style()
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.4))
+    if history is None or history.empty:
+        ax.text(0.5, 0.5, "no per-epoch history", ha="center", transform=ax.transAxes)
+        return fig
+    q = runs[runs["model"] == "quantum"][["run_id", "ansatz", "qubits", "layers"]]
+    h = history.merge(q, on="run_id")
+    configs = _configs(q)
+    colors = _colors(len(configs))
+    zero = []
+    for color, (a, n, L) in zip(colors, configs):
+        g = h[(h["ansatz"] == a) & (h["qubits"] == n) & (h["layers"] == L)]
+        v = g.groupby("epoch")["qgrad_var"]
+        mean, se = v.mean(), v.std(ddof=1) / np.sqrt(v.count())
+        if (mean.abs() < 1e-30).all():
+            zero.append(f"{a} n={n} L={L}")
+            continue
+        ax.errorbar(
+            mean.index,
+            mean.values,
+            yerr=se.fillna(0).values,
+            marker="o",
+            color=color,
+            label=f"{a} n={n} L={L}",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("Var of quantum gradients")
+    if zero:
+        ax.text(
+            0.02,
+            0.02,
+            "identically zero:\n" + "\n".join(zero),
+            transform=ax.transAxes,
+            fontsize=6,
+            va="bottom",
+        )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
