@@ -131,7 +131,10 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     show_default=True,
     help="whose derivative; 'all' averages per-parameter variances",
 )
-@click.option("--init", default="uniform", show_default=True, help="uniform | normal:SIGMA")
+@click.option(
+    "--init", default="uniform", show_default=True,
+    help="uniform | normal:SIGMA | identity-blocks[:K] (Grant et al. 2019, blocks of K layers)",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--engine", type=click.Choice(["jax", "pennylane"]), default="jax", show_default=True)
 @click.option(
@@ -174,6 +177,12 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     show_default=True,
     help="apply the channel after every gate (on its wires) or after every layer (all wires)",
 )
+@click.option("--method", type=Choices(("sample", "exact")), default="sample", show_default=True,
+              help="sample, exact (Pauli-path second moments, no error bar) or sample,exact")
+@click.option("--shots", type=click.IntRange(min=1), default=None,
+              help="report the shot noise of N-shot parameter-shift gradients")
+@click.option("--mcclean-axes", type=click.Choice(["average", "fixed"]), default="average",
+              show_default=True, help="exact method: average McClean's random axes or use --seed's")
 @library_errors
 def variance(
     qubits,
@@ -194,6 +203,9 @@ def variance(
     resume,
     noise,
     noise_where,
+    method,
+    shots,
+    mcclean_axes,
 ):
     """Sample Var[dC/dtheta] against qubits and depth; fit Var ~ 2^(-b n)."""
     import sys
@@ -220,13 +232,17 @@ def variance(
         sparse_density=sparse_density,
         noise=noise,
         noise_where=noise_where,
+        method=method,
+        shots=shots,
+        mcclean_axes=mcclean_axes,
     )
     paths = va.write(df, out)
     table = df.assign(value=[f"{v:.3e} ± {s:.1e}" for v, s in zip(df["var"], df["var_se"])])
     noisy = bool((df["noise"] != "none").any())
     _echo_table(
         table.pivot_table(
-            index=["ansatz", "cost", "n_layers"] + (["noise", "noise_strength"] if noisy else []),
+            index=["ansatz", "cost", "n_layers"] + (["noise", "noise_strength"] if noisy else [])
+            + (["method"] if df["method"].nunique() > 1 else []),
             columns="n_qubits",
             values="value",
             aggfunc="first",
@@ -242,6 +258,12 @@ def variance(
         depth = fit_depth_decay(df)
         if len(depth):
             _echo_table(depth.round(4), "\nFit Var ∝ 2^(-rate·L), rate in bits per layer")
+    if shots:
+        _echo_table(df.assign(shots_needed=df["shots_needed"].map("{:.4g}".format))
+                    .pivot_table(index=["ansatz", "cost", "n_layers", "method"],
+                                 columns="n_qubits", values="shots_needed", aggfunc="first"),
+                    f"\nShots per circuit for std[dC/dθ] > shot noise (shot var at N={shots}: "
+                    "see shot_var)")
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
 
 

@@ -20,6 +20,8 @@ _REFERENCE_COLORS = {"product": "tab:gray", "ghz": "tab:red", "haar": "tab:blue"
 
 
 def _label(state: str, encoding: str, ansatz: str, layers: int) -> str:
+    if state == "trained":
+        return f"trained: {encoding} + {ansatz} L={layers}"
     if state != "data":
         return f"{state} (reference)"
     if layers == 0:
@@ -48,6 +50,8 @@ def _curves(df: pd.DataFrame):
                 linestyle=LINESTYLES[ie % len(LINESTYLES)],
                 marker=MARKERS[ie % len(MARKERS)],
             )
+        elif state == "trained":
+            kw = dict(color="tab:orange", linestyle="-", marker="*", markersize=6)
         else:
             kw = dict(color=_REFERENCE_COLORS.get(state, "k"), linestyle=":", marker="x")
         out.append((key, kw))

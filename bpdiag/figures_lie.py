@@ -36,14 +36,22 @@ def lie_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
             ok = np.isfinite(pred) & (pred > 0)
             ax_v.plot(n[ok], pred[ok], color=c, label=f"{ansatz} predicted")
             ok = np.isfinite(samp) & (samp > 0)
-            ax_v.errorbar(n[ok], samp[ok], yerr=se[ok], color=c, marker=m, ls="none",
-                          label=f"{ansatz} sampled")
+            ax_v.errorbar(
+                n[ok],
+                samp[ok],
+                yerr=se[ok],
+                color=c,
+                marker=m,
+                ls="none",
+                label=f"{ansatz} sampled",
+            )
         ax_d.plot(n, g["dla_dim"], color=c, marker=m, label=f"{ansatz}, L={layers}")
     qubits = np.array(sorted(df["n_qubits"].unique()))
     ax_d.plot(qubits, 4.0**qubits - 1, color="0.5", ls="--", label="su(2^n)")
     deep = sorted(df["deep_layers"].unique())
-    ax_v.set(yscale="log", xlabel="qubits n",
-             ylabel=f"Var[C] at L={','.join(str(v) for v in deep)}")
+    ax_v.set(
+        yscale="log", xlabel="qubits n", ylabel=f"Var[C] at L={','.join(str(v) for v in deep)}"
+    )
     ax_d.set(yscale="log", xlabel="qubits n", ylabel="DLA dimension")
     for ax in (ax_v, ax_d):
         ax.set_xticks(qubits)

@@ -34,7 +34,11 @@ def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     meta = meta or {}
     if "noise" not in df:
         df = df.assign(noise="none", noise_strength=0.0, noise_where="none")
+    if "method" in df and (df["method"] == "sample").any():  # sampled rows only
+        df = df[df["method"] == "sample"]
     fits = _fits(df, meta)
+    if "method" in fits:
+        fits = fits[fits["method"] == "sample"]
     costs = list(dict.fromkeys(df["cost"]))
     models = list(
         dict.fromkeys(df[["noise", "noise_strength", "noise_where"]].itertuples(index=False))
@@ -124,6 +128,7 @@ def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
         ax_r.set_xlabel("noise strength")
         ax_r.set_ylabel("decay rate (bits of Var per layer)")
         ax_r.set_title(f"{cost} cost: fitted Var ∝ 2^(-rate·L)")
-        ax_r.legend(frameon=False)
+        if ax_r.get_legend_handles_labels()[0]:
+            ax_r.legend(frameon=False)
     fig.tight_layout()
     return fig

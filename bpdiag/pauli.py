@@ -20,7 +20,7 @@ Pauli strings is spanned by the strings :func:`closure` reaches (exact integer a
 A *Pauli sum* is a pair ``(keys uint64[m], coefs float64[m])`` of distinct keys with real
 coefficients (a Hermitian operator ``sum_j coefs[j] P(keys[j])``).
 
->>> k = key("XZ"); label(k, 2), label(int(product(key("XI"), key("IZ"), 2)[0]), 2)
+>>> k = key("XZ"); label(k, 2), label(int(product(key("XI"), key("IZ"), 2)[0][0]), 2)
 ('XZ', 'XZ')
 >>> len(lie_closure([key("XI"), key("ZI")], 2))   # su(2) on the first qubit
 3
@@ -123,12 +123,7 @@ def product(a, b, n: int) -> tuple[np.ndarray, np.ndarray]:
     xa, za = split(a, n)
     xb, zb = split(b, n)
     xc, zc = xa ^ xb, za ^ zb
-    e = (
-        _pc(xa & za)
-        + _pc(xb & zb)
-        + 2 * _pc(za & xb)
-        - _pc(xc & zc)
-    )
+    e = _pc(xa & za) + _pc(xb & zb) + 2 * _pc(za & xb) - _pc(xc & zc)
     return (xc << np.uint64(n)) | zc, np.mod(e, 4)
 
 

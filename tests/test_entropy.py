@@ -204,6 +204,46 @@ def test_table_matches_pennylane_on_option_rows():
         assert got["page"] == pytest.approx(_page_exact(n, m), abs=1e-13)
 
 
+def test_trained_checkpoint_states_match_pennylane(tmp_path):
+    """A `bpdiag train` checkpoint: the model's own encoder, circuit and best weights; entropies
+    against PennyLane's qml.vn_entropy on the same circuit, weights and angles."""
+    import torch
+
+    from bpdiag.train import TrainConfig, fit, load_checkpoint, load_data
+
+    cfg = TrainConfig(subset=30, epochs=1, baselines=False, qubits=3, layers=1, out=str(tmp_path))
+    fit(cfg)
+    df = E.entropy(state=("trained", "haar"), qubits=(3,), rows=1000, checkpoint=tmp_path)
+    got = df[df["state"] == "trained"].iloc[0]
+    assert (got["encoding"], got["ansatz"], got["n_qubits"], got["n_layers"]) == (
+        "angle",
+        "original",
+        3,
+        1,
+    )
+    data = load_data(cfg)
+    state = load_checkpoint(tmp_path / "checkpoint_best.pt", cfg, data.X_train.shape[1])
+    model = state.model
+    model.load_state_dict(state.best.state)
+    with torch.no_grad():
+        angles = model.angles(torch.as_tensor(data.X_train, dtype=torch.float32)).double().numpy()
+    weights = model.middle.weights.detach().double().numpy()
+    dev = qml.device("default.qubit", wires=3)
+
+    @qml.qnode(dev)
+    def f(row):
+        pe.apply_circuit(original_circuit(3, 1), weights, row)
+        return qml.vn_entropy(wires=[0])
+
+    vals = np.array([float(f(row)) for row in angles])
+    assert got["rows"] == len(angles)
+    assert got["entropy"] == pytest.approx(vals.mean(), abs=1e-10)
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        E.entropy(state=("trained",), qubits=(3,), rows=10)
+    with pytest.raises(FileNotFoundError):
+        E.entropy(state=("data",), qubits=(3,), rows=10, checkpoint=tmp_path / "nope.pt")
+
+
 # ------------------------------------------------------------------------------ encodings
 
 
@@ -315,7 +355,7 @@ def test_cli_writes_outputs_byte_identical_and_resumes(tmp_path):
         "--state",
         "data,ghz",
         "--encoding",
-        "angle,zz,amplitude,reupload",
+        "zz,amplitude",
     ]
     r = CliRunner().invoke(main, args + ["--out", str(tmp_path / "a")])
     assert r.exit_code == 0, r.output
@@ -339,7 +379,7 @@ def test_cli_writes_outputs_byte_identical_and_resumes(tmp_path):
         "unit",
     ):
         assert col in df.columns
-    assert set(df["encoding"]) == {"angle", "zz", "amplitude", "reupload", "none"}
+    assert set(df["encoding"]) == {"zz", "amplitude", "none"}
     assert "verdict" in r.output
     text = (tmp_path / "a" / "entropy.csv").read_text()
     r = CliRunner().invoke(main, args + ["--out", str(tmp_path / "b")])

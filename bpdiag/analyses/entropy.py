@@ -23,6 +23,7 @@ like the volume law or saturates like an area law, with the fit's uncertainty.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -42,7 +43,7 @@ from bpdiag import _io
 from bpdiag._resources import plan_chunk, point_seed
 from bpdiag.circuits import ANSATZE, Circuit
 
-STATES = ("data", "product", "ghz", "haar")
+STATES = ("data", "product", "ghz", "haar", "trained")
 UNITS = ("nats", "bits")
 PARAMS = ("shared", "row")
 COLUMNS = [
@@ -146,12 +147,12 @@ def random_cuts(n_qubits: int, per_size: int, *, rng: np.random.Generator) -> li
     ]
 
 
-def _side(n: int, cut: tuple[int, ...]) -> tuple[tuple[int, ...], bool]:
-    """The smaller side of the bipartition (the spectra agree) and whether it is a prefix."""
+def _side(n: int, cut: tuple[int, ...]) -> tuple[int, ...]:
+    """The smaller side of the bipartition (both sides have the same spectrum)."""
     side = tuple(sorted(cut))
     if len(side) > n - len(side):
         side = tuple(q for q in range(n) if q not in side)
-    return side, side == tuple(range(len(side)))
+    return side
 
 
 def _grams(states: np.ndarray, n: int, sides: list[tuple[int, ...]]) -> dict:
@@ -247,7 +248,7 @@ def entanglement_entropies(
     for c in cuts:
         if not c or len(set(c)) != len(c) or min(c) < 0 or max(c) >= n or len(c) == n:
             raise ValueError(f"a cut must be a proper, non-empty subset of 0..{n - 1}, got {c}")
-    sides = [_side(n, c)[0] for c in cuts]
+    sides = [_side(n, c) for c in cuts]
     B = states.shape[0]
     if not cuts or B == 0:
         return Entropies(np.zeros((B, len(cuts))), np.zeros((B, len(cuts))))
@@ -279,10 +280,10 @@ def entanglement_entropies(
 class EntropyConfig:
     """Everything that determines an entropy run's numbers (written to the JSON)."""
 
-    qubits: tuple[int, ...] = tuple(range(2, 13))
+    qubits: tuple[int, ...] = tuple(range(2, 11))
     encoding: tuple[str, ...] = ("angle", "zz")
     layers: tuple[int, ...] = (0, 1, 2, 5)
-    rows: int = 1000
+    rows: int = 500
     state: tuple[str, ...] = ("data",)
     ansatz: str = "original"
     params: str = "shared"
@@ -293,6 +294,7 @@ class EntropyConfig:
     unit: str = "nats"
     seed: int = 0
     dtype: str = "complex128"
+    checkpoint: str | None = None
     memory_budget: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -332,6 +334,12 @@ class EntropyConfig:
             raise ValueError(f"random_cuts must be >= 0, got {self.random_cuts}")
         if self.dtype not in ("complex128", "complex64"):
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
+        if self.checkpoint is not None:
+            object.__setattr__(self, "checkpoint", str(self.checkpoint))
+            if "trained" not in self.state:
+                object.__setattr__(self, "state", self.state + ("trained",))
+        elif "trained" in self.state:
+            raise ValueError("state 'trained' needs a checkpoint of `bpdiag train` (--checkpoint)")
         if (
             "data" in self.state
             and "amplitude" in self.encoding
@@ -344,16 +352,19 @@ class EntropyConfig:
             )
 
 
-def _points(config: EntropyConfig) -> list[tuple[str, str, str, int, int]]:
-    """Grid points (state, encoding, ansatz, n_qubits, n_layers), data first, then references."""
+def _points(config: EntropyConfig, trained: Trained | None = None) -> list[tuple]:
+    """Grid points (state, encoding, ansatz, n_qubits, n_layers): data first, then the trained
+    model's one point, then references."""
     pts = []
     if "data" in config.state:
         for enc in config.encoding:
             for n in config.qubits:
                 for L in config.layers:
                     pts.append(("data", enc, config.ansatz, n, L))
+    if trained is not None:
+        pts.append(trained.point)
     for s in config.state:
-        if s != "data":
+        if s not in ("data", "trained"):
             pts.extend((s, "none", "none", n, 0) for n in config.qubits)
     return pts
 
@@ -416,6 +427,76 @@ def encode_angles(features: np.ndarray, encoder) -> np.ndarray:
     return np.pi * out.numpy().astype(np.float64)
 
 
+class Trained(NamedTuple):
+    """A trained hybrid model's quantum layer and the angles its encoder gives the rows.
+
+    circuit: the model's own circuit (:func:`bpdiag.model.hybrid_circuit`); params:
+    float64[n_params] (its trained weights, radians); angles: float64[rows, n] (radians);
+    point: the grid point ``("trained", "angle" | "reupload", ansatz, n, L)``; info: for the
+    JSON.
+    """
+
+    circuit: Circuit
+    params: np.ndarray
+    angles: np.ndarray
+    point: tuple
+    info: dict
+
+
+def load_trained(path: str | Path, rows: int, *, seed: int = 0) -> Trained:
+    """Load a ``bpdiag train`` checkpoint (a ``.pt`` file, or a run folder holding
+    ``checkpoint_best.pt``) with :func:`bpdiag.train.load_checkpoint`, keep the weights of its
+    best validation epoch, and encode ``rows`` training rows (seeded draw) of the run's own data
+    (same features, subset, split and scaler as in training) into angles."""
+    import torch
+
+    from bpdiag.train import TrainConfig, load_checkpoint, load_data
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint_best.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        saved = dict(blob["config"])
+    except Exception as exc:  # torch raises several types for a file that is not a checkpoint
+        raise ValueError(
+            f"{path} is not a bpdiag train checkpoint ({type(exc).__name__})"
+        ) from None
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in saved.items() if k in names})
+    if cfg.twin is not None:
+        raise ValueError(f"checkpoint {path} is a classical twin ({cfg.twin}): it has no circuit")
+    if cfg.qubits < 2:
+        raise ValueError(f"n_qubits must be >= 2, got {cfg.qubits} (checkpoint {path})")
+    data = load_data(cfg)
+    state = load_checkpoint(path, cfg, data.X_train.shape[1])
+    model = state.model
+    model.load_state_dict(state.best.state)
+    model.eval()
+    X = np.asarray(data.X_train, dtype=np.float64)
+    rng = np.random.default_rng(point_seed(seed, "trained-rows"))
+    take = min(int(rows), len(X))
+    pick = np.sort(rng.choice(len(X), size=take, replace=False))
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        angles = model.angles(torch.as_tensor(X[pick], dtype=dtype)).double().numpy()
+        layer = model.middle
+        weights = layer.weights if hasattr(layer, "weights") else layer.fn.weights
+        params = weights.detach().double().numpy().copy()
+    circuit = layer.circuit
+    point = ("trained", "reupload" if cfg.reupload else "angle", cfg.ansatz, cfg.qubits, cfg.layers)
+    info = {
+        "checkpoint": str(path),
+        "best_epoch": int(state.best.epoch),
+        "train_config": cfg.to_dict(),
+        "rows_available": int(len(X)),
+        "rows_used": int(take),
+    }
+    return Trained(circuit, params, angles, point, info)
+
+
 # ---------------------------------------------------------------------------------------------
 # Circuits and states of a grid point
 
@@ -437,10 +518,12 @@ def _ghz_circuit(n: int) -> Circuit:
     return Circuit(n, gates, wires, ((),) * n, 0, 0, "ghz")
 
 
-def _circuit(config: EntropyConfig, point) -> Circuit | None:
+def _circuit(config: EntropyConfig, point, trained: Trained | None = None) -> Circuit | None:
     from bpdiag.encodings import encoded_circuit
 
     state, enc, ansatz, n, L = point
+    if state == "trained":
+        return trained.circuit
     if state == "data":
         return encoded_circuit(enc, n, L, ansatz=ansatz, seed=config.seed, pairs=config.pairs)
     if state == "product":
@@ -454,7 +537,7 @@ def _register_for(n: int) -> int:
     return _SMALL_REGISTER if n <= _SMALL_REGISTER else n
 
 
-def _engine_plan(config: EntropyConfig, points) -> dict[int, dict]:
+def _engine_plan(config: EntropyConfig, points, trained: Trained | None = None) -> dict:
     """Per register: the union of wire kernels and a padded gate capacity, so that one compiled
     program serves every circuit of that register (extra wires stay |0>, padding gates are
     skipped; both leave every amplitude unchanged)."""
@@ -463,7 +546,7 @@ def _engine_plan(config: EntropyConfig, points) -> dict[int, dict]:
 
     plan: dict[int, dict] = {}
     for p in points:
-        c = _circuit(config, p)
+        c = _circuit(config, p, trained)
         if c is None:
             continue
         if p[1] == "amplitude" and c.n_gates:
@@ -478,7 +561,7 @@ def _engine_plan(config: EntropyConfig, points) -> dict[int, dict]:
     return plan
 
 
-def _states(config: EntropyConfig, point, plan, angles_for, rows: int) -> np.ndarray:
+def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=None) -> np.ndarray:
     """The states complex[rows, 2**n] of one grid point."""
     from bpdiag.encodings import amplitude_states, encoding_features, simulate_states
 
@@ -488,7 +571,7 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int) -> np.nda
     if state == "haar":  # Haar-random: normalised complex Gaussian vectors
         z = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
         return z / np.linalg.norm(z, axis=1, keepdims=True)
-    c = _circuit(config, point)
+    c = _circuit(config, point, trained)
     N = _register_for(n)
     engine = dict(
         n_register=N,
@@ -505,6 +588,8 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int) -> np.nda
         return simulate_states(c, np.zeros(0), x, **engine)
     if state == "ghz":
         return simulate_states(c, np.zeros((rows, 0)), None, **engine)
+    if state == "trained":
+        return simulate_states(c, trained.params, trained.angles, **engine)
     shape = (c.n_params,) if config.params == "shared" else (rows, c.n_params)
     params = rng.uniform(0, 2 * np.pi, size=shape)
     if enc == "amplitude":
@@ -513,24 +598,27 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int) -> np.nda
     return simulate_states(c, params, x, **engine)
 
 
+def _se(a: np.ndarray) -> float:
+    """Standard error of the mean (NaN for fewer than 2 values)."""
+    return float(a.std(ddof=1) / math.sqrt(len(a))) if len(a) > 1 else float("nan")
+
+
 def summarize(ent: Entropies, cuts: list[tuple[int, ...]]) -> list[dict]:
     """Mean and standard error over rows of each cut size's entropies (for several cuts of one
     size, each row's mean over those cuts). Returns one dict per cut size, in size order."""
     sizes = np.array([len(c) for c in cuts])
     out = []
-    R = ent.vn.shape[0]
     for m in sorted(set(sizes.tolist())):
         cols = sizes == m
         v = ent.vn[:, cols].mean(axis=1)
         r = ent.renyi2[:, cols].mean(axis=1)
-        se = (lambda a: float(a.std(ddof=1) / math.sqrt(R))) if R > 1 else (lambda a: float("nan"))
         out.append(
             {
                 "cut_size": int(m),
                 "entropy": float(v.mean()),
-                "entropy_se": se(v),
+                "entropy_se": _se(v),
                 "renyi2": float(r.mean()),
-                "renyi2_se": se(r),
+                "renyi2_se": _se(r),
             }
         )
     return out
@@ -543,12 +631,15 @@ def _point_rows(config: EntropyConfig, point, states: np.ndarray) -> pd.DataFram
         rng = np.random.default_rng(point_seed(config.seed, "cuts", n))
         kinds.append(("random", random_cuts(n, config.random_cuts, rng=rng)))
     scale = 1.0 if config.unit == "nats" else 1.0 / LN2
-    rows = []
+    every = [c for _, cuts in kinds for c in cuts]
+    ent = entanglement_entropies(
+        states, n, every, unit=config.unit, memory_budget=config.memory_budget
+    )
+    rows, start = [], 0
     for kind, cuts in kinds:
-        ent = entanglement_entropies(
-            states, n, cuts, unit=config.unit, memory_budget=config.memory_budget
-        )
-        for rec in summarize(ent, cuts):
+        part = slice(start, start + len(cuts))
+        start += len(cuts)
+        for rec in summarize(Entropies(ent.vn[:, part], ent.renyi2[:, part]), cuts):
             m = rec["cut_size"]
             page = page_entropy(n, m) * scale
             rows.append(
@@ -591,10 +682,10 @@ def _done_keys(path: Path) -> set[tuple]:
 
 
 def entropy(
-    qubits: Sequence[int] = tuple(range(2, 13)),
+    qubits: Sequence[int] = tuple(range(2, 11)),
     encoding: Sequence[str] = ("angle", "zz"),
     layers: Sequence[int] = (0, 1, 2, 5),
-    rows: int = 1000,
+    rows: int = 500,
     *,
     state: Sequence[str] = ("data",),
     data: str | Path = "synthetic",
@@ -607,6 +698,7 @@ def entropy(
     unit: str = "nats",
     seed: int = 0,
     dtype: str = "complex128",
+    checkpoint: str | Path | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = False,
@@ -627,6 +719,9 @@ def entropy(
     of ``ansatz`` with parameters uniform in [0, 2 pi): one vector per point (``params =
     "shared"``, like one model) or one per row (``"row"``). ``state`` may add ``product``,
     ``ghz`` and ``haar`` references (``encoding = ansatz = "none"``, ``n_layers = 0``).
+    ``checkpoint`` (a ``bpdiag train`` checkpoint or run folder) adds ``state = "trained"``: the
+    trained model's own encoder, circuit and weights on ``rows`` of its training rows
+    (:func:`load_trained`), at its qubit count and depth.
 
     Columns: ``state, encoding, ansatz, n_qubits, n_layers, cut, cut_size, entropy, entropy_se,
     renyi2, renyi2_se, page, page_renyi2, max_entropy, volume_fraction, rows, unit``. With
@@ -649,15 +744,19 @@ def entropy(
         unit,
         int(seed),
         dtype,
+        None if checkpoint is None else str(checkpoint),
         memory_budget=memory_budget,
     )
     path = Path(out) / "entropy.csv" if out is not None else None
     if path is not None and path.exists() and not resume:
         path.unlink()
     done = _done_keys(path) if path is not None else set()
-    points = _points(config)
+    trained = None
+    if config.checkpoint is not None:
+        trained = load_trained(config.checkpoint, config.rows, seed=config.seed)
+    points = _points(config, trained)
     todo = [p for p in points if p not in done]
-    nmax = max(config.qubits)
+    nmax = max(p[3] for p in points)
     # Memory for the largest point, before any work (amplitude + ansatz holds 2**n columns).
     itemsize = 16 if dtype == "complex128" else 8
     plan_chunk(1, 2**nmax * itemsize * 8, what=f"a {nmax}-qubit statevector", budget=memory_budget)
@@ -684,14 +783,19 @@ def entropy(
             cache[key] = encode_angles(feats, enc)
         return cache[key]
 
-    plan = _engine_plan(config, todo)
+    if trained is not None:
+        data_info["trained"] = trained.info
+    plan = _engine_plan(config, todo, trained)
     frames, timing = [], []
     bar = _progress(len(points), progress)
     bar.update(len(points) - len(todo))
     for p in todo:
-        R = len(feats) if p[0] == "data" else config.rows
+        R = {
+            "data": len(feats) if feats is not None else 0,
+            "trained": len(trained.angles) if trained is not None else 0,
+        }.get(p[0], config.rows)
         t0 = time.perf_counter()
-        states = _states(config, p, plan, angles_for, R)
+        states = _states(config, p, plan, angles_for, R, trained)
         t1 = time.perf_counter()
         frame = _point_rows(config, p, states)
         t2 = time.perf_counter()

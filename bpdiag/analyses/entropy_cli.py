@@ -40,7 +40,7 @@ from bpdiag.encodings import ENCODINGS, PAIRS
     type=Choices(STATES),
     default="data",
     show_default=True,
-    help="data and/or references: product, ghz, haar",
+    help="data and/or references product, ghz, haar (trained: with --checkpoint)",
 )
 @click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True)
 @click.option(
@@ -82,6 +82,12 @@ from bpdiag.encodings import ENCODINGS, PAIRS
 @click.option(
     "--out", type=click.Path(file_okay=False), default="results/entropy", show_default=True
 )
+@click.option(
+    "--checkpoint",
+    type=click.Path(),
+    default=None,
+    help="a `bpdiag train` checkpoint (.pt) or run folder: adds state 'trained'",
+)
 @click.option("--resume", is_flag=True, help="keep the points already in OUT/entropy.csv")
 @library_errors
 def entropy(
@@ -100,6 +106,7 @@ def entropy(
     seed,
     dtype,
     out,
+    checkpoint,
     resume,
 ):
     """Entanglement entropy of data-encoded states against the Page curve (volume or area law)."""
@@ -122,6 +129,7 @@ def entropy(
         dtype=dtype,
         out=out,
         resume=resume,
+        checkpoint=checkpoint,
         progress=sys.stderr.isatty(),
     )
     paths = en.write(df, out)

@@ -208,6 +208,9 @@ class _Compiled:
     bloch: np.ndarray  # float[n, 3]: <X>, <Y>, <Z> of each qubit's prepared state
     coef: float  # d(angle)/d(param) of the differentiated gate (0 when not differentiating)
     order: list[int] = field(default_factory=list)
+    #: Identity blocks: the differentiated gate's (wires, axes). The chain then starts from its
+    #: generator P instead of the observable, and ends with h(R) = (i/2) <psi0|[R, O]|psi0>.
+    generator: tuple | None = None
 
 
 def _init_kind(init: str) -> tuple[str, float]:
@@ -275,6 +278,12 @@ def _compile(
             blocks = circuit.info("identity_blocks", ())
             start = next(s for s, e, _ in blocks if s <= target < e)
             prefix = int(circuit.info("prefix_end", 0))
+            if shift:
+                raise ValueError(
+                    "exact shot noise is not available for identity-blocks; use --method sample"
+                )
+            # At the tie point dC = c (i/2) <psi0|[A, O]|psi0> with A = V^+ P V, V the gates of
+            # the block before the differentiated one: every other gate cancels.
             gates = list(range(prefix)) + list(range(start, target + 1))
             fixed_zero = True
         else:
@@ -291,6 +300,8 @@ def _compile(
     prep = [np.eye(2, dtype=complex) for _ in range(n)]
     touched = [False] * n
     coef = 0.0
+    generator = None
+    prefix_end = int(circuit.info("prefix_end", 0))
     for g in gates:
         gate, wires, srcs = circuit.gates[g], circuit.wires[g], circuit.sources[g]
         kinds = [s.kind for s in srcs]
@@ -303,9 +314,16 @@ def _compile(
             )
         const = sum(s.coef for s in srcs if s.kind == "const")
         pars = [s for s in srcs if s.kind == "param"]
-        if not pars and len(wires) == 1 and not touched[wires[0]]:
+        # Identity blocks: only the preparation (gates before the first block) may be absorbed;
+        # the block's gates conjugate A = V^+ P V but not O.
+        absorbable = not fixed_zero or g < prefix_end
+        if not pars and len(wires) == 1 and not touched[wires[0]] and absorbable:
             prep[wires[0]] = _gate_unitary(gate, const) @ prep[wires[0]]
             continue
+        if fixed_zero and g < prefix_end:
+            raise ValueError(
+                "exact method: identity blocks need a preparation of single-qubit gates only"
+            )
         for w in wires:
             touched[w] = True
         if not pars:
@@ -331,12 +349,7 @@ def _compile(
         if g == target and axis is not None:
             axes = ((axis, 1.0),)
         if g == target and fixed_zero:
-            # Identity blocks: the derivative at the tie point sees the rotation at angle 0.
-            if shift:
-                name = {1: "RX", 2: "RY", 3: "RZ", 15: "RZZ"}[axes[0][0]]
-                ops.append(_cliff_op(name, wires, shift * math.pi / 2, g))
-            elif param is not None:
-                ops.append(_Op("deriv", wires, axes=axes, mom=(1.0, 1.0, 0.0)))
+            generator = (wires, axes)
             coef = c * coef_sign
             continue
         kind_used = "uniform" if kind == "identity-blocks" else kind
@@ -365,7 +378,7 @@ def _compile(
         psi = prep[w][:, 0]
         rho = np.outer(psi, psi.conj())
         bloch[w] = [np.real(np.trace(rho @ _SINGLE[i])) for i in (1, 2, 3)]
-    comp = _Compiled(n, ops, bloch, coef)
+    comp = _Compiled(n, ops, bloch, coef, generator=generator)
     comp.order = _schedule(n, ops)
     return comp
 
@@ -463,16 +476,24 @@ def _apply_pair(u: np.ndarray, w0: int, w1: int, Mp: np.ndarray) -> np.ndarray:
         merged = u.reshape(dims[:w0] + (d0 * d1,) + dims[w1 + 1 :])
         out = _apply_axis(merged, w0, Mp.reshape(r0 * r1, d0 * d1))
         return out.reshape(dims[:w0] + (r0, r1) + dims[w1 + 1 :])
-    A, M, R = (int(np.prod(dims[:w0])), int(np.prod(dims[w0 + 1 : w1])),
-               int(np.prod(dims[w1 + 1 :])))
+    A, M, R = (
+        int(np.prod(dims[:w0])),
+        int(np.prod(dims[w0 + 1 : w1])),
+        int(np.prod(dims[w1 + 1 :])),
+    )
     u5 = u.reshape(A, d0, M, d1, R)
     out = np.einsum("ijab,xaybz->xiyjz", Mp, u5, optimize=True)
-    return np.ascontiguousarray(out).reshape(dims[:w0] + (r0,) + dims[w0 + 1 : w1] + (r1,)
-                                             + dims[w1 + 1 :])
+    return np.ascontiguousarray(out).reshape(
+        dims[:w0] + (r0,) + dims[w0 + 1 : w1] + (r1,) + dims[w1 + 1 :]
+    )
 
 
 def _run_chain(
-    comp: _Compiled, D0: tuple[int, ...], terms: list[tuple[float, tuple[int, ...]]], dry=False
+    comp: _Compiled,
+    D0: tuple[int, ...],
+    terms: list[tuple[float, tuple[int, ...]]],
+    dry: bool = False,
+    final: list | None = None,
 ) -> _ChainResult:
     """Propagate one chain (pair string ``D0``; ``D0`` all-identity = squared coefficients) from
     the observable's strings ``terms`` = [(u0, letters)] to the start and evaluate it.
@@ -526,7 +547,7 @@ def _run_chain(
             w0, w1 = op.wires
             M = step(op)
             side = {w0: np.eye(4), w1: np.eye(4)}
-            while t < len(order) and len(ops[order[t]].wires) == 1 and ops[order[t]].wires[0] in side:
+            while t < len(order) and ops[order[t]].wires in ((w0,), (w1,)):
                 nxt = ops[order[t]]
                 side[nxt.wires[0]] = step(nxt) @ side[nxt.wires[0]]
                 t += 1
@@ -544,11 +565,75 @@ def _run_chain(
         peak, work = max(peak, size), work + size
     if u is None:
         return _ChainResult(0.0, peak, work)
-    val = u.astype(complex)
-    for w in reversed(range(n)):
-        v = _final_vector(D[w], comp.bloch[w]) @ B[w]
-        val = np.tensordot(val, v, axes=([w], [0]))
-    return _ChainResult(float(sign * np.real(val)), peak, work)
+    if final is None:
+        final = [(1.0, np.array([_final_vector(D[w], comp.bloch[w]) for w in range(n)]))]
+    factors = np.array([f for f, _ in final])
+    W = [np.array([v[w] for _, v in final]) @ B[w] for w in range(n)]  # complex[F, d_w]
+    val = np.tensordot(u, W[n - 1], axes=([n - 1], [1]))
+    for w in reversed(range(n - 1)):
+        val = np.einsum("...af,fa->...f", val, W[w])
+    return _ChainResult(float(sign * np.real(factors @ val)), peak, work)
+
+
+def _generator_terms(comp: _Compiled) -> list[tuple[float, tuple[int, ...]]]:
+    """Identity blocks: the differentiated gate's generator P (averaged over random axes)."""
+    wires, axes = comp.generator
+    out = []
+    for p, wgt in axes:
+        letters = [0] * comp.n
+        _set_local(letters, wires, p)
+        out.append((wgt, tuple(letters)))
+    return out
+
+
+def _commutator_functionals(terms, bloch: np.ndarray) -> list:
+    """Product functionals summing to h(R)^2, h(R) = (i/2) <psi0|[R, O]|psi0>, for a chain of
+    squared coefficients of R. With O = sum_a c_a Q_a, h(R) = sum_a c_a [R anticommutes with
+    Q_a] i ph_a <R.Q_a> (R Q_a = ph_a R.Q_a); each anticommutation indicator is written as
+    (1 - prod_w chi_w) / 2 with chi_w = -1 where the letters anticommute, so every term is a
+    product over qubits."""
+    t = _tables(1)
+    n = bloch.shape[0]
+    ev = np.concatenate([np.ones((n, 1)), bloch], axis=1)
+    r = np.arange(4)
+    out = []
+    for a, (ca, qa) in enumerate(terms):
+        for b in range(a, len(terms)):
+            cb, qb = terms[b]
+            base = np.array(
+                [
+                    t.phase[r, qa[w]]
+                    * t.phase[r, qb[w]]
+                    * ev[w, t.xor[r, qa[w]]]
+                    * ev[w, t.xor[r, qb[w]]]
+                    for w in range(n)
+                ]
+            )
+            chi_a = np.array([np.where(t.anti[r, qa[w]], -1.0, 1.0) for w in range(n)])
+            chi_b = np.array([np.where(t.anti[r, qb[w]], -1.0, 1.0) for w in range(n)])
+            mult = 1.0 if a == b else 2.0
+            for ea in (0, 1):
+                for eb in (0, 1):
+                    vec = base * chi_a**ea * chi_b**eb
+                    out.append((-ca * cb * mult / 4 * (-1) ** (ea + eb), vec))
+    return out
+
+
+def _h_value(R: tuple[int, ...], terms, bloch: np.ndarray) -> float:
+    """h(R) = (i/2) <psi0|[R, O]|psi0> for one string R."""
+    t = _tables(1)
+    ev = np.concatenate([np.ones((len(R), 1)), bloch], axis=1)
+    total = 0.0
+    for c, q in terms:
+        if sum(bool(t.anti[x, y]) for x, y in zip(R, q)) % 2 == 0:
+            continue
+        ph = np.prod([t.phase[x, y] for x, y in zip(R, q)])
+        total += (
+            c
+            * float(np.real(1j * ph))
+            * np.prod([ev[w, t.xor[x, y]] for w, (x, y) in enumerate(zip(R, q))])
+        )
+    return total
 
 
 def _chain_bound(comp: _Compiled, D0: tuple[int, ...]) -> float:
@@ -597,6 +682,13 @@ def _second_moment(comp: _Compiled, terms, *, rtol: float, memory_budget=None) -
     skipped (their total bound is returned as ``dropped``)."""
     n = comp.n
     identity = (0,) * n
+    if comp.generator is not None:
+        start = _generator_terms(comp)
+        dry = _run_chain(comp, identity, start, dry=True)
+        _check_memory(dry.peak, n, memory_budget)
+        final = _commutator_functionals(terms, comp.bloch)
+        res = _run_chain(comp, identity, start, final=final)
+        return {"value": res.value, "dropped": 0.0, "peak": dry.peak, "work": res.work}
     diag = [(c * c, q) for c, q in terms]
     pairs: dict[tuple[int, ...], list] = defaultdict(list)
     t1 = _tables(1)
@@ -636,7 +728,7 @@ def _first_moment(comp: _Compiled, terms) -> float:
     have E[sin t] = 0, so a rotation only rescales an anticommuting string by E[cos t])."""
     n = comp.n
     cur: dict[tuple[int, ...], float] = defaultdict(float)
-    for c, q in terms:
+    for c, q in _generator_terms(comp) if comp.generator is not None else terms:
         cur[q] += c
     for op in reversed(comp.ops):
         ws, k = op.wires, len(op.wires)
@@ -661,6 +753,8 @@ def _first_moment(comp: _Compiled, terms) -> float:
         cur = {q: c for q, c in new.items() if c != 0.0}
         if not cur:
             return 0.0
+    if comp.generator is not None:
+        return float(sum(c * _h_value(q, terms, comp.bloch) for q, c in cur.items()))
     ev = np.concatenate([np.ones((n, 1)), comp.bloch], axis=1)
     return float(sum(c * np.prod([ev[w, q[w]] for w in range(n)]) for q, c in cur.items()))
 
@@ -731,7 +825,7 @@ def exact_moments(
         dropped += comp.coef**2 * sm["dropped"]
         peak = max(peak, sm["peak"])
         if shots:
-            shot1.append(_shot1(circuit, p, terms, init, average, rtol, memory_budget))
+            shot1.append(_shot1(circuit, p, comp.coef, terms, init, average, rtol, memory_budget))
     out = {
         "mean": float(np.mean(means)),
         "var": float(np.mean(vars_)),
@@ -744,28 +838,27 @@ def exact_moments(
     return out
 
 
-def _shot1(circuit, p, terms, init, average, rtol, budget) -> float:
+def _shot1(circuit, p, coef, terms, init, average, rtol, budget) -> float:
     """E over the angles of c^2 (v_+ + v_-) / 4, v = <O^2> - <O>^2 of the shifted circuits."""
     kind, _ = _init_kind(init)
     sq = _square_terms(terms)
     # Uniform angles: t +- pi/2 is uniform again, so both shifted circuits average like the
-    # unshifted one. Otherwise insert the Clifford R(+-pi/2) and, for random axes, fix the axis.
+    # unshifted cost. Otherwise insert the Clifford R(+-pi/2) and, for random axes, fix the axis.
+    runs = []
     if kind == "uniform":
-        shifts, axes_list = [(0, 2.0)], [None]
+        runs = [(dict(param=None), 2.0)]
     else:
-        shifts = [(1, 1.0), (-1, 1.0)]
-        axes_list = [1, 2, 3] if average and circuit.gates[circuit.param_gates()[p][0]] in (
-            "RX", "RY", "RZ"
-        ) else [None]
-    total, coef = 0.0, None
-    for shift, weight in shifts:
-        for ax in axes_list:
-            comp = _compile(circuit, param=p, init=init, average=average, shift=shift, axis=ax)
-            o2 = _first_moment(comp, sq)
-            c2 = _second_moment(comp, terms, rtol=rtol, memory_budget=budget)["value"]
-            total += weight * (o2 - c2) / len(axes_list)
-    grad = _compile(circuit, param=p, init=init, average=average)
-    coef = grad.coef
+        rotation = circuit.gates[circuit.param_gates()[p][0]] in ("RX", "RY", "RZ")
+        axes_list = [1, 2, 3] if average and rotation else [None]
+        for shift in (1, -1):
+            for ax in axes_list:
+                runs.append((dict(param=p, shift=shift, axis=ax), 1.0 / len(axes_list)))
+    total = 0.0
+    for opts, weight in runs:
+        comp = _compile(circuit, init=init, average=average, **opts)
+        o2 = _first_moment(comp, sq)
+        c2 = _second_moment(comp, terms, rtol=rtol, memory_budget=budget)["value"]
+        total += weight * (o2 - c2)
     return coef**2 * total / 4
 
 
@@ -841,8 +934,11 @@ def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
     for g in prefix:
         add(circuit.gates[g], circuit.wires[g], circuit.sources[g])
     for start_layer in range(0, L, block_layers):
-        members = [g for g in range(circuit.n_gates)
-                   if start_layer <= layer_of[g] < start_layer + block_layers]
+        members = [
+            g
+            for g in range(circuit.n_gates)
+            if start_layer <= layer_of[g] < start_layer + block_layers
+        ]
         start = len(gates)
         for g in members:
             srcs = []
@@ -880,8 +976,14 @@ def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
         prefix_end=len(prefix),
     )
     return Circuit(
-        circuit.n_qubits, tuple(gates), tuple(wires), tuple(sources), n_params,
-        circuit.n_data, circuit.name, tuple(sorted(meta.items())),
+        circuit.n_qubits,
+        tuple(gates),
+        tuple(wires),
+        tuple(sources),
+        n_params,
+        circuit.n_data,
+        circuit.name,
+        tuple(sorted(meta.items())),
     )
 
 
@@ -957,7 +1059,9 @@ def sampled_shots(
     f = je.jitted("angles", kernels, n, dtype)
     itemsize = 16 if dtype == "complex128" else 8
     chunk = plan_chunk(
-        len(rows), 2**n * itemsize * 8, what=f"{circuit.name} on {n} qubits",
+        len(rows),
+        2**n * itemsize * 8,
+        what=f"{circuit.name} on {n} qubits",
         budget=memory_budget,
     )
     chunk = min(chunk, S)
@@ -1020,11 +1124,36 @@ def _needed(shot1: float, var: float) -> float:
 # Integration with bpdiag.analyses.variance
 
 
-def point_frame(config, circuit: Circuit, ansatz: str, n: int, layers: int) -> pd.DataFrame:
+def check_config(config) -> None:
+    """Validate (and normalise) the ``method`` and ``shots`` fields of a VarianceConfig."""
+    method = config.method
+    if isinstance(method, str):
+        method = tuple(m.strip() for m in method.split(",") if m.strip())
+    method = tuple(dict.fromkeys(method))
+    if not method or any(m not in METHODS for m in method):
+        raise ValueError(f"method must be sample and/or exact, got {config.method!r}")
+    object.__setattr__(config, "method", method)
+    shots = config.shots
+    if shots is not None:
+        if int(shots) != shots or shots < 1:
+            raise ValueError(f"shots must be an integer >= 1, got {shots}")
+        object.__setattr__(config, "shots", int(shots))
+    if config.mcclean_axes not in ("average", "fixed"):
+        raise ValueError(f"mcclean_axes must be 'average' or 'fixed', got {config.mcclean_axes!r}")
+    noisy = config.noise not in ("none", "", None)
+    if noisy and "exact" in method:
+        raise ValueError(
+            "the exact method is for noiseless circuits; drop --noise or use --method sample"
+        )
+    if noisy and shots:
+        raise ValueError("--shots models noiseless circuits; drop --noise or --shots")
+
+
+def point_frame(config, circuit: Circuit, ansatz: str, n: int, layers: int, nz=None):
     """Exact rows (one per cost) of a variance grid point, with the variance table's columns.
 
-    ``samples`` is 0 and the standard errors are 0: the numbers are exact. ``df.attrs['seconds']``
-    holds the wall time.
+    ``samples`` is 0 and the standard errors are 0: the numbers are exact. ``nz`` is the point's
+    noise model (always noiseless here). ``df.attrs['seconds']`` holds the wall time.
     """
     from bpdiag.analyses.variance import COLUMNS
 
@@ -1032,22 +1161,40 @@ def point_frame(config, circuit: Circuit, ansatz: str, n: int, layers: int) -> p
     rows = []
     for cost in config.cost:
         m = exact_moments(
-            circuit, cost, param=config.param, init=config.init, shots=bool(config.shots),
+            circuit,
+            cost,
+            param=config.param,
+            init=config.init,
+            shots=bool(config.shots),
             memory_budget=config.memory_budget,
+            axes="auto" if config.mcclean_axes == "average" else "fixed",
         )
         var = m["var"]
         row = {
-            "ansatz": ansatz, "cost": cost, "n_qubits": n, "n_layers": layers,
-            "param": config.param, "samples": 0, "mean": m["mean"], "mean_se": 0.0,
-            "var": var, "var_se": 0.0,
+            "ansatz": ansatz,
+            "cost": cost,
+            "n_qubits": n,
+            "n_layers": layers,
+            "param": config.param,
+            "samples": 0,
+            "mean": m["mean"],
+            "mean_se": 0.0,
+            "var": var,
+            "var_se": 0.0,
             "log2_var": math.log2(var) if var > 0 else float("-inf"),
+            "noise": getattr(nz, "kind", "none"),
+            "noise_strength": getattr(nz, "strength", 0.0),
+            "noise_where": getattr(nz, "where", config.noise_where),
             "method": "exact",
         }
         if config.shots:
             N = int(config.shots)
             row.update(
-                shots=N, shot_var=m["shot1"] / N, shot_var_se=0.0,
-                noisy_var=var + m["shot1"] / N, noisy_var_se=0.0,
+                shots=N,
+                shot_var=m["shot1"] / N,
+                shot_var_se=0.0,
+                noisy_var=var + m["shot1"] / N,
+                noisy_var_se=0.0,
                 shots_needed=_needed(m["shot1"], var),
             )
         else:
@@ -1063,17 +1210,207 @@ def sampled_shot_rows(config, circuit: Circuit, params, x, ansatz: str, n: int, 
     from bpdiag.analyses.variance import param_index
 
     rng = np.random.default_rng(
-        point_seed(config.seed, ansatz, n, layers, config.param, config.init, "shots",
-                   config.shots)
+        point_seed(config.seed, ansatz, n, layers, config.param, config.init, "shots", config.shots)
     )
     return sampled_shots(
-        circuit, params, x, tuple(config.cost), param_index(circuit, config.param),
-        int(config.shots), rng, dtype=config.dtype, memory_budget=config.memory_budget,
+        circuit,
+        params,
+        x,
+        tuple(config.cost),
+        param_index(circuit, config.param),
+        int(config.shots),
+        rng,
+        dtype=config.dtype,
+        memory_budget=config.memory_budget,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def has_extras(df: pd.DataFrame) -> bool:
+    """True if a variance table has exact rows or shot-noise columns (:func:`write` then uses
+    :func:`variance_method_figure` and :func:`write_shots`)."""
+    if "method" not in df:
+        return False
+    return bool((df["method"] == "exact").any() or df["shots_needed"].notna().any())
+
+
+def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
+    """Var[dC/dtheta] against n (left) and depth (right), one row per cost: exact results as
+    lines (one line style per ansatz), sampled ones as points with standard-error bars, on the
+    same axes; the Haar (2-design) value as a thin grey line against n. With shots, the
+    shot-noise variance s1 / N of the exact rows (else of the sampled ones) is drawn dotted."""
+    import matplotlib.pyplot as plt
+
+    from bpdiag.analyses.variance import haar_variance
+    from bpdiag.figures import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style
+
+    style()
+    if "noise" in df:
+        df = df[df["noise"].fillna("none") == "none"]
+    costs = list(dict.fromkeys(df["cost"]))
+    fig, axes = plt.subplots(
+        len(costs), 2, figsize=(2 * COLUMN_WIDTH, 2.6 * len(costs)), squeeze=False
+    )
+    ansatze = list(dict.fromkeys(df["ansatz"]))
+    layers = sorted(df["n_layers"].unique())
+    qubits = sorted(df["n_qubits"].unique())
+    lc, qc = _colors(len(layers)), _colors(len(qubits))
+    for r, cost in enumerate(costs):
+        ax_n, ax_l = axes[r]
+        d = df[(df["cost"] == cost) & (df["var"] > 0)]
+        shot_label = "shot noise s1/N"
+        for ia, a in enumerate(ansatze):
+            ls, mk = LINESTYLES[ia % len(LINESTYLES)], MARKERS[ia % len(MARKERS)]
+            for ax, key, values, colors, xcol in (
+                (ax_n, "n_layers", layers, lc, "n_qubits"),
+                (ax_l, "n_qubits", qubits, qc, "n_layers"),
+            ):
+                for iv, v in enumerate(values):
+                    g = d[(d["ansatz"] == a) & (d[key] == v)].sort_values(xcol)
+                    label = f"{a}, {'L' if key == 'n_layers' else 'n'}={v}"
+                    ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
+                    if len(ex):
+                        ax.plot(
+                            ex[xcol],
+                            ex["var"],
+                            color=colors[iv],
+                            linestyle=ls,
+                            marker=".",
+                            markersize=2,
+                            label=label + " exact",
+                        )
+                    if len(sa):
+                        ax.errorbar(
+                            sa[xcol],
+                            sa["var"],
+                            yerr=sa["var_se"],
+                            color=colors[iv],
+                            marker=mk,
+                            linestyle="none",
+                            label=label + " sampled",
+                        )
+                    sh = ex if len(ex) else sa
+                    if len(sh) and sh["shot_var"].notna().any():
+                        ax.plot(
+                            sh[xcol],
+                            sh["shot_var"],
+                            color=colors[iv],
+                            linestyle=":",
+                            linewidth=0.8,
+                            label=shot_label if ax is ax_n else None,
+                        )
+                        shot_label = None if ax is ax_n else shot_label
+        if len(d) and cost in ("global", "local", "zz"):
+            n = np.arange(min(qubits), max(qubits) + 1)
+            ax_n.plot(
+                n,
+                [haar_variance(int(k), cost) for k in n],
+                color="0.5",
+                linewidth=0.6,
+                label="Haar (2-design)",
+            )
+        for ax in (ax_n, ax_l):
+            ax.set_yscale("log")
+            ax.set_ylabel(r"Var[$\partial C/\partial\theta$]")
+            ax.set_title(f"{cost} cost: lines exact, points sampled")
+            ax.legend(ncol=2, frameon=False, fontsize=5)
+        ax_n.set_xlabel("qubits n")
+        ax_l.set_xlabel("layers L")
+        ax_l.set_xscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def shots_figure(df: pd.DataFrame, meta: dict | None = None):
+    """Shots per circuit needed for the gradient's spread to exceed its shot noise
+    (``shots_needed`` = s1 / Var) against n, one panel per cost; exact lines, sampled points."""
+    import matplotlib.pyplot as plt
+
+    from bpdiag.figures import COLUMN_WIDTH, _colors, style
+
+    style()
+    costs = list(dict.fromkeys(df["cost"]))
+    fig, axes = plt.subplots(1, len(costs), figsize=(COLUMN_WIDTH * len(costs), 2.6), squeeze=False)
+    groups = list(dict.fromkeys(zip(df["ansatz"], df["n_layers"])))
+    colors = _colors(len(groups))
+    for ax, cost in zip(axes[0], costs):
+        d = df[(df["cost"] == cost) & np.isfinite(df["shots_needed"])]
+        for ig, (a, L) in enumerate(groups):
+            g = d[(d["ansatz"] == a) & (d["n_layers"] == L)].sort_values("n_qubits")
+            ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
+            if len(ex):
+                ax.plot(
+                    ex["n_qubits"],
+                    ex["shots_needed"],
+                    color=colors[ig],
+                    marker=".",
+                    label=f"{a}, L={L} exact",
+                )
+            if len(sa):
+                ax.plot(
+                    sa["n_qubits"],
+                    sa["shots_needed"],
+                    color=colors[ig],
+                    marker="o",
+                    linestyle="none",
+                    label=f"{a}, L={L} sampled",
+                )
+        ax.set_yscale("log")
+        ax.set_xlabel("qubits n")
+        ax.set_ylabel("shots needed per circuit")
+        ax.set_title(f"{cost} cost: std[g] > shot noise")
+        ax.legend(frameon=False, fontsize=5)
+    fig.tight_layout()
+    return fig
+
+
+SHOT_COLUMNS = [
+    "ansatz",
+    "cost",
+    "n_qubits",
+    "n_layers",
+    "param",
+    "method",
+    "var",
+    "shots",
+    "shot_var",
+    "shot_var_se",
+    "noisy_var",
+    "noisy_var_se",
+    "shots_needed",
+]
+
+
+def write_shots(df: pd.DataFrame, meta: dict, out) -> dict:
+    """If ``df`` has shot-noise columns, write ``variance_shots.csv``/``.json`` and the shots-needed
+    figure; returns the paths written (keys prefixed ``shots_``)."""
+    from bpdiag import _io
+
+    if "shots_needed" not in df or not df["shots_needed"].notna().any():
+        return {}
+    table = df[df["shots_needed"].notna()][SHOT_COLUMNS].reset_index(drop=True)
+    info = {
+        "analysis": "variance shots",
+        "config": meta.get("config", {}),
+        "units": {
+            "shot_var": "1/rad^2 (shot-noise variance of an N-shot parameter-shift gradient)",
+            "shots_needed": "shots per shifted circuit for std[g] to exceed the shot noise",
+        },
+    }
+    paths = _io.write_result(table, info, out, "variance_shots", figure=shots_figure)
+    return {f"shots_{k}": v for k, v in paths.items()}
 
 
 __all__ = [
     "EXTRA_COLUMNS",
+    "check_config",
+    "has_extras",
+    "shots_figure",
+    "variance_method_figure",
+    "write_shots",
     "METHODS",
     "cost_moments",
     "exact_moments",

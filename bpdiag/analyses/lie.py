@@ -30,7 +30,7 @@ lies in the span of ``M_{>=k}``, reached from the observable's strings by the ge
 ``G P_a`` in ``M_{>=k}`` - in particular when ``G`` commutes with all of ``M_{>=k}`` (it commutes
 with everything measured after it) or with all of ``N_{<k}`` (the state before it is invariant).
 This is a sufficient condition, exact in integers, so a live parameter is never called dead; every
-verdict is also checked against the JAX engine's adjoint gradient.
+verdict is also checked against gradients from the JAX engine (exact parameter shift).
 
 **Redundancy.** The rank of the quantum Fisher information (QFI) ``F = 4 Re(J^+ J - J^+ psi
 psi^+ J)`` of the output state at random parameters (maximum over a few points) is the number of
@@ -70,7 +70,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -286,15 +286,19 @@ def _fmt_size(N: int) -> str:
 
 
 def identify(dim: int, rank: int) -> str:
-    """Name of a compact simple Lie algebra of this dimension and rank, among su(N), so(N),
-    sp(N) (N x N matrices); ``simple(dim=..,rank=..)`` if none fits."""
+    """Name of a compact simple Lie algebra of this dimension and rank among su(N), so(N) and
+    sp(N) (N x N matrices); ``simple(dim=..,rank=..)`` if none fits. so(2r+1) and sp(2r) share
+    dimension and rank; since symplectic summands of Pauli Lie algebras are sp(2^k) (Aguilar et
+    al. 2024), the pair is reported as ``so(2r+1)|sp(2r)`` only when 2r is a power of two."""
     d, r = int(dim), int(rank)
     if r >= 1 and d == (r + 1) ** 2 - 1:  # su(2) = so(3) = sp(2), su(4) = so(6)
         return f"su({_fmt_size(r + 1)})"
     so = [N for N in (2 * r, 2 * r + 1) if N >= 5 and d == N * (N - 1) // 2]
     sp = r >= 1 and d == r * (2 * r + 1)
-    if so and sp:
-        return "so(5)" if r == 2 else f"so({2 * r + 1})|sp({_fmt_size(2 * r)})"
+    if so and sp:  # so(2r+1) and sp(2r)
+        if r == 2:
+            return "so(5)"  # = sp(4)
+        return f"so({2 * r + 1})|sp({_fmt_size(2 * r)})" if r & (r - 1) == 0 else f"so({2 * r + 1})"
     if so:
         return f"so({_fmt_size(so[0])})"
     if sp:
@@ -312,9 +316,39 @@ def _kind(components: Sequence[Component], center: int) -> str:
     return "+".join(parts) if parts else "0"
 
 
+def _symmetry_order(comp: np.ndarray, n: int) -> int:
+    """``log2 |A|`` for the group A of Pauli strings that commute with every string of a component
+    and map it onto itself by multiplication (``Q P`` in the component for every ``P``). The
+    projectors ``(I +- Q)/2`` then split the component into ``|A|`` commuting ideals of equal
+    dimension and rank (a component can be connected and still not simple, e.g. so(2n)+so(2n)
+    for the transverse-field Ising ring, whose sectors differ in parity). Returns -1 when the
+    search is too large (n > 8)."""
+    if n > 8:
+        return -1
+    cand = np.arange(1, 4**n, dtype=np.uint64)
+    for i in range(0, len(comp), max(1, 2**23 // len(cand))):
+        block = comp[i : i + max(1, 2**23 // len(cand))]
+        cand = cand[~pa.anticommutes(cand[:, None], block[None, :], n).any(axis=1)]
+        if not len(cand):
+            return 0
+    sorted_comp = np.sort(comp)
+    order = 1
+    for q in cand:
+        prod = comp ^ q
+        pos = np.searchsorted(sorted_comp, prod).clip(max=len(comp) - 1)
+        if np.all(sorted_comp[pos] == prod):
+            order += 1
+    return int(round(math.log2(order)))
+
+
 def classify(keys, n: int) -> tuple[str, tuple[Component, ...], int]:
     """Classify the Lie algebra spanned by Pauli strings ``keys`` (closed under commutators):
-    returns ``(kind, simple components, centre dimension)``; see the module docstring."""
+    returns ``(kind, simple components, centre dimension)``; see the module docstring.
+
+    Isolated strings of the anticommutation graph span the centre; each other connected component
+    is split by its Pauli symmetries (:func:`_symmetry_order`) into ideals of equal dimension d
+    and rank r, each named by :func:`identify` (one :class:`Component` per ideal; ``index`` is
+    the whole connected component)."""
     keys = np.asarray(keys, dtype=np.uint64)
     if len(keys) == 4**n - 1:
         comp = Component(f"su({_fmt_size(2**n)})", len(keys), 2**n - 1, np.arange(len(keys)))
@@ -325,7 +359,11 @@ def classify(keys, n: int) -> tuple[str, tuple[Component, ...], int]:
             center += 1
             continue
         rank = len(pa.max_commuting(keys[idx], n))
-        comps.append(Component(identify(len(idx), rank), len(idx), rank, idx))
+        m = _symmetry_order(keys[idx], n)
+        copies = 2 ** max(m, 0)
+        d, r = len(idx) // copies, rank // copies
+        kind = identify(d, r) if m >= 0 else f"unsplit(dim={len(idx)},rank={rank})"
+        comps.extend(Component(kind, d, r, idx) for _ in range(copies))
     comps.sort(key=lambda c: (-c.dim, c.kind))
     return _kind(comps, center), tuple(comps), center
 
@@ -403,8 +441,16 @@ def dla_of(generators: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> DLA:
     if all(len(k) == 1 for k, _ in gens):
         keys = pa.lie_closure(np.array([k[0] for k, _ in gens], np.uint64), n)
         kind, comps, center = classify(keys, n)
-        return DLA(n, len(keys), kind, True, keys=keys, components=comps, center=center,
-                   generators=tuple(gens))
+        return DLA(
+            n,
+            len(keys),
+            kind,
+            True,
+            keys=keys,
+            components=comps,
+            center=center,
+            generators=tuple(gens),
+        )
     Q = _float_closure(gens, n)
     dim = len(Q)
     if dim == 4**n - 1:
@@ -541,28 +587,47 @@ def dead_gates(circuit: Circuit, cost: str = "local") -> dict[int, GateVerdict]:
             pos = M.position(before[anti] ^ G)
             coupled = bool(((pos >= 0) & (pos < m_len[i])).any())
         dead = obs_side or state_side or not coupled
-        out[g] = GateVerdict(g, dead, _reason(circuit, g, gens[i], n, obs_side, state_side,
-                                              len(after), cost) if dead else "")
+        out[g] = GateVerdict(
+            g,
+            dead,
+            _reason(circuit, g, gens[i], n, obs_side, state_side, len(after), cost) if dead else "",
+        )
     return out
+
+
+def _monomial_cone(circuit: Circuit, g: int, forward: bool) -> bool:
+    """Whether every gate in the forward (or backward) light cone of gate ``g`` is diagonal or a
+    permutation. Then a diagonal gate ``g`` can be moved to the end (start) of the circuit and stays
+    diagonal: it cannot change computational-basis probabilities (cannot act on |0..0> other than
+    by a phase)."""
+    cone = set(circuit.wires[g])
+    order = range(g + 1, circuit.n_gates) if forward else range(g - 1, -1, -1)
+    for h in order:
+        if cone & set(circuit.wires[h]):
+            if circuit.gates[h] not in _MONOMIAL:
+                return False
+            cone |= set(circuit.wires[h])
+    return True
 
 
 def _reason(circuit, g, G, n, obs_side, state_side, n_after, cost) -> str:
     gate = circuit.gates[g]
     if obs_side:
-        if gate in _DIAGONAL_ROT and all(h in _MONOMIAL for h in circuit.gates[g + 1 :]):
+        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=True):
             return (
-                f"{gate} is diagonal and only diagonal or permutation gates follow it, so the "
-                f"computational-basis probabilities the {cost} cost reads do not depend on it"
+                f"{gate} is diagonal and only diagonal or permutation gates follow it in its "
+                f"light cone, so the computational-basis probabilities the {cost} cost reads "
+                "do not depend on it"
             )
         return (
             f"its generator {_short(G, n)} (moved to the circuit input) commutes with all "
             f"{n_after} Pauli strings the measured observable can become after it"
         )
     if state_side:
-        if gate in _DIAGONAL_ROT and all(h in _MONOMIAL for h in circuit.gates[:g]):
+        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=False):
             return (
-                f"only diagonal or permutation gates come before this {gate}, so it acts on a "
-                "computational basis state, an eigenstate of its diagonal generator"
+                f"only diagonal or permutation gates precede this {gate} in its light cone, so "
+                "it acts on a computational basis state, an eigenstate of its generator"
             )
         return f"every state reachable before it commutes with its generator {_short(G, n)}"
     return (
@@ -601,7 +666,7 @@ class Prediction(NamedTuple):
     dla: DLA
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gate_pair(gate: str):
     from bpdiag.engines._program import gate_pair
 
@@ -709,7 +774,7 @@ def _pow2(v: int, lo: int = 16) -> int:
     return 1 << max(int(math.log2(lo)), math.ceil(math.log2(max(v, 1))))
 
 
-class _Engine:
+class SharedEngine:
     """Runs many circuits through one compiled JAX program: a shared register (the largest
     circuit; smaller ones are embedded, their extra wires stay in |0>), the union of wire kernels,
     a padded gate table (only each circuit's own gates run), fixed batch size and two observables,
@@ -736,8 +801,14 @@ class _Engine:
             raise ValueError(f"obs must have 2 columns, got {obs.shape[1]}")
         p = lower(circuit, kernels=self.kernels, n_register=self.N, n_gates=self.G)
         empty = jnp.zeros((0, self.G))
-        prog = Program(jnp.asarray(p.kernel), jnp.asarray(p.A), jnp.asarray(p.B), empty, empty,
-                       jnp.zeros(self.G))
+        prog = Program(
+            jnp.asarray(p.kernel),
+            jnp.asarray(p.A),
+            jnp.asarray(p.B),
+            empty,
+            empty,
+            jnp.zeros(self.G),
+        )
         f = je.jitted("angles", self.kernels, self.N, self.dtype)
         o = jnp.asarray(embed_observables(obs, circuit.n_qubits, self.N))
         ang = np.zeros((angles.shape[0], self.G))
@@ -758,8 +829,8 @@ def _draw(circuit: Circuit, rng: np.random.Generator, count: int):
     return params, x
 
 
-def _engine_for(circuit: Circuit, engine) -> _Engine:
-    return engine if engine is not None else _Engine([circuit], batch=64)
+def _engine_for(circuit: Circuit, engine) -> SharedEngine:
+    return engine if engine is not None else SharedEngine([circuit], batch=64)
 
 
 def _shifted(circuit: Circuit, angles: np.ndarray, shift: float):
@@ -841,7 +912,11 @@ def _cost_obs(cost: str, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def gradient_max(
-    circuit: Circuit, cost: str = "local", *, rng: np.random.Generator, samples: int = 8,
+    circuit: Circuit,
+    cost: str = "local",
+    *,
+    rng: np.random.Generator,
+    samples: int = 8,
     engine=None,
 ) -> np.ndarray:
     """Max |dC/dtheta_p| over ``samples`` random parameters and inputs and over the two
@@ -864,8 +939,13 @@ def gradient_max(
 
 
 def sample_cost_variance(
-    circuit: Circuit, cost: str = "local", *, samples: int = 500, x=None,
-    rng: np.random.Generator, engine=None,
+    circuit: Circuit,
+    cost: str = "local",
+    *,
+    samples: int = 500,
+    x=None,
+    rng: np.random.Generator,
+    engine=None,
 ) -> dict:
     """Sample Var_theta[C] over parameters uniform in [0, 2 pi) at the fixed data point ``x``
     (float[n_data]) with the JAX engine. Returns the dict of
@@ -924,8 +1004,8 @@ class LieConfig:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
         if min(self.qubits) < 1:
             raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
-        if max(self.qubits) > 12:
-            raise ValueError(f"n_qubits must be <= 12 for the audit, got {max(self.qubits)}")
+        if max(self.qubits) > 9:
+            raise ValueError(f"n_qubits must be <= 9 for the audit, got {max(self.qubits)}")
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
         if self.cost not in COSTS:
@@ -951,7 +1031,7 @@ def audit(
     deep: Circuit | None = None,
     samples: int = 500,
     seed: int = 0,
-    engine: _Engine | None = None,
+    engine: SharedEngine | None = None,
 ) -> tuple[list[dict], dict, dict]:
     """Audit one circuit: per-parameter rows (``param, gate, wire, dead, redundant, reason,
     grad_max``), a summary dict (the :data:`COLUMNS` measurements) and JSON details.
@@ -960,8 +1040,9 @@ def audit(
     variance (``samples`` = 0 skips sampling). Raises ``RuntimeError`` if a structurally dead
     parameter has a nonzero engine gradient (that would be a bug).
     """
-    rng = np.random.default_rng(point_seed(seed, "lie", circuit.name, circuit.n_qubits,
-                                           circuit.info("n_layers", 0), cost))
+    rng = np.random.default_rng(
+        point_seed(seed, "lie", circuit.name, circuit.n_qubits, circuit.info("n_layers", 0), cost)
+    )
     times = {}
     t0 = time.perf_counter()
     params = dead_parameters(circuit, cost)
@@ -1033,36 +1114,47 @@ def _dla_json(g: DLA) -> dict:
     }
 
 
-def verdict(row: dict) -> str:
-    """A readable verdict for one circuit row of :func:`lie`."""
+def verdict(row: dict, params: Sequence[dict] = ()) -> str:
+    """A readable verdict for one circuit row of :func:`lie` (and its parameter rows)."""
     head = f"{row['ansatz']} n={row['n_qubits']} L={row['n_layers']} ({row['n_params']} params)"
     P, dead = row["n_params"], row["n_dead"]
     lines = [head]
+    by_reason: dict[str, list[int]] = {}
+    for p in params:
+        if p["dead"]:
+            by_reason.setdefault(p["reason"].split("; state derivative")[0], []).append(p["param"])
     if dead == P and P:
-        lines.append(f"  UNTRAINABLE: all {P} parameters are dead ({row.get('dead_reason', '')})")
+        lines.append(f"  UNTRAINABLE: all {P} parameters are dead")
     elif dead:
         lines.append(f"  {dead} of {P} parameters are dead")
     else:
         lines.append("  no dead parameters")
+    for reason, ids in by_reason.items():
+        which = ",".join(str(i) for i in ids[:8]) + (",..." if len(ids) > 8 else "")
+        lines.append(f"    params {which}: {reason}")
     red = row["n_redundant"]
     lines.append(
-        f"  QFI rank {row['rank']} of {P}" + (f" ({red} redundant)" if red else "")
+        f"  QFI rank {row['rank']} of {P}"
+        + (f" ({red} redundant)" if red else "")
         + f"; outcome-distribution effective dimension {row['eff_dim']}"
     )
     dim, n = row["dla_dim"], row["n_qubits"]
     full = 4**n - 1
+    kind = row["dla_kind"]
     if dim == full:
-        shape = "full su(2^n): controllable, exponential concentration expected when deep"
-    elif dim and row["dla_kind"].endswith("u(1)") and "+" not in row["dla_kind"]:
-        shape = "abelian: the circuit only adds phases between commuting generators"
+        shape = "all of su(2^n)"
+    elif dim and "u(1)" in kind and "+" not in kind:
+        shape = "abelian: only commuting phases"
     else:
-        shape = f"{dim} of {full} dimensions"
-    lines.append(f"  DLA {row['dla_kind']} (dim {dim}): {shape}")
+        shape = f"{dim} of the {full} dimensions of su(2^n)"
+    lines.append(f"  DLA {kind} (dim {dim}): {shape}")
     pv, sv, se = row["predicted_var"], row["sampled_var"], row["sampled_var_se"]
-    L = row["deep_layers"]
     pred = "n/a" if not np.isfinite(pv) else f"{pv:.3e}"
     samp = "not sampled" if not np.isfinite(sv) else f"{sv:.3e} ± {se:.1e}"
-    lines.append(f"  Var[C] at L={L}: predicted {pred} [{row['theory']}], sampled {samp}")
+    lines.append(
+        f"  Var[C] at L={row['deep_layers']} (DLA dim {row['deep_dla_dim']}): predicted {pred} "
+        f"[{row['theory']}], sampled {samp}"
+    )
     return "\n".join(lines)
 
 
@@ -1090,12 +1182,21 @@ def lie(
     """
     from dataclasses import asdict
 
-    config = LieConfig(tuple(ansatz), tuple(qubits), tuple(layers), cost, int(deep_layers),
-                       int(samples), int(seed), sparse_pattern, float(sparse_density))
+    config = LieConfig(
+        tuple(ansatz),
+        tuple(qubits),
+        tuple(layers),
+        cost,
+        int(deep_layers),
+        int(samples),
+        int(seed),
+        sparse_pattern,
+        float(sparse_density),
+    )
     points = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
     circuits = {p: config.circuit(*p) for p in points}
     deeps = {(a, n): config.circuit(a, n, config.deep_layers) for a, n, _ in points}
-    engine = _Engine(list(circuits.values()) + list(deeps.values()))
+    engine = SharedEngine(list(circuits.values()) + list(deeps.values()))
     rows, prows, details = [], [], []
     from tqdm.auto import tqdm
 
@@ -1103,16 +1204,18 @@ def lie(
     for a, n, L in points:
         circ = circuits[(a, n, L)]
         params, summary, det = audit(
-            circ, config.cost, deep=deeps[(a, n)], samples=config.samples, seed=config.seed,
+            circ,
+            config.cost,
+            deep=deeps[(a, n)],
+            samples=config.samples,
+            seed=config.seed,
             engine=engine,
         )
         coords = {"ansatz": a, "n_qubits": n, "n_layers": L}
         for r in params:
             prows.append(coords | r)
         row = coords | summary
-        reasons = [r["reason"] for r in params if r["dead"]]
-        row_v = row | {"dead_reason": reasons[0].split(";")[0] if reasons else ""}
-        det = coords | det | {"verdict": verdict(row_v)}
+        det = coords | det | {"verdict": verdict(row, params)}
         rows.append(row)
         details.append(det)
         bar.update(1)
@@ -1137,7 +1240,7 @@ def write(report: LieReport, out: str | Path) -> dict[str, Path]:
             "sampled_var": "same, sampled with the JAX engine at deep_layers; ± sampled_var_se",
             "rank": "rank of the quantum Fisher information (max over random points)",
             "eff_dim": "rank of the outcome-distribution Fisher information over data points",
-            "grad_max": "max |dC/dθ| (1/rad) over random parameters and inputs, JAX adjoint",
+            "grad_max": "max |dC/dθ| (1/rad) over random parameters and inputs (JAX engine)",
         },
     }
     paths = _io.write_result(report.circuits, meta, out, "lie", figure=lie_figure)

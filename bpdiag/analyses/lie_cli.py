@@ -1,4 +1,5 @@
-"""``bpdiag lie``: why a circuit is untrainable. A thin layer over :func:`bpdiag.analyses.lie.lie`."""
+"""``bpdiag lie``: why a circuit is untrainable. A thin layer over
+:func:`bpdiag.analyses.lie.lie`."""
 
 from __future__ import annotations
 
@@ -12,45 +13,87 @@ from bpdiag.cli import Choices, IntRange, _echo_table, library_errors
 
 
 @click.command("lie")
-@click.option("--ansatz", type=Choices(ANSATZE), default="original,dense,sparse",
-              show_default=True, help="comma-separated: " + ",".join(ANSATZE))
+@click.option(
+    "--ansatz",
+    type=Choices(ANSATZE),
+    default="original,dense,sparse",
+    show_default=True,
+    help="comma-separated: " + ",".join(ANSATZE),
+)
 @click.option("--qubits", type=IntRange(1), default="2..6", show_default=True, help="2..6 or 2,4")
 @click.option("--layers", type=IntRange(1), default="2", show_default=True)
 @click.option("--cost", type=click.Choice(COSTS), default="local", show_default=True)
-@click.option("--deep-layers", type=click.IntRange(min=1), default=50, show_default=True,
-              help="depth of the circuits whose cost variance is predicted and sampled")
-@click.option("--samples", type=click.IntRange(min=0), default=500, show_default=True,
-              help="parameter samples of the cost at --deep-layers (0: predict only)")
+@click.option(
+    "--deep-layers",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="depth of the circuits whose cost variance is predicted and sampled",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="parameter samples of the cost at --deep-layers (0: predict only)",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--sparse-pattern", type=click.Choice(["brickwall", "random"]), default="brickwall",
-              show_default=True)
-@click.option("--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5,
-              show_default=True)
+@click.option(
+    "--sparse-pattern",
+    type=click.Choice(["brickwall", "random"]),
+    default="brickwall",
+    show_default=True,
+)
+@click.option(
+    "--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True
+)
 @click.option("--out", type=click.Path(file_okay=False), default="results/lie", show_default=True)
 @click.option("--fail-on-dead", is_flag=True, help="exit with status 1 if any parameter is dead")
 @library_errors
-def lie(ansatz, qubits, layers, cost, deep_layers, samples, seed, sparse_pattern, sparse_density,
-        out, fail_on_dead):
+def lie(
+    ansatz,
+    qubits,
+    layers,
+    cost,
+    deep_layers,
+    samples,
+    seed,
+    sparse_pattern,
+    sparse_density,
+    out,
+    fail_on_dead,
+):
     """Audit circuits: dead and redundant parameters, dynamical Lie algebra, and the cost variance
     it predicts for deep circuits next to the sampled one."""
     from bpdiag.analyses import lie as la
 
     report = la.lie(
-        ansatz, qubits, layers, cost, deep_layers=deep_layers, samples=samples, seed=seed,
-        sparse_pattern=sparse_pattern, sparse_density=sparse_density,
+        ansatz,
+        qubits,
+        layers,
+        cost,
+        deep_layers=deep_layers,
+        samples=samples,
+        seed=seed,
+        sparse_pattern=sparse_pattern,
+        sparse_density=sparse_density,
         progress=sys.stderr.isatty(),
     )
     paths = la.write(report, out)
     for det in report.details:
         click.echo(det["verdict"])
     df = report.circuits
-    table = df[["ansatz", "n_qubits", "n_layers", "n_params", "n_dead", "rank", "dla_dim",
-                "dla_kind"]].copy()
+    table = df[
+        ["ansatz", "n_qubits", "n_layers", "n_params", "n_dead", "rank", "dla_dim", "dla_kind"]
+    ].copy()
     table["Var[C] predicted"] = [f"{v:.3e}" for v in df["predicted_var"]]
-    table["Var[C] sampled"] = [f"{v:.3e} ± {s:.1e}" for v, s in
-                               zip(df["sampled_var"], df["sampled_var_se"])]
-    _echo_table(table.set_index(["ansatz", "n_qubits", "n_layers"]),
-                f"\nSummary (cost variance over parameters at L={deep_layers})")
+    table["Var[C] sampled"] = [
+        f"{v:.3e} ± {s:.1e}" for v, s in zip(df["sampled_var"], df["sampled_var_se"])
+    ]
+    _echo_table(
+        table.set_index(["ansatz", "n_qubits", "n_layers"]),
+        f"\nSummary (cost variance over parameters at L={deep_layers})",
+    )
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
     n_dead = int(df["n_dead"].sum())
     if fail_on_dead and n_dead:

@@ -83,7 +83,7 @@ def _capacity(config, n: int, model) -> tuple[int, int]:
         for L in config.layers:
             c = circuit_for(config, a, n, L)
             steps, gates = max(steps, count_steps(c, model)), max(gates, c.n_gates)
-    return pow2(steps), pow2(gates)
+    return pow2(steps, 64), pow2(gates)
 
 
 def gradients(config, circuit: Circuit, params: np.ndarray, x: np.ndarray, model) -> np.ndarray:
@@ -241,7 +241,8 @@ def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
         df = df.assign(noise="none", noise_strength=0.0, noise_where="none")
     out = []
     config = df.attrs.get("config", {})
-    for key, g in df.groupby(_GROUP, sort=False):
+    group = _GROUP + [c for c in ("method",) if c in df]  # exact and sampled rows apart
+    for key, g in df.groupby(group, sort=False):
         g = g[(g["var"] > 0) & (g["n_layers"] >= min_layers)]
         if g["n_layers"].nunique() < 3:
             continue
@@ -256,7 +257,7 @@ def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
         resid = y - X @ beta
         dof = len(L) - 2
         scale = max(1.0, float(resid @ (W * resid)) / dof)
-        row = dict(zip(_GROUP, key, strict=True))
+        row = dict(zip(group, key, strict=True))
         row |= {
             "rate": float(beta[1]),
             "rate_se": float(math.sqrt(cov[1, 1] * scale)),
@@ -265,7 +266,7 @@ def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
         }
         row["rate_bound"] = _bound_for(row, config)
         out.append(row)
-    cols = [*_GROUP, "rate", "rate_se", "log2_A", "points", "rate_bound"]
+    cols = [*group, "rate", "rate_se", "log2_A", "points", "rate_bound"]
     return pd.DataFrame(out, columns=cols)
 
 

@@ -49,8 +49,17 @@ COLUMNS = [
     "noise",
     "noise_strength",
     "noise_where",
+    # bpdiag.analyses.exact (issue 11): method, shot noise
+    "method",
+    "shots",
+    "shot_var",
+    "shot_var_se",
+    "noisy_var",
+    "noisy_var_se",
+    "shots_needed",
 ]
 _KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", "noise", "noise_strength", "noise_where"]
+_KEY += ["method"]
 #: Register size shared by every small circuit, so one compiled program serves n = 1..8.
 _SMALL_REGISTER = 8
 
@@ -75,6 +84,9 @@ class VarianceConfig:
     memory_budget: float | None = field(default=None, compare=False)
     noise: str = "none"  # e.g. "depolarizing:0.01,0.05" (bpdiag.analyses.noise)
     noise_where: str = "gate"
+    method: tuple[str, ...] = ("sample",)  # "sample" and/or "exact" (bpdiag.analyses.exact)
+    shots: int | None = None  # parameter-shift shots per circuit: report shot noise
+    mcclean_axes: str = "average"  # exact method: average McClean's random axes, or "fixed"
 
     def __post_init__(self) -> None:
         for name in ("qubits", "layers", "ansatz", "cost"):
@@ -108,12 +120,21 @@ class VarianceConfig:
         from bpdiag.analyses.noise import check_config
 
         check_config(self)
+        from bpdiag.analyses.exact import check_config as check_exact
+
+        check_exact(self)
 
 
 def parse_init(init: str) -> tuple[str, float]:
-    """``uniform`` (angles uniform in [0, 2 pi)) or ``normal:SIGMA`` (radians)."""
+    """``uniform`` (angles uniform in [0, 2 pi)), ``normal:SIGMA`` (radians) or
+    ``identity-blocks[:K]`` (Grant et al. 2019, blocks of K layers; see bpdiag.analyses.exact)."""
     if init == "uniform":
         return "uniform", 0.0
+    if init == "identity-blocks" or init.startswith("identity-blocks:"):
+        k = init.split(":", 1)[1] if ":" in init else "1"
+        if not k.isdigit() or int(k) < 1:
+            raise ValueError(f"identity-blocks:K needs an integer K >= 1, got {init!r}")
+        return "identity-blocks", float(k)
     if init.startswith("normal:"):
         try:
             sigma = float(init.split(":", 1)[1])
@@ -122,7 +143,9 @@ def parse_init(init: str) -> tuple[str, float]:
         if sigma > 0:
             return "normal", sigma
         raise ValueError(f"normal init needs a positive sigma, e.g. normal:0.1, got {init!r}")
-    raise ValueError(f"init must be 'uniform' or 'normal:SIGMA', got {init!r}")
+    raise ValueError(
+        f"init must be 'uniform', 'normal:SIGMA' or 'identity-blocks[:K]', got {init!r}"
+    )
 
 
 def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:
@@ -130,7 +153,13 @@ def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Cir
     opts = {}
     if ansatz == "sparse":
         opts = {"pattern": config.sparse_pattern, "density": config.sparse_density}
-    return build(ansatz, n, layers, seed=config.seed, **opts)
+    circuit = build(ansatz, n, layers, seed=config.seed, **opts)
+    kind, block = parse_init(config.init)
+    if kind == "identity-blocks":
+        from bpdiag.analyses.exact import identity_blocks
+
+        circuit = identity_blocks(circuit, int(block))
+    return circuit
 
 
 def param_index(circuit: Circuit, which: str) -> list[int]:
@@ -144,10 +173,14 @@ def param_index(circuit: Circuit, which: str) -> list[int]:
 def draw(circuit: Circuit, samples: int, init: str, rng: np.random.Generator):
     """Random parameters float64[samples, n_params] and data angles float64[samples, n_data]."""
     kind, sigma = parse_init(init)
-    if kind == "uniform":
-        params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
-    else:
+    if kind == "normal":
         params = rng.normal(0, sigma, size=(samples, circuit.n_params))
+    else:
+        params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
+    if kind == "identity-blocks":  # inverse blocks start equal to their forward blocks
+        from bpdiag.analyses.exact import tie_params
+
+        params = tie_params(circuit, params)
     x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
     return params, x
 
@@ -307,6 +340,8 @@ def variance(
     resume: bool = False,
     progress: bool = False,
     memory_budget: float | None = None,
+    method: str | Sequence[str] = "sample",
+    shots: int | None = None,
     **options,
 ) -> pd.DataFrame:
     """Sample Var[dC/dtheta] on a grid of (ansatz, n_qubits, n_layers) for every cost.
@@ -318,6 +353,10 @@ def variance(
     With ``out``, each finished point is appended to ``out/variance.csv`` at once; with
     ``resume`` the points already there are skipped (the final file equals an uninterrupted
     run's). ``df.attrs["timing"]`` holds wall times (they are never written to the CSV).
+
+    ``method="exact"`` (or ``("sample", "exact")``) adds exact rows without sampling noise
+    (``samples`` = 0, standard errors 0; :mod:`bpdiag.analyses.exact`); ``shots=N`` adds the
+    shot-noise columns of N-shot parameter-shift gradients.
     """
     config = VarianceConfig(
         tuple(qubits),
@@ -332,6 +371,8 @@ def variance(
         device,
         dtype,
         memory_budget=memory_budget,
+        method=method,
+        shots=shots,
         **options,
     )
     path = Path(out) / "variance.csv" if out is not None else None
@@ -363,11 +404,23 @@ def variance(
     rows, timing = [], []
     bar = _progress(points, progress)
     for a, n, L, nz in points:
-        keys = {(a, c, n, L, config.param, *nz.key) for c in config.cost}
+        keys = {(a, c, n, L, config.param, *nz.key, m) for c in config.cost for m in config.method}
         if keys <= done:
             bar.update(1)
             continue
         circuit = circuit_for(config, a, n, L)
+        if "exact" in config.method and not {k for k in keys if k[-1] == "exact"} <= done:
+            from bpdiag.analyses.exact import point_frame
+
+            frame = point_frame(config, circuit, a, n, L, nz)
+            timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact",
+                           "seconds": frame.attrs["seconds"]})
+            if path is not None:
+                _io.append_csv(frame, path)
+            rows.append(frame)
+        if "sample" not in config.method or {k for k in keys if k[-1] == "sample"} <= done:
+            bar.update(1)
+            continue
         rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
         params, x = draw(circuit, config.samples, config.init, rng)
         t0 = time.perf_counter()
@@ -387,6 +440,11 @@ def variance(
             )
         else:
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
+        shot = None
+        if config.shots:
+            from bpdiag.analyses.exact import sampled_shot_rows, shot_columns
+
+            shot = sampled_shot_rows(config, circuit, params, x, a, n, L)
         seconds = time.perf_counter() - t0
         timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
         timing[-1]["noise"] = f"{nz.label}@{nz.where}"
@@ -396,6 +454,9 @@ def variance(
             row["samples"] = config.samples
             row.update(summarize(grads[:, :, k]))
             row.update(noise=nz.kind, noise_strength=nz.strength, noise_where=nz.where)
+            row["method"] = "sample"
+            if shot is not None:
+                row.update(shot_columns(shot, k, row["var"], config.shots))
             point_rows.append(row)
         frame = pd.DataFrame(point_rows, columns=COLUMNS)
         if path is not None:
@@ -434,6 +495,7 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
     out = []
     by = ["ansatz", "cost", "n_layers", "param"]
     by += [c for c in ("noise", "noise_strength", "noise_where") if c in df]  # one fit per model
+    by += [c for c in ("method",) if c in df]
     for key, g in df.groupby(by, sort=False):
         g = g[g["var"] > 0]
         if g["n_qubits"].nunique() < 2:
@@ -496,4 +558,10 @@ def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
         from bpdiag.analyses.noise import fit_depth_decay
 
         meta["depth_fits"] = fit_depth_decay(df).to_dict(orient="records")
-    return _io.write_result(df, meta, out, "variance", figure=figure)
+    from bpdiag.analyses import exact as _exact
+
+    if figure is variance_figure and _exact.has_extras(df):  # exact lines + sampled points
+        figure = _exact.variance_method_figure
+    paths = _io.write_result(df, meta, out, "variance", figure=figure)
+    paths.update(_exact.write_shots(df, meta, out))
+    return paths

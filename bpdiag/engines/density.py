@@ -261,8 +261,10 @@ class DensityTables(NamedTuple):
     C: np.ndarray
 
 
-def _capacity(k: int) -> int:
-    return 1 << max(4, math.ceil(math.log2(max(k, 1))))
+def _capacity(k: int, minimum: int = 32) -> int:
+    """Table length for k entries: the next power of two, at least ``minimum`` (so that small
+    circuits share one compiled function)."""
+    return max(minimum, 1 << math.ceil(math.log2(max(k, 1))))
 
 
 def density_kernels(circuit: Circuit) -> tuple[tuple[int, int], ...]:
@@ -338,15 +340,15 @@ def lower_density(
     n_gates: int | None = None,
 ) -> tuple[DensityTables, int]:
     """Step tables of ``circuit`` with ``noise``, padded to ``n_steps`` steps and angles of
-    ``n_gates`` gates (defaults: the next power of two, at least 16). Returns the tables and the
-    number of active steps."""
+    ``n_gates`` gates (defaults: the next power of two, at least 64 steps and 32 gates). Returns
+    the tables and the number of active steps."""
     kernels = density_kernels(circuit) if kernels is None else tuple(kernels)
     lookup = {k: i for i, k in enumerate(kernels)}
     G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
     if G < circuit.n_gates:
         raise ValueError(f"n_gates must be >= {circuit.n_gates}, got {G}")
     steps = _steps(circuit, _as_noise(noise), G)
-    O = _capacity(len(steps)) if n_steps is None else int(n_steps)
+    O = _capacity(len(steps), 64) if n_steps is None else int(n_steps)
     if O < len(steps):
         raise ValueError(f"n_steps must be >= {len(steps)}, got {O}")
     kernel = np.zeros(O, dtype=np.int32)

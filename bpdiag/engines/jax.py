@@ -19,6 +19,7 @@ All costs are diagonal observables, so expectations are ``|psi|**2 @ obs``.
 from __future__ import annotations
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +29,12 @@ from bpdiag.circuits import Circuit, observables
 from bpdiag.engines._program import Program, gate_kernels, lower, register_size
 
 jax.config.update("jax_enable_x64", True)
+# Persistent compilation cache: reruns of the same shapes skip XLA compilation. Set
+# BPDIAG_JAX_CACHE=0 to turn it off, or to a folder to move it; a cache the user set wins.
+_CACHE = os.environ.get("BPDIAG_JAX_CACHE", os.path.expanduser("~/.cache/bpdiag/jax"))
+if _CACHE != "0" and not jax.config.jax_compilation_cache_dir:
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 DTYPES = {"complex128": jnp.complex128, "complex64": jnp.complex64}
 
