@@ -12,71 +12,159 @@ from bpdiag.cli import _echo_table, _resolve_device, library_errors
 
 
 @click.command("train")
-@click.option("--data", default="synthetic", show_default=True,
-              help="'synthetic' (bundled) or a path to an option file or folder")
+@click.option(
+    "--data",
+    default="synthetic",
+    show_default=True,
+    help="'synthetic' (bundled) or a path to an option file or folder",
+)
 @click.option("--qubits", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option("--layers", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True)
 @click.option("--reupload", is_flag=True, help="repeat the RY(x) encoding before every layer")
-@click.option("--subset", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="rows drawn before the 60/20/20 split; 0 = all rows")
-@click.option("--split", type=click.Choice(["random", "time"]), default="random",
-              show_default=True)
+@click.option(
+    "--subset",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="rows drawn before the 60/20/20 split; 0 = all rows",
+)
+@click.option("--split", type=click.Choice(["random", "time"]), default="random", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--engine", type=click.Choice(["torch", "pennylane"]), default="torch",
-              show_default=True)
-@click.option("--device", default="default.qubit", show_default=True,
-              help="PennyLane device (with --engine pennylane), e.g. lightning.gpu")
+@click.option(
+    "--engine", type=click.Choice(["torch", "pennylane"]), default="torch", show_default=True
+)
+@click.option(
+    "--device",
+    default="default.qubit",
+    show_default=True,
+    help="PennyLane device (with --engine pennylane), e.g. lightning.gpu",
+)
 @click.option("--fallback", is_flag=True, help="fall back to default.qubit if --device is missing")
-@click.option("--twin", type=click.Choice(["identity", "matched"]), default=None,
-              help="train a classical twin instead of the hybrid")
+@click.option(
+    "--twin",
+    type=click.Choice(["identity", "matched"]),
+    default=None,
+    help="train a classical twin instead of the hybrid",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-2,
-              show_default=True, help="learning rate of the classical layers")
-@click.option("--lr-quantum", type=click.FloatRange(min=0, min_open=True), default=1e-2,
-              show_default=True, help="learning rate of the quantum (or twin middle) layer")
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-2,
+    show_default=True,
+    help="learning rate of the classical layers",
+)
+@click.option(
+    "--lr-quantum",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1e-2,
+    show_default=True,
+    help="learning rate of the quantum (or twin middle) layer",
+)
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-4, show_default=True)
-@click.option("--weight-decay-quantum", type=click.FloatRange(min=0), default=0.0,
-              show_default=True)
+@click.option(
+    "--weight-decay-quantum", type=click.FloatRange(min=0), default=0.0, show_default=True
+)
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--patience", type=click.IntRange(min=0), default=10, show_default=True,
-              help="early stopping: epochs without a better validation loss (0 = off)")
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="early stopping: epochs without a better validation loss (0 = off)",
+)
 @click.option("--plateau-patience", type=click.IntRange(min=0), default=3, show_default=True)
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True)
-@click.option("--torch-device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
-              show_default=True, help="mixed precision is used on cuda only")
+@click.option(
+    "--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True
+)
+@click.option(
+    "--torch-device",
+    type=click.Choice(["cpu", "cuda", "auto"]),
+    default="cpu",
+    show_default=True,
+    help="mixed precision is used on cuda only",
+)
 @click.option("--no-amp", is_flag=True, help="no mixed precision on cuda")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-baselines", is_flag=True, help="skip the Black–Scholes and tree baselines")
-@click.option("--out", type=click.Path(file_okay=False), default="results/train",
-              show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="results/train", show_default=True)
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint_last.pt")
 @library_errors
-def train(data, qubits, layers, ansatz, reupload, subset, split, epochs, seed, engine, device,
-          fallback, twin, batch_size, lr, lr_quantum, weight_decay, weight_decay_quantum, hidden,
-          patience, plateau_patience, dtype, torch_device, no_amp, threads, no_baselines, out,
-          resume):
+def train(
+    data,
+    qubits,
+    layers,
+    ansatz,
+    reupload,
+    subset,
+    split,
+    epochs,
+    seed,
+    engine,
+    device,
+    fallback,
+    twin,
+    batch_size,
+    lr,
+    lr_quantum,
+    weight_decay,
+    weight_decay_quantum,
+    hidden,
+    patience,
+    plateau_patience,
+    dtype,
+    torch_device,
+    no_amp,
+    threads,
+    no_baselines,
+    out,
+    resume,
+):
     """Train the hybrid option-pricing regressor; report test metrics in rupees."""
     from bpdiag.train import TrainConfig, fit
 
     device = _resolve_device(engine, device, fallback)
     config = TrainConfig(
-        data=data, qubits=qubits, layers=layers, ansatz=ansatz, reupload=reupload,
-        subset=subset or None, split=split, epochs=epochs, seed=seed, engine=engine,
-        device=device, twin=twin, batch_size=batch_size, lr=lr, lr_quantum=lr_quantum,
-        weight_decay=weight_decay, weight_decay_quantum=weight_decay_quantum, hidden=hidden,
-        patience=patience, plateau_patience=plateau_patience, dtype=dtype,
-        torch_device=torch_device, amp=not no_amp, threads=threads, baselines=not no_baselines,
-        out=out, resume=resume, progress=sys.stderr.isatty(),
+        data=data,
+        qubits=qubits,
+        layers=layers,
+        ansatz=ansatz,
+        reupload=reupload,
+        subset=subset or None,
+        split=split,
+        epochs=epochs,
+        seed=seed,
+        engine=engine,
+        device=device,
+        twin=twin,
+        batch_size=batch_size,
+        lr=lr,
+        lr_quantum=lr_quantum,
+        weight_decay=weight_decay,
+        weight_decay_quantum=weight_decay_quantum,
+        hidden=hidden,
+        patience=patience,
+        plateau_patience=plateau_patience,
+        dtype=dtype,
+        torch_device=torch_device,
+        amp=not no_amp,
+        threads=threads,
+        baselines=not no_baselines,
+        out=out,
+        resume=resume,
+        progress=sys.stderr.isatty(),
     )
     res = fit(config)
     s = res.summary
     table = res.metrics.set_index("model")[["n", "rmse", "mae", "mape", "r2", "mse_scaled"]]
     table.index = [s["model"] if m == "model" else m for m in table.index]
-    _echo_table(table.round(4), f"Test metrics (rmse, mae in rupees; mape in %), {s['ansatz']} "
-                f"n={s['qubits']} L={s['layers']}, {s['n_train']} training rows")
+    _echo_table(
+        table.round(4),
+        f"Test metrics (rmse, mae in rupees; mape in %), {s['ansatz']} "
+        f"n={s['qubits']} L={s['layers']}, {s['n_train']} training rows",
+    )
     click.echo(
         f"\nepochs run {s['epochs_run']}, best epoch {s['best_epoch']}, best val loss "
         f"{s['best_val_loss']:.4g}; quantum-gradient variance (mean over epochs) "

@@ -14,9 +14,10 @@ on the standardised target), ``rmse`` and ``mae`` in rupees, ``mape`` in percent
 ``r2`` (coefficient of determination).
 
 Everything is a pure function of the config: the same seed gives the same numbers (torch is
-seeded, a ``torch.Generator`` shuffles the mini-batches, deterministic algorithms are switched on
-for the run), and a run resumed from its last checkpoint (``resume=True``) ends with the same
-numbers as an uninterrupted one. With ``out`` set, :func:`fit` writes into that folder:
+seeded, a ``torch.Generator`` shuffles the mini-batches, the CPU kernels are deterministic and
+deterministic algorithms are switched on for CUDA runs), and a run resumed from its last
+checkpoint (``resume=True``) ends with the same numbers as an uninterrupted one. With ``out``
+set, :func:`fit` writes into that folder:
 
 * ``history.csv`` (one row per epoch, appended as epochs finish), ``log.jsonl`` (the same rows
   plus wall times), ``checkpoint_last.pt`` (every epoch) and ``checkpoint_best.pt``;
@@ -53,7 +54,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _CHECKPOINT_LAST = "checkpoint_last.pt"
 _CHECKPOINT_BEST = "checkpoint_best.pt"
 # config fields that may differ between a run and its resumption
-_RESUMABLE = ("epochs", "out", "resume", "progress", "threads")
+_RESUMABLE = ("epochs", "out", "resume", "progress", "threads", "plots")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class TrainConfig:
     Run: ``torch_device`` (``cpu``, ``cuda`` or ``auto``), ``amp`` (autocast + GradScaler, used
     on CUDA only), ``threads`` (torch intra-op threads during the run; None = leave as is),
     ``baselines``, ``out`` (folder for logs and checkpoints; None = nothing written),
-    ``resume``, ``progress`` (a tqdm bar on stderr).
+    ``resume``, ``progress`` (a tqdm bar on stderr), ``plots`` (write the history figure).
     """
 
     data: str = "synthetic"
@@ -109,6 +110,7 @@ class TrainConfig:
     out: str | None = None
     resume: bool = False
     progress: bool = False
+    plots: bool = True
 
     def __post_init__(self) -> None:
         checks = [
@@ -117,22 +119,36 @@ class TrainConfig:
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.hidden >= 1, f"hidden must be >= 1, got {self.hidden}"),
-            (self.subset is None or self.subset >= 10,
-             f"subset must be >= 10 rows, got {self.subset}"),
-            (self.lr > 0 and self.lr_quantum > 0,
-             f"learning rates must be > 0, got {self.lr}, {self.lr_quantum}"),
-            (self.weight_decay >= 0 and self.weight_decay_quantum >= 0,
-             "weight decays must be >= 0"),
-            (0 < self.plateau_factor < 1,
-             f"plateau_factor must be in (0, 1), got {self.plateau_factor}"),
+            (
+                self.subset is None or self.subset >= 10,
+                f"subset must be >= 10 rows, got {self.subset}",
+            ),
+            (
+                self.lr > 0 and self.lr_quantum > 0,
+                f"learning rates must be > 0, got {self.lr}, {self.lr_quantum}",
+            ),
+            (
+                self.weight_decay >= 0 and self.weight_decay_quantum >= 0,
+                "weight decays must be >= 0",
+            ),
+            (
+                0 < self.plateau_factor < 1,
+                f"plateau_factor must be in (0, 1), got {self.plateau_factor}",
+            ),
             (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
-            (self.engine in ENGINES,
-             f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}"),
-            (self.twin in (None, *TWINS),
-             f"twin must be one of {', '.join(TWINS)}, got {self.twin!r}"),
+            (
+                self.engine in ENGINES,
+                f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}",
+            ),
+            (
+                self.twin in (None, *TWINS),
+                f"twin must be one of {', '.join(TWINS)}, got {self.twin!r}",
+            ),
             (self.dtype in DTYPES, f"dtype must be float32 or float64, got {self.dtype!r}"),
-            (self.torch_device in ("cpu", "cuda", "auto"),
-             f"torch_device must be cpu, cuda or auto, got {self.torch_device!r}"),
+            (
+                self.torch_device in ("cpu", "cuda", "auto"),
+                f"torch_device must be cpu, cuda or auto, got {self.torch_device!r}",
+            ),
             (not self.resume or self.out is not None, "resume needs an output folder (out)"),
         ]
         for ok, msg in checks:
@@ -263,19 +279,42 @@ def init_state(config: TrainConfig, n_features: int) -> TrainState:
     torch.manual_seed(config.seed)
     device = _device(config)
     model = build_model(
-        n_features, qubits=config.qubits, layers=config.layers, ansatz=config.ansatz,
-        reupload=config.reupload, twin=config.twin, engine=config.engine, device=config.device,
-        dtype=DTYPES[config.dtype], hidden=config.hidden, angle_scale=config.angle_scale,
+        n_features,
+        qubits=config.qubits,
+        layers=config.layers,
+        ansatz=config.ansatz,
+        reupload=config.reupload,
+        twin=config.twin,
+        engine=config.engine,
+        device=config.device,
+        dtype=DTYPES[config.dtype],
+        hidden=config.hidden,
+        angle_scale=config.angle_scale,
         seed=config.seed,
     ).to(device)
-    groups = [{"params": model.classical_parameters(), "lr": config.lr,
-               "weight_decay": config.weight_decay, "name": "classical"}]
+    groups = [
+        {
+            "params": model.classical_parameters(),
+            "lr": config.lr,
+            "weight_decay": config.weight_decay,
+            "name": "classical",
+        }
+    ]
     if model.middle_parameters():
-        groups.append({"params": model.middle_parameters(), "lr": config.lr_quantum,
-                       "weight_decay": config.weight_decay_quantum, "name": "quantum"})
+        groups.append(
+            {
+                "params": model.middle_parameters(),
+                "lr": config.lr_quantum,
+                "weight_decay": config.weight_decay_quantum,
+                "name": "quantum",
+            }
+        )
     optimizer = torch.optim.AdamW(groups)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience,
+        optimizer,
+        mode="min",
+        factor=config.plateau_factor,
+        patience=config.plateau_patience,
         min_lr=config.min_lr,
     )
     scaler = torch.amp.GradScaler("cuda", enabled=_amp(config, device))
@@ -317,12 +356,31 @@ def train_step(state: TrainState, xb: torch.Tensor, yb: torch.Tensor) -> tuple[T
         total += sq
     stats["grad_norm"] = math.sqrt(total)
     mid = model.middle_parameters()
-    stats["qgrad"] = (
-        torch.cat([p.grad.detach().double().flatten() for p in mid]) if mid else None
-    )
+    stats["qgrad"] = torch.cat([p.grad.detach().double().flatten() for p in mid]) if mid else None
     scaler.step(opt)
     scaler.update()
     return state, stats
+
+
+def _check_memory(config: TrainConfig) -> int:
+    """Predict the statevector memory of a training step (each fused operation keeps a state of
+    ``2**n`` complex amplitudes per row for the backward pass); raise ``MemoryError`` (one line)
+    if a mini-batch cannot fit, and return the evaluation chunk (rows) that fits."""
+    from bpdiag._resources import plan_chunk
+
+    if config.twin is not None:
+        return 4096
+    item = 8 if config.dtype == "float32" else 16
+    n_ops = 4 * config.qubits * (config.layers + 1) + 8  # generous: fused ops x saved tensors
+    row = float(2**config.qubits) * item * n_ops
+    what = f"a {config.qubits}-qubit training batch"
+    fits = plan_chunk(config.batch_size, row, what=what)
+    if fits < config.batch_size:
+        raise MemoryError(
+            f"{what} of {config.batch_size} rows needs about {row * config.batch_size / 2**30:.1f}"
+            f" GiB; use --batch-size {fits} or fewer qubits"
+        )
+    return plan_chunk(4096, row / 4, what=what)
 
 
 def _evaluate(model: HybridModel, X: torch.Tensor, batch: int = 4096) -> np.ndarray:
@@ -363,7 +421,7 @@ def run_epoch(state: TrainState, tensors: dict, config: TrainConfig) -> TrainSta
         for k, v in stats.items():
             sums[k] = sums.get(k, 0.0) + v
         steps += 1
-    val_pred = _evaluate(state.model, tensors["X_val"])
+    val_pred = _evaluate(state.model, tensors["X_val"], tensors["eval_chunk"])
     val_loss = float(np.mean((val_pred - tensors["y_val_np"]) ** 2))
     epoch = state.epoch + 1
     row: dict[str, Any] = {
@@ -388,8 +446,9 @@ def run_epoch(state: TrainState, tensors: dict, config: TrainConfig) -> TrainSta
     row["best"] = int(improved)
     state.scheduler.step(val_loss)
     stopped = bool(config.patience and bad >= config.patience)
-    return state._replace(epoch=epoch, best=best, bad_epochs=bad,
-                          history=[*state.history, row], stopped=stopped)
+    return state._replace(
+        epoch=epoch, best=best, bad_epochs=bad, history=[*state.history, row], stopped=stopped
+    )
 
 
 # ------------------------------------------------------------------------------- checkpoints
@@ -428,9 +487,7 @@ def load_checkpoint(path: str | Path, config: TrainConfig, n_features: int) -> T
     diff = [k for k in now if k not in _RESUMABLE and saved.get(k) != now[k]]
     if diff:
         k = diff[0]
-        raise ValueError(
-            f"checkpoint {path} was written with {k}={saved.get(k)!r}, not {now[k]!r}"
-        )
+        raise ValueError(f"checkpoint {path} was written with {k}={saved.get(k)!r}, not {now[k]!r}")
     state = init_state(config, n_features)
     device = next(state.model.parameters()).device
     state.model.load_state_dict(blob["model"])
@@ -440,26 +497,49 @@ def load_checkpoint(path: str | Path, config: TrainConfig, n_features: int) -> T
     state.rng.set_state(blob["rng"])
     best_state = {k: v.to(device) for k, v in blob["best"]["state"].items()}
     best = Best(float(blob["best"]["loss"]), int(blob["best"]["epoch"]), best_state)
-    return state._replace(epoch=int(blob["epoch"]), best=best, bad_epochs=int(blob["bad_epochs"]),
-                          history=list(blob["history"]), stopped=bool(blob["stopped"]))
+    return state._replace(
+        epoch=int(blob["epoch"]),
+        best=best,
+        bad_epochs=int(blob["bad_epochs"]),
+        history=list(blob["history"]),
+        stopped=bool(blob["stopped"]),
+    )
 
 
 # ---------------------------------------------------------------------------------------- fit
 
 
 @contextlib.contextmanager
-def _torch_settings(threads: int | None):
+def _torch_settings(threads: int | None, cuda: bool):
+    """Torch intra-op threads for the run; deterministic algorithms on CUDA (the CPU kernels
+    used here are deterministic already, and switching the flag imports torch's compiler
+    stack, seconds per process)."""
     prev_threads = torch.get_num_threads()
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         if threads:
             torch.set_num_threads(int(threads))
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        if cuda and not prev_det:
+            torch.use_deterministic_algorithms(True, warn_only=True)
         yield
     finally:
         torch.set_num_threads(prev_threads)
-        torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+        if cuda and not prev_det:
+            torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+
+
+@contextlib.contextmanager
+def _threads_limited(threads: int | None):
+    """Limit OpenMP/BLAS threads (scikit-learn's tree) to ``threads``; a crowded machine makes
+    idle OpenMP threads spin for seconds."""
+    if not threads:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(threads)):
+        yield
 
 
 def load_data(config: TrainConfig):
@@ -469,13 +549,15 @@ def load_data(config: TrainConfig):
     return prepare(config.data, split=config.split, seed=config.seed, subset=config.subset)
 
 
-def fit(config: TrainConfig, data=None) -> TrainResult:
+def fit(config: TrainConfig, data=None, *, baselines: dict | None = None) -> TrainResult:
     """Train one model and evaluate it and the baselines on the test rows.
 
     Args:
         config: the run (see :class:`TrainConfig`).
         data: a :class:`bpdiag.data.PreparedData` to use instead of preparing ``config.data``
             (a study can prepare each subset once); it must come from the same config.
+        baselines: precomputed :func:`baseline_predictions` of ``data`` (a hybrid and its twins
+            share them); by default they are computed here when ``config.baselines``.
 
     Returns:
         :class:`TrainResult`. ``summary`` columns: the config fields (``data``, ``qubits``,
@@ -497,8 +579,8 @@ def fit(config: TrainConfig, data=None) -> TrainResult:
     if data is None:
         data = load_data(config)
     dtype = DTYPES[config.dtype]
-    with _torch_settings(config.threads):
-        device = _device(config)
+    device = _device(config)
+    with _torch_settings(config.threads, device.type == "cuda"):
         tensors = {
             "X_train": torch.as_tensor(data.X_train, dtype=dtype, device=device),
             "y_train": torch.as_tensor(data.y_train, dtype=dtype, device=device),
@@ -507,6 +589,7 @@ def fit(config: TrainConfig, data=None) -> TrainResult:
             "X_test": torch.as_tensor(data.X_test, dtype=dtype, device=device),
         }
         n_features = data.X_train.shape[1]
+        tensors["eval_chunk"] = _check_memory(config)
         last = out / _CHECKPOINT_LAST if out is not None else None
         if config.resume and last is not None and last.exists():
             state = load_checkpoint(last, config, n_features)
@@ -518,6 +601,10 @@ def fit(config: TrainConfig, data=None) -> TrainResult:
                     (out / name).unlink(missing_ok=True)
         if out is not None and state.history:  # resumed: the logs hold exactly the finished rows
             _io.write_csv(pd.DataFrame(state.history), out / "history.csv")
+            log = out / "log.jsonl"
+            lines = log.read_text().splitlines() if log.exists() else []
+            kept = [ln for ln in lines if json.loads(ln)["epoch"] <= state.epoch]
+            log.write_text("".join(ln + "\n" for ln in kept))
         bar = _progress(config, state.epoch)
         while state.epoch < config.epochs and not state.stopped:
             t_epoch = time.perf_counter()
@@ -536,23 +623,30 @@ def fit(config: TrainConfig, data=None) -> TrainResult:
         if bar is not None:
             bar.close()
         state.model.load_state_dict(state.best.state)
-        test_pred = data.inverse_target(_evaluate(state.model, tensors["X_test"]))
+        test_pred = data.inverse_target(
+            _evaluate(state.model, tensors["X_test"], tensors["eval_chunk"])
+        )
     history = pd.DataFrame(state.history)
     price_true = np.asarray(data.test_rows["target"], dtype=np.float64)
     scale = float(np.atleast_1d(data.y_scaler.scale_)[0])
     preds = {"model": test_pred}
     if config.baselines:
-        preds.update(baseline_predictions(data, config.seed))
+        if baselines is None:
+            with _threads_limited(config.threads):
+                baselines = baseline_predictions(data, config.seed)
+        preds.update(baselines)
     table = pd.DataFrame(
-        [{"model": name, "split": "test", "n": len(price_true), **metrics(price_true, p, scale)}
-         for name, p in preds.items()]
+        [
+            {"model": name, "split": "test", "n": len(price_true), **metrics(price_true, p, scale)}
+            for name, p in preds.items()
+        ]
     )
     summary = _summary(config, data, state, history, table)
     summary["wall_s"] = time.perf_counter() - t0
     predictions = _predictions(data, preds)
     result = TrainResult(summary, history, predictions, table, state)
     if out is not None:
-        write(result, out)
+        write(result, out, plots=config.plots)
     return result
 
 
@@ -569,7 +663,9 @@ _METRICS = ("mse_scaled", "rmse", "mae", "mape", "r2")
 
 def _summary(config, data, state, history, table) -> dict:
     model = state.model
-    s = {k: v for k, v in config.to_dict().items() if k not in ("out", "resume", "progress")}
+    s = {
+        k: v for k, v in config.to_dict().items() if k not in ("out", "resume", "progress", "plots")
+    }
     s["model"] = model.kind
     s["n_train"], s["n_val"], s["n_test"] = len(data.X_train), len(data.X_val), len(data.X_test)
     s["n_params"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -593,8 +689,11 @@ def _summary(config, data, state, history, table) -> dict:
 
 def _predictions(data, preds: dict[str, np.ndarray]) -> pd.DataFrame:
     rows = data.test_rows
-    keep = [c for c in ("date", "expiry", "strike", "option_type", "underlying_price")
-            if c in rows.columns]
+    keep = [
+        c
+        for c in ("date", "expiry", "strike", "option_type", "underlying_price")
+        if c in rows.columns
+    ]
     df = rows[keep].copy()
     df["price_true"] = np.asarray(rows["target"], dtype=np.float64)
     names = {"model": "price_pred", "black_scholes_hv": "price_bs_hv", "gbt": "price_gbt"}
@@ -604,19 +703,37 @@ def _predictions(data, preds: dict[str, np.ndarray]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def write(result: TrainResult, out: str | Path) -> dict[str, Path]:
-    """Write predictions, metrics, the summary and the history figure into ``out``."""
+def write(result: TrainResult, out: str | Path, *, plots: bool = True) -> dict[str, Path]:
+    """Write predictions, metrics, the summary and (with ``plots``) the history figure into
+    ``out``."""
     out = Path(out)
     _io.write_csv(result.predictions, out / "predictions.csv")
     _io.write_csv(result.metrics, out / "metrics.csv")
     summary = {k: v for k, v in result.summary.items() if k != "wall_s"}
-    meta = {"summary": result.summary, "units": {
-        "rmse": "rupees", "mae": "rupees", "mape": "percent", "mse_scaled": "standardised",
-        "lr": "per step", "qgrad_var": "rad^-2 (loss per radian, squared)"}}
+    meta = {
+        "summary": result.summary,
+        "units": {
+            "rmse": "rupees",
+            "mae": "rupees",
+            "mape": "percent",
+            "mse_scaled": "standardised",
+            "lr": "per step",
+            "qgrad_var": "rad^-2 (loss per radian, squared)",
+        },
+    }
     paths = _io.write_result(pd.DataFrame([summary]), meta, out, "summary")
-    paths.update({f"history_{k}": v for k, v in _io.write_result(
-        result.history, {"config": result.summary}, out, "history", figure=history_figure
-    ).items()})
+    paths.update(
+        {
+            f"history_{k}": v
+            for k, v in _io.write_result(
+                result.history,
+                {"config": result.summary},
+                out,
+                "history",
+                figure=history_figure if plots else None,
+            ).items()
+        }
+    )
     return paths
 
 
@@ -639,8 +756,13 @@ def history_figure(df: pd.DataFrame, meta: dict | None = None):
     cols = ["grad_norm"] + [c for c in df.columns if c.startswith("grad_norm_")]
     for c, color in zip(cols, _colors(len(cols))):
         y = df[c].where(df[c] > 0)
-        ax.plot(ep, y, label=c.replace("grad_norm_", "") if c != "grad_norm" else "total",
-                color=color, lw=1.6 if c == "grad_norm" else 1.0)
+        ax.plot(
+            ep,
+            y,
+            label=c.replace("grad_norm_", "") if c != "grad_norm" else "total",
+            color=color,
+            lw=1.6 if c == "grad_norm" else 1.0,
+        )
     ax.set(xlabel="epoch", ylabel="L2 norm", yscale="log", title="gradient norms")
     ax.legend(ncol=2)
     ax = axes[2]

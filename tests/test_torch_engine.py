@@ -35,8 +35,11 @@ def _inputs(c, seed, batch=3, float32=False):
 def _jax_case(n, seed, float32):
     c = random_circuit(n, 6 * n + 4, seed=seed, n_data=2)
     params, x = _inputs(c, seed, float32=float32)
-    ref = (je.simulate(c, params, x), je.expval(c, params, x, costs=COSTS),
-           je.gradient(c, params, x, costs=COSTS))
+    ref = (
+        je.simulate(c, params, x),
+        je.expval(c, params, x, costs=COSTS),
+        je.gradient(c, params, x, costs=COSTS),
+    )
     return c, params, x, ref
 
 
@@ -45,10 +48,8 @@ def _jax_case(n, seed, float32):
 def test_matches_jax(n, seed, dtype, tol):
     c, params, x, (states, expvals, grads) = _jax_case(n, seed, dtype == "complex64")
     np.testing.assert_allclose(te.simulate(c, params, x, dtype=dtype), states, atol=tol)
-    np.testing.assert_allclose(te.expval(c, params, x, costs=COSTS, dtype=dtype), expvals,
-                               atol=tol)
-    np.testing.assert_allclose(te.gradient(c, params, x, costs=COSTS, dtype=dtype), grads,
-                               atol=tol)
+    np.testing.assert_allclose(te.expval(c, params, x, costs=COSTS, dtype=dtype), expvals, atol=tol)
+    np.testing.assert_allclose(te.gradient(c, params, x, costs=COSTS, dtype=dtype), grads, atol=tol)
 
 
 @pytest.mark.parametrize("n, seed", [(n, seed) for n in range(1, 7) for seed in range(2)])
@@ -58,8 +59,11 @@ def test_matches_pennylane(n, seed):
     for dtype, tol in (("complex128", 1e-10), ("complex64", 1e-6)):
         p32 = params.astype(np.float32).astype(float) if dtype == "complex64" else params
         x32 = x.astype(np.float32).astype(float) if dtype == "complex64" else x
-        np.testing.assert_allclose(te.expval(c, p32, x32, costs=COSTS, dtype=dtype),
-                                   pe.expval(c, p32, x32, costs=COSTS), atol=tol)
+        np.testing.assert_allclose(
+            te.expval(c, p32, x32, costs=COSTS, dtype=dtype),
+            pe.expval(c, p32, x32, costs=COSTS),
+            atol=tol,
+        )
     np.testing.assert_allclose(te.simulate(c, params, x), pe.simulate(c, params, x), atol=1e-10)
     np.testing.assert_allclose(
         te.expval(c, params, x, costs=COSTS), pe.expval(c, params, x, costs=COSTS), atol=1e-10
@@ -105,9 +109,11 @@ def test_fusion_plan_is_short_and_exact_for_original():
     c = original_circuit(5, 4)
     ops = te.plan(c)
     assert len(ops) == 6
-    assert sum(len(op.gates) for op in ops if hasattr(op, "wire")) + sum(
-        len(op.rot) for op in ops if hasattr(op, "rot")
-    ) == 5 + 5 * 4
+    assert (
+        sum(len(op.gates) for op in ops if hasattr(op, "wire"))
+        + sum(len(op.rot) for op in ops if hasattr(op, "rot"))
+        == 5 + 5 * 4
+    )
 
 
 def test_double_keeps_tables_valid():
@@ -118,8 +124,13 @@ def test_double_keeps_tables_valid():
     np.testing.assert_allclose(out, pe.expval(c, params, x, costs=COSTS), atol=1e-10)
 
 
-LAYER_CASES = [("original", False), ("original", True), ("dense", False), ("mcclean", True),
-               ("sparse", False)]
+LAYER_CASES = [
+    ("original", False),
+    ("original", True),
+    ("dense", False),
+    ("mcclean", True),
+    ("sparse", False),
+]
 
 
 @pytest.mark.parametrize("ansatz, reupload", LAYER_CASES)
@@ -149,8 +160,9 @@ def test_hybrid_model_engines_agree_end_to_end():
     torch.manual_seed(3)
     a = build_model(6, qubits=3, layers=2, ansatz="dense", dtype=dtype, hidden=8)
     torch.manual_seed(3)
-    b = build_model(6, qubits=3, layers=2, ansatz="dense", engine="pennylane", dtype=dtype,
-                    hidden=8)
+    b = build_model(
+        6, qubits=3, layers=2, ansatz="dense", engine="pennylane", dtype=dtype, hidden=8
+    )
     x = torch.randn(5, 6, dtype=dtype, generator=torch.Generator().manual_seed(0))
     a(x).square().sum().backward()
     b(x).square().sum().backward()

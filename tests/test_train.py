@@ -20,7 +20,7 @@ from bpdiag.data import bs_price
 from bpdiag.model import build_model, hybrid_circuit
 from bpdiag.train import TrainConfig, fit, load_data, metrics
 
-SMALL = TrainConfig(subset=150, epochs=3, batch_size=32, hidden=8, baselines=False)
+SMALL = TrainConfig(subset=150, epochs=3, batch_size=32, hidden=8, baselines=False, plots=False)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,9 @@ def test_same_seed_same_metrics_other_seed_differs(small_data):
     pd.testing.assert_frame_equal(a.history, b.history)
     pd.testing.assert_frame_equal(a.predictions, b.predictions)
     keys = [k for k in a.summary if k != "wall_s"]
-    pd.testing.assert_series_equal(pd.Series({k: a.summary[k] for k in keys}),
-                                   pd.Series({k: b.summary[k] for k in keys}))
+    pd.testing.assert_series_equal(
+        pd.Series({k: a.summary[k] for k in keys}), pd.Series({k: b.summary[k] for k in keys})
+    )
     c = fit(dataclasses.replace(SMALL, seed=1), data=small_data)
     assert c.summary["final_train_loss"] != a.summary["final_train_loss"]
 
@@ -57,27 +58,38 @@ def test_resume_gives_the_same_final_metrics(tmp_path, small_data):
     full = fit(dataclasses.replace(cfg, out=str(tmp_path / "full")), data=small_data)
     part = tmp_path / "part"
     fit(dataclasses.replace(cfg, out=str(part), epochs=2), data=small_data)  # "killed" after 2
+    # ... while epoch 3 was being logged, before its checkpoint was written
+    with open(part / "history.csv", "a") as fh:
+        fh.write((part / "history.csv").read_text().splitlines()[-1].replace("2,", "3,", 1) + "\n")
+    with open(part / "log.jsonl", "a") as fh:
+        fh.write('{"epoch": 3, "train_loss": 0.0}\n')
     resumed = fit(dataclasses.replace(cfg, out=str(part), resume=True), data=small_data)
     pd.testing.assert_frame_equal(full.history, resumed.history)
     assert resumed.summary["test_rmse"] == full.summary["test_rmse"]
     for name in ("history.csv", "summary.csv", "predictions.csv", "metrics.csv"):
         assert (tmp_path / "full" / name).read_bytes() == (part / name).read_bytes(), name
+    assert len((part / "log.jsonl").read_text().splitlines()) == 4
     with pytest.raises(ValueError, match="checkpoint"):
         fit(dataclasses.replace(cfg, out=str(part), resume=True, lr=0.5), data=small_data)
 
 
-@pytest.mark.parametrize("ansatz, n, layers", [("original", 2, 1), ("original", 4, 3),
-                                               ("dense", 3, 2), ("mcclean", 4, 2)])
+@pytest.mark.parametrize(
+    "ansatz, n, layers",
+    [("original", 2, 1), ("original", 4, 3), ("dense", 3, 2), ("mcclean", 4, 2)],
+)
 def test_twins_have_matching_parameter_counts(ansatz, n, layers):
     F, h = 23, 16
-    expected_quantum = {"original": n * layers, "dense": 2 * n * layers,
-                        "mcclean": n * layers}[ansatz]
+    expected_quantum = {"original": n * layers, "dense": 2 * n * layers, "mcclean": n * layers}[
+        ansatz
+    ]
     classical = (F * h + h) + (h * n + n) + (n * h + h) + (h + 1)
     counts = {}
     for twin in (None, "identity", "matched"):
         m = build_model(F, qubits=n, layers=layers, ansatz=ansatz, twin=twin, hidden=h)
-        counts[twin] = (sum(p.numel() for p in m.parameters()),
-                        sum(p.numel() for p in m.middle_parameters()))
+        counts[twin] = (
+            sum(p.numel() for p in m.parameters()),
+            sum(p.numel() for p in m.middle_parameters()),
+        )
     assert counts[None] == (classical + expected_quantum, expected_quantum)
     assert counts["matched"] == counts[None]
     assert counts["identity"] == (classical, 0)
@@ -98,8 +110,11 @@ def test_reupload_inserts_the_encoding_before_every_layer():
     data_gates = [g for g, s in enumerate(c.sources) if s and s[0].kind == "data"]
     assert len(data_gates) == n * L
     for layer in range(L):  # the n encoding gates come right before the layer's first RY(param)
-        first = next(g for g, s in enumerate(c.sources)
-                     if s and s[0].kind == "param" and s[0].index == 2 * n * layer)
+        first = next(
+            g
+            for g, s in enumerate(c.sources)
+            if s and s[0].kind == "param" and s[0].index == 2 * n * layer
+        )
         assert data_gates[layer * n : (layer + 1) * n] == list(range(first - n, first))
 
 
@@ -127,8 +142,9 @@ def test_no_test_leakage(small_data):
     np.testing.assert_allclose(small_data.X_train.mean(axis=0), 0, atol=1e-10)
     rows = small_data.test_rows.copy()
     rows["target"] = rows["target"].to_numpy()[::-1] * 3 + 1
-    scrambled = dataclasses.replace(small_data, test_rows=rows,
-                                    y_test=small_data.y_test[::-1] * 3 + 1)
+    scrambled = dataclasses.replace(
+        small_data, test_rows=rows, y_test=small_data.y_test[::-1] * 3 + 1
+    )
     a = fit(SMALL, data=small_data)
     b = fit(SMALL, data=scrambled)
     pd.testing.assert_frame_equal(a.history, b.history)
@@ -137,36 +153,44 @@ def test_no_test_leakage(small_data):
 
 
 def test_predictions_are_rupees_and_baselines_are_independent(tmp_path, small_data):
-    cfg = dataclasses.replace(SMALL, baselines=True, epochs=1, out=str(tmp_path))
+    cfg = dataclasses.replace(SMALL, baselines=True, epochs=1, out=str(tmp_path), plots=True)
     res = fit(cfg, data=small_data)
     pred = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(pred["price_true"], small_data.test_rows["target"], rtol=1e-10)
     # Black–Scholes at sigma = hv_21 recomputed from the raw features
     names = list(small_data.feature_names)
     raw = small_data.x_scaler.inverse_transform(small_data.X_test)
-    col = {k: raw[:, names.index(k)] for k in ("spot", "strike", "tau_years", "rate", "hv_21",
-                                                 "is_call")}
-    bs = bs_price(col["spot"], col["strike"], col["tau_years"], col["rate"], col["hv_21"],
-                  col["is_call"] > 0.5)
+    col = {
+        k: raw[:, names.index(k)]
+        for k in ("spot", "strike", "tau_years", "rate", "hv_21", "is_call")
+    }
+    bs = bs_price(
+        col["spot"],
+        col["strike"],
+        col["tau_years"],
+        col["rate"],
+        col["hv_21"],
+        col["is_call"] > 0.5,
+    )
     np.testing.assert_allclose(pred["price_bs_hv"], bs, rtol=1e-6, atol=1e-6)
     # summary metrics recomputed from the CSV with scikit-learn
     s = res.summary
     assert s["test_rmse"] == pytest.approx(
-        math.sqrt(mean_squared_error(pred["price_true"], pred["price_pred"])), rel=1e-9)
+        math.sqrt(mean_squared_error(pred["price_true"], pred["price_pred"])), rel=1e-9
+    )
     assert s["bs_mae"] == pytest.approx(
-        mean_absolute_error(pred["price_true"], pred["price_bs_hv"]), rel=1e-9)
-    assert s["gbt_r2"] == pytest.approx(r2_score(pred["price_true"], pred["price_gbt"]),
-                                        rel=1e-9)
+        mean_absolute_error(pred["price_true"], pred["price_bs_hv"]), rel=1e-9
+    )
+    assert s["gbt_r2"] == pytest.approx(r2_score(pred["price_true"], pred["price_gbt"]), rel=1e-9)
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert len(summary) == 1 and "wall_s" not in summary.columns
     hist = pd.read_csv(tmp_path / "history.csv")
     assert {"lr", "lr_quantum", "grad_norm", "grad_norm_middle", "qgrad_var"} <= set(hist)
-    assert (tmp_path / "history.png").exists()
+    assert (tmp_path / "history.png").stat().st_size > 1000
 
 
 def test_pennylane_engine_trains_like_the_torch_engine(small_data):
-    cfg = dataclasses.replace(SMALL, epochs=2, dtype="float64", ansatz="dense", qubits=3,
-                              layers=1)
+    cfg = dataclasses.replace(SMALL, epochs=2, dtype="float64", ansatz="dense", qubits=3, layers=1)
     a = fit(cfg, data=small_data)
     b = fit(dataclasses.replace(cfg, engine="pennylane"), data=small_data)
     cols = ["train_loss", "val_loss", "grad_norm", "qgrad_mean_abs"]
@@ -174,24 +198,90 @@ def test_pennylane_engine_trains_like_the_torch_engine(small_data):
 
 
 def test_cli_train_runs_and_reports(tmp_path):
-    r = CliRunner().invoke(main, ["train", "--subset", "100", "--epochs", "2", "--qubits", "2",
-                                  "--layers", "1", "--no-baselines", "--out", str(tmp_path)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--subset",
+            "100",
+            "--epochs",
+            "2",
+            "--qubits",
+            "2",
+            "--layers",
+            "1",
+            "--no-baselines",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "Test metrics" in r.output and "quantum" in r.output
     assert (tmp_path / "summary.csv").exists() and (tmp_path / "checkpoint_best.pt").exists()
-    again = CliRunner().invoke(main, ["train", "--subset", "100", "--epochs", "2", "--qubits",
-                                      "3", "--layers", "1", "--out", str(tmp_path), "--resume"])
+    again = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--subset",
+            "100",
+            "--epochs",
+            "2",
+            "--qubits",
+            "3",
+            "--layers",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--resume",
+        ],
+    )
     assert again.exit_code == 2 and "qubits" in again.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--qubits", "0"], "--qubits"),
-    (["--ansatz", "nope"], "--ansatz"),
-    (["--twin", "quantum"], "--twin"),
-    (["--data", "/does/not/exist.csv"], "exist"),
-    (["--engine", "pennylane", "--device", "no.such.device"], "no.such.device"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--qubits", "0"], "--qubits"),
+        (["--ansatz", "nope"], "--ansatz"),
+        (["--twin", "quantum"], "--twin"),
+        (["--data", "/does/not/exist.csv"], "exist"),
+        (["--engine", "pennylane", "--device", "no.such.device"], "no.such.device"),
+    ],
+)
 def test_cli_bad_input_exits_2(tmp_path, args, message):
     r = CliRunner().invoke(main, ["train", "--out", str(tmp_path), *args])
     assert r.exit_code == 2
     assert message in r.output and "Traceback" not in r.output
+
+
+def test_early_stopping_and_plateau_schedule(small_data):
+    stop = fit(dataclasses.replace(SMALL, epochs=40, patience=1), data=small_data)
+    h, s = stop.history, stop.summary
+    assert s["stopped_early"] and s["epochs_run"] < 40
+    assert s["epochs_run"] == s["best_epoch"] + 1  # patience 1: the first worse epoch stops it
+    assert h["best"].iloc[:-1].all() and not h["best"].iloc[-1]
+    cfg = dataclasses.replace(
+        SMALL, epochs=25, patience=0, plateau_patience=0, lr=0.05, lr_quantum=0.02
+    )
+    h = fit(cfg, data=small_data).history
+    assert len(h) == 25  # patience 0: no early stopping
+    # ReduceLROnPlateau(patience=0, factor=0.5, rel. threshold 1e-4), re-derived from val_loss
+    best, lr, lrq, halvings = math.inf, 0.05, 0.02, 0
+    for _, row in h.iterrows():
+        assert row["lr"] == pytest.approx(lr) and row["lr_quantum"] == pytest.approx(lrq)
+        if row["val_loss"] < best * (1 - 1e-4):
+            best = row["val_loss"]
+        else:
+            lr, lrq, halvings = max(lr * 0.5, 1e-5), max(lrq * 0.5, 1e-5), halvings + 1
+    assert halvings >= 1
+
+
+def test_mixed_precision_is_off_on_cpu():
+    from bpdiag.train import init_state
+
+    state = init_state(dataclasses.replace(SMALL, amp=True), 23)
+    assert not state.scaler.is_enabled()
+    assert {g["name"]: g["weight_decay"] for g in state.optimizer.param_groups} == {
+        "classical": SMALL.weight_decay,
+        "quantum": SMALL.weight_decay_quantum,
+    }

@@ -91,7 +91,7 @@ def page_entropy(n: int, m: int) -> float:
     ``  = psi(d_A d_B + 1) - psi(d_B + 1) - (d_A - 1) / (2 d_B)`` (psi: digamma).
 
     >>> round(page_entropy(4, 2), 10)
-    1.0722222222
+    0.9223956599
     """
     _check_cut(n, m)
     k = min(m, n - m)

@@ -15,8 +15,8 @@ Pauli strings:
 With every trainable angle independent and symmetric about 0 (``uniform`` on [0, 2 pi) or
 ``normal:SIGMA``), averaging the *square* of the result over the angles removes every cross term
 with one ``sin`` (odd), so the squared coefficients of a single-string observable follow a
-Markov chain on Pauli strings with weights ``E[cos^2 t]`` and ``E[sin^2 t]`` (Napp 2022,
-arXiv:2203.06174; Letcher, Woerner & Zoufal 2023 for the Pauli-path picture). For a sum
+Markov chain on Pauli strings with weights ``E[cos^2 t]`` and ``E[sin^2 t]`` (the random-walk
+picture of Napp 2022, arXiv:2203.06174). For a sum
 ``O = sum_a c_a Q_a`` (the local cost) the cross terms ``E[c_Q c_R]`` of pairs of strings follow
 the same rules as long as ``D = QR`` commutes with the rotation's ``P``; when ``P`` anticommutes
 with ``D`` exactly one of the two strings anticommutes, so the pair is multiplied by ``E[cos t]``
@@ -48,8 +48,14 @@ spread exceeds its shot noise once ``N > s1 / Var[g]`` (``shots_needed``).
 layers, each followed by its inverse (gates reversed, angles negated) with its *own* parameters,
 initialised equal to the forward block's so that every block is the identity at the start. (Tying
 the inverse to the same parameters would make the circuit the identity for every angle and every
-gradient zero.) At that point the derivative with respect to a parameter of block ``b`` only sees
-the gates of block ``b`` that precede it, which is how the exact method evaluates it.
+gradient zero.) At that point every other block cancels and
+``dC/dt_k = c (i/2) <psi0|[A, O]|psi0>`` with ``A = V^+ P V``, ``P`` the generator of gate k and
+``V`` the gates of its block that precede it: the exact method propagates ``P`` (not ``O``)
+through ``V`` and ends with ``h(R)^2``, ``h(R) = (i/2) <psi0|[R, O]|psi0>``. Two consequences for
+hardware-efficient ansatze: with blocks of one layer no gate precedes a rotation on another wire,
+so every gradient is deterministic (variance 0, mean not 0); and from ``|0>`` a Z-type cost is
+stationary at the identity (``[A, O]`` has zero expectation), so the dense and sparse HEAs start
+with all gradients exactly 0 — McClean's RY(pi/4) preparation avoids this.
 
 >>> from bpdiag.circuits import dense_hea
 >>> round(exact_moments(dense_hea(2, 1), "global", param=0)["var"], 12)

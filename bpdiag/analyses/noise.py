@@ -196,6 +196,9 @@ def sweep(
 
     Returns the variance table (see :func:`bpdiag.analyses.variance.variance`) with the columns
     ``noise, noise_strength, noise_where``. Every noise model sees the same parameter draws.
+
+    With ``param="middle"`` the differentiated gate depends on the depth's parity (an RY for even
+    depths, an RZ for odd ones in the dense HEA), so fit depth decays on depths of one parity.
     """
     from bpdiag.analyses.variance import variance
 

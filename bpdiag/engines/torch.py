@@ -196,10 +196,15 @@ class TorchCircuit(torch.nn.Module):
         circuit: the description.
         costs: names for :func:`bpdiag.circuits.observables` (``"readout"`` = every <Z_i>).
         dtype: ``torch.complex64`` (training) or ``torch.complex128``; real tensors use the
-            matching float dtype.
+            matching float dtype. ``module.double()`` / ``.float()`` switch it later.
 
     ``forward(params, x)``: params float[P] or float[batch, P] (radians), x float[batch, D] or
     None. Returns float[batch, k]. :meth:`states` returns complex[batch, 2**n].
+
+    Every angle the module needs is linear in (params, x), so the angle maps of
+    :func:`bpdiag.circuits.angle_maps` are folded per operation at construction: half-angles of
+    the dense blocks' gates (padded with identity gates to a common length), and for each
+    monomial run the phase of every basis state (signs and fixed phases folded in).
     """
 
     def __init__(self, circuit: Circuit, costs="readout", *, dtype=torch.complex64):
@@ -208,129 +213,167 @@ class TorchCircuit(torch.nn.Module):
             dtype = DTYPES[dtype]
         if dtype not in _REAL:
             raise ValueError(f"dtype must be complex64 or complex128, got {dtype}")
-        self.circuit = circuit
-        self.n_qubits = circuit.n_qubits
         rdtype = _REAL[dtype]
+        n = circuit.n_qubits
+        self.circuit = circuit
+        self.n_qubits = n
         pm, dm, const = angle_maps(circuit)
         self.register_buffer("pm", torch.as_tensor(pm, dtype=rdtype))
         self.register_buffer("dm", torch.as_tensor(dm, dtype=rdtype))
         self.register_buffer("const", torch.as_tensor(const, dtype=rdtype))
-        obs = observables(costs, circuit.n_qubits) if costs is not None else np.zeros((1, 1))
+        obs = observables(costs, n) if costs is not None else np.zeros((2**n, 1))
         self.register_buffer("obs", torch.as_tensor(obs, dtype=rdtype))
-        self.ops = plan(circuit)
-        # dense gates: one table for all, sliced per block
-        dense = [g for op in self.ops if isinstance(op, _Dense) for g in op.gates]
-        self._dense_slices = []
-        start = 0
-        for op in self.ops:
+        ops = plan(circuit)
+        self.ops = ops
+        n_lead = 0
+        while n_lead < len(ops) and isinstance(ops[n_lead], _Dense):
+            n_lead += 1
+        # dense blocks: the leading ones (one per wire, identity where a wire has none), then the
+        # others in order; padded with identity gates (gate index -1) to a common length K
+        blocks: list[tuple[int, ...]] = []
+        if n_lead:
+            lead = {op.wire: op.gates for op in ops[:n_lead]}
+            blocks = [lead.get(w, ()) for w in range(n)]
+        self._steps: list[tuple] = []
+        for op in ops[n_lead:]:
             if isinstance(op, _Dense):
-                self._dense_slices.append((start, start + len(op.gates)))
-                start += len(op.gates)
-        As = (
-            np.stack([_local(circuit.gates[g])[0] for g in dense]) if dense else np.zeros((0, 2, 2))
-        )
-        Bs = (
-            np.stack([_local(circuit.gates[g])[1] for g in dense]) if dense else np.zeros((0, 2, 2))
-        )
-        self.register_buffer("dense_idx", torch.as_tensor(dense, dtype=torch.long))
+                self._steps.append(("dense", len(blocks), op.wire))
+                blocks.append(op.gates)
+            else:
+                self._steps.append(("mono", op))
+        self._lead = bool(n_lead)
+        self._K = max([len(b) for b in blocks] + [1])
+        nb, K = len(blocks), self._K
+        tab = -np.ones((nb, K), dtype=np.int64)
+        A = np.tile(np.eye(2, dtype=complex), (nb, K, 1, 1))
+        B = np.zeros((nb, K, 2, 2), dtype=complex)
+        for i, gates in enumerate(blocks):
+            for j, g in enumerate(gates):
+                tab[i, j] = g
+                A[i, j], B[i, j] = _local(circuit.gates[g])
         # complex tables are stored as real (re, im) pairs so that module.to(float dtype) and
         # .double() keep them valid; the complex dtype follows the real buffers' dtype.
-        self.register_buffer("dense_A", _ri(As, rdtype))
-        self.register_buffer("dense_B", _ri(Bs, rdtype))
-        self._n_leading = 0
-        while self._n_leading < len(self.ops) and isinstance(self.ops[self._n_leading], _Dense):
-            self._n_leading += 1
-        self._mono_meta = []
-        for i, op in enumerate(self.ops):
-            if not isinstance(op, _Mono):
+        self.register_buffer("block_A", _ri(A, rdtype))
+        self.register_buffer("block_B", _ri(B, rdtype))
+        flat = tab.reshape(-1)
+        self._block_maps = self._maps(
+            "block",
+            0.5 * _take(pm, flat),
+            0.5 * _take(dm, flat),
+            0.5 * np.where(flat >= 0, const[flat], 0.0),
+            rdtype,
+        )
+        for k, step in enumerate(self._steps):
+            if step[0] != "mono":
                 continue
-            trivial_perm = bool((op.perm == np.arange(len(op.perm))).all())
-            trivial_fixed = bool(np.allclose(op.fixed, 1.0, rtol=0, atol=0))
-            self.register_buffer(f"perm{i}", torch.as_tensor(op.perm, dtype=torch.long))
-            self.register_buffer(f"fixed{i}", _ri(op.fixed, rdtype))
-            self.register_buffer(f"rot{i}", torch.as_tensor(op.rot, dtype=torch.long))
-            self.register_buffer(f"signs{i}", torch.as_tensor(-0.5 * op.signs, dtype=rdtype))
-            self._mono_meta.append((i, trivial_perm, trivial_fixed, len(op.rot) > 0))
+            op = step[1]
+            S = -0.5 * op.signs  # phase = -1/2 sum_g angle_g s_g[b] + arg(fixed[b])
+            rot = list(op.rot)
+            maps = self._maps(
+                f"mono{k}",
+                pm[:, rot] @ S,
+                dm[:, rot] @ S,
+                const[rot] @ S + np.angle(op.fixed),
+                rdtype,
+            )
+            perm = None
+            if not (op.perm == np.arange(len(op.perm))).all():
+                perm = f"perm{k}"
+                self.register_buffer(perm, torch.as_tensor(op.perm, dtype=torch.long))
+            self._steps[k] = ("mono", perm, maps)
 
-    def angles(self, params: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        """Gate angles float[batch, G] (radians)."""
-        params = params.to(self.pm.dtype)
-        out = (params if params.ndim > 1 else params[None]) @ self.pm + self.const
-        if self.dm.shape[0]:
+    def _maps(self, name: str, P: np.ndarray, D: np.ndarray, C: np.ndarray, rdtype) -> tuple:
+        """Register the linear map (params, x) -> P, D, C; return buffer names (None = zero)."""
+        out = []
+        for tag, M in (("P", P), ("D", D), ("C", C)):
+            if M.size and np.abs(M).max() > 0:
+                self.register_buffer(f"{name}_{tag}", torch.as_tensor(M, dtype=rdtype))
+                out.append(f"{name}_{tag}")
+            else:
+                out.append(None)
+        return tuple(out), (P.shape[-1] if P.ndim else 0)
+
+    def _linear(self, maps: tuple, params: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        (p, d, c), width = maps
+        out = params @ getattr(self, p) if p else None
+        if d:
+            out = x @ getattr(self, d) if out is None else out + x @ getattr(self, d)
+        if c:
+            out = getattr(self, c)[None] if out is None else out + getattr(self, c)
+        return params.new_zeros(1, width) if out is None else out
+
+    def _inputs(self, params: torch.Tensor, x: torch.Tensor | None):
+        rdtype = self.pm.dtype
+        params = params.to(rdtype)
+        params = params if params.ndim > 1 else params[None]
+        if self.circuit.n_data:
             if x is None:
                 raise ValueError(
                     f"circuit {self.circuit.name!r} needs x with {self.circuit.n_data} features"
                 )
-            out = out + x.to(self.pm.dtype) @ self.dm
-        return out
+            x = x.to(rdtype)
+        return params, x
+
+    def angles(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Gate angles float[batch, G] (radians)."""
+        params, x = self._inputs(params, x)
+        out = params @ self.pm + self.const
+        return out + x @ self.dm if self.circuit.n_data else out
 
     def states(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-        """Final states complex[batch, 2**n] (differentiable)."""
-        angles = self.angles(params, x)
-        batch = angles.shape[0]
-        cdtype = _COMPLEX[angles.dtype]
-        n = self.n_qubits
-        dim = 2**n
-        if not self._n_leading:
-            state = torch.zeros(batch, dim, dtype=cdtype, device=angles.device)
+        """Final states complex[batch, 2**n] (differentiable in params and x)."""
+        params, x = self._inputs(params, x)
+        batch = max(len(params), len(x) if x is not None else 1)
+        n, dim, K = self.n_qubits, 2**self.n_qubits, self._K
+        cdtype = _COMPLEX[self.pm.dtype]
+        if self.block_A.shape[0]:
+            half = self._linear(self._block_maps, params, x)  # [b, nb*K]
+            shape = (half.shape[0], self.block_A.shape[0], K, 1, 1)
+            cos, sin = torch.cos(half).view(shape), torch.sin(half).view(shape)
+            Mk = cos * _c(self.block_A) + sin * _c(self.block_B)  # [b, nb, K, 2, 2]
+            M = Mk[:, :, 0]
+            for j in range(1, K):
+                M = Mk[:, :, j] @ M
+            blocks = M.unbind(1)
+        if self._lead:  # dense blocks on distinct wires acting on |0...0>: a product state
+            cols = M[:, :n, :, 0].unbind(1)  # M_w |0>: n x [b, 2]
+            state = cols[0]
+            for col in cols[1:]:  # wire 0 is the most significant bit
+                state = (state[:, :, None] * col[:, None, :]).reshape(col.shape[0], -1)
+        else:
+            state = torch.zeros(1, dim, dtype=cdtype, device=params.device)
             state[:, 0] = 1
-        if len(self.dense_idx):
-            half = angles.index_select(1, self.dense_idx) / 2
-            Ms = (
-                torch.cos(half)[..., None, None] * _c(self.dense_A)
-                + torch.sin(half)[..., None, None] * _c(self.dense_B)
-            )  # [batch, g, 2, 2]
-        dense_k = 0
-        mono_k = 0
-        if self._n_leading:  # dense blocks on distinct wires acting on |0...0>: a product state
-            cols = {}
-            for op in self.ops[: self._n_leading]:
-                a, b = self._dense_slices[dense_k]
-                dense_k += 1
-                M = Ms[:, a]
-                for j in range(a + 1, b):
-                    M = Ms[:, j] @ M
-                cols[op.wire] = M[:, :, 0]  # M |0>: [batch, 2]
-            zero = torch.zeros(2, dtype=cdtype, device=angles.device)
-            zero[0] = 1
-            state = None
-            for w in range(n):
-                col = cols.get(w, zero.expand(batch, 2))
-                state = col if state is None else (state[:, :, None] * col[:, None, :]).reshape(
-                    batch, -1
-                )
-        for op in self.ops[self._n_leading :]:
-            if isinstance(op, _Dense):
-                a, b = self._dense_slices[dense_k]
-                dense_k += 1
-                M = Ms[:, a]
-                for j in range(a + 1, b):
-                    M = Ms[:, j] @ M
-                w = op.wire
-                v = state.view(batch, 2**w, 2, 2 ** (n - w - 1))
-                state = (M[:, None] @ v).view(batch, dim)
+        for step in self._steps:
+            if step[0] == "dense":
+                _, k, w = step
+                b, R = state.shape[0], 2 ** (n - w - 1)
+                if R >= 2**w:  # batched 2x2 @ 2xR blocks
+                    v = state.view(b, 2**w, 2, R)
+                    state = (blocks[k][:, None] @ v).reshape(-1, dim)
+                else:  # wire axis first: one 2x2 @ 2x(dim/2) product per sample
+                    v = state.view(b, 2**w, 2, R).transpose(1, 2).reshape(b, 2, -1)
+                    out = blocks[k] @ v
+                    state = out.view(out.shape[0], 2, 2**w, R).transpose(1, 2).reshape(-1, dim)
             else:
-                i, trivial_perm, trivial_fixed, has_rot = self._mono_meta[mono_k]
-                mono_k += 1
-                if not trivial_perm:
-                    state = state.index_select(1, getattr(self, f"perm{i}"))
-                if has_rot:
-                    phi = angles.index_select(1, getattr(self, f"rot{i}")) @ getattr(
-                        self, f"signs{i}"
-                    )
-                    phase = torch.polar(torch.ones_like(phi), phi)
-                    if not trivial_fixed:
-                        phase = phase * _c(getattr(self, f"fixed{i}"))
-                    state = phase * state
-                elif not trivial_fixed:
-                    state = _c(getattr(self, f"fixed{i}")) * state
-        return state
+                _, perm, maps = step
+                if perm is not None:
+                    state = state.index_select(1, getattr(self, perm))
+                if any(maps[0]):
+                    phi = self._linear(maps, params, x)
+                    state = torch.polar(torch.ones_like(phi), phi) * state
+        return state.expand(batch, dim)
 
     def forward(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """Expectations float[batch, k]."""
-        state = self.states(params, x)
-        probs = state.real.square() + state.imag.square()
+        probs = torch.view_as_real(self.states(params, x)).square().sum(-1)
         return probs @ self.obs
+
+
+def _take(m: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Columns ``cols`` of m [rows, G]; column -1 (padding) is zero."""
+    out = m[:, np.maximum(cols, 0)]
+    out[:, cols < 0] = 0.0
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

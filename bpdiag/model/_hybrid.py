@@ -62,8 +62,13 @@ def hybrid_circuit(
     if reupload and per_layer:
         for layer in range(1, n_layers):
             first = layer * per_layer
-            starts.add(next(g for g, srcs in enumerate(base.sources)
-                            if any(s.kind == "param" and s.index == first for s in srcs)))
+            starts.add(
+                next(
+                    g
+                    for g, srcs in enumerate(base.sources)
+                    if any(s.kind == "param" and s.index == first for s in srcs)
+                )
+            )
     gates, wires, sources = [], [], []
     for g in range(base.n_gates):
         if g in starts:
@@ -78,8 +83,16 @@ def hybrid_circuit(
         return original_circuit(n_qubits, 0)
     meta = dict(base.meta)
     meta.update(encoding="RY", reupload=reupload)
-    return Circuit(n_qubits, tuple(gates), tuple(wires), tuple(sources), base.n_params,
-                   n_qubits, base.name, tuple(sorted(meta.items())))
+    return Circuit(
+        n_qubits,
+        tuple(gates),
+        tuple(wires),
+        tuple(sources),
+        base.n_params,
+        n_qubits,
+        base.name,
+        tuple(sorted(meta.items())),
+    )
 
 
 def _pennylane_layer(circuit: Circuit, device: str, diff_method: str) -> nn.Module:
@@ -140,11 +153,12 @@ class QuantumLayer(nn.Module):
         return self.circuit.n_params
 
     def forward(self, angles: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(angles.device.type, enabled=False):  # complex math stays full
-            if self.engine == "torch":
-                out = self.fn(self.weights, angles)
-            else:
-                out = self.fn(angles)
+        weights = self.weights if self.engine == "torch" else self.fn.weights
+        # under mixed precision the angles may arrive in float16: the circuit runs at the
+        # weights' precision, outside autocast
+        with torch.autocast(angles.device.type, enabled=False):
+            x = angles.to(weights.dtype)
+            out = self.fn(weights, x) if self.engine == "torch" else self.fn(x)
         return out.to(angles.dtype)
 
 
@@ -246,16 +260,19 @@ def build_model(
         raise ValueError(f"hidden must be >= 1, got {hidden}")
     if twin not in (None, *TWINS):
         raise ValueError(f"twin must be one of {', '.join(TWINS)}, got {twin!r}")
-    circuit = hybrid_circuit(ansatz, qubits, layers, reupload=reupload, seed=seed,
-                             **circuit_options)
+    circuit = hybrid_circuit(
+        ansatz, qubits, layers, reupload=reupload, seed=seed, **circuit_options
+    )
     if twin is None:
-        middle: nn.Module = QuantumLayer(circuit, engine=engine, device=device, dtype=dtype,
-                                         diff_method=diff_method)
+        middle: nn.Module = QuantumLayer(
+            circuit, engine=engine, device=device, dtype=dtype, diff_method=diff_method
+        )
         kind = "quantum"
     elif twin == "identity":
         middle, kind = nn.Identity(), "identity"
     else:
         middle, kind = MatchedLayer(qubits, circuit.n_params), "matched"
-    model = HybridModel(n_features, qubits, middle, kind=kind, hidden=hidden,
-                        angle_scale=angle_scale)
+    model = HybridModel(
+        n_features, qubits, middle, kind=kind, hidden=hidden, angle_scale=angle_scale
+    )
     return model.to(dtype)

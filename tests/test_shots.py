@@ -1,0 +1,211 @@
+"""Shot noise of parameter-shift gradients (bpdiag.analyses.exact) against PennyLane with
+finite shots, closed forms and brute-force averages."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pennylane as qml
+import pytest
+from click.testing import CliRunner
+from pennylane import numpy as pnp
+
+from bpdiag.analyses.exact import exact_moments, sampled_shots
+from bpdiag.analyses.variance import summarize, variance
+from bpdiag.circuits import Circuit, P, cost_diagonal, dense_hea, mcclean
+from bpdiag.engines import jax as je
+from bpdiag.engines.pennylane import apply_circuit, measurement
+
+GHZ = Circuit(
+    3,
+    ("RY", "CNOT", "CNOT", "RY"),
+    ((0,), (0, 1), (1, 2), (2,)),
+    (P(0), (), (), P(1)),
+    name="ghz",
+)
+
+
+def _pennylane_shift_gradients(circuit, params, p, cost, shots, reps, seed):
+    """``reps`` independent parameter-shift estimates of dC/dparams[p] by PennyLane, each from
+    ``shots`` shots per shifted circuit (one shot vector of ``reps`` entries; default.qubit,
+    seeded)."""
+    dev = qml.device("default.qubit", wires=circuit.n_qubits, seed=seed)
+
+    @qml.set_shots([(shots, reps)])
+    @qml.qnode(dev, diff_method="parameter-shift")
+    def f(theta):
+        apply_circuit(circuit, theta)
+        return measurement(cost, circuit.n_qubits)
+
+    grads = qml.gradients.param_shift(f, argnum=[p])(pnp.array(params, requires_grad=True))
+    return np.array([np.asarray(g)[p] for g in grads])
+
+
+def _analytic_shot_var(circuit, params, p, cost, shots):
+    """c^2 (v_+ + v_-) / (4 N) from the statevector (v = <O^2> - <O>^2, bitstring values)."""
+    d = cost_diagonal(cost, circuit.n_qubits)
+    total = 0.0
+    for sign in (1, -1):
+        q = params.copy()
+        q[p] += sign * np.pi / 2
+        probs = np.abs(je.simulate(circuit, q)[0]) ** 2
+        total += probs @ d**2 - (probs @ d) ** 2
+    return total / 4 / shots
+
+
+@pytest.mark.parametrize(
+    "circuit, cost, p",
+    [(GHZ, "local", 0), (dense_hea(3, 2), "global", 5), (dense_hea(3, 2), "local", 5)],
+    ids=["ghz-local", "dense-global", "dense-local"],
+)
+def test_shot_variance_matches_pennylane(circuit, cost, p):
+    shots, reps = 40, 2000
+    params = np.random.default_rng(3).uniform(0, 2 * np.pi, circuit.n_params)
+    if circuit is GHZ:
+        params = np.array([1.1, 0.0])
+    pl = _pennylane_shift_gradients(circuit, params, p, cost, shots, reps, seed=17)
+    pl_stats = summarize(pl[:, None])
+    ours = sampled_shots(
+        circuit,
+        np.repeat(params[None], reps, 0),
+        np.zeros((reps, 0)),
+        (cost,),
+        [p],
+        shots,
+        np.random.default_rng(5),
+    )
+    analytic = ours["shot1"][0, 0, 0] / shots
+    assert analytic == pytest.approx(_analytic_shot_var(circuit, params, p, cost, shots))
+    mine = summarize(ours["noisy"][:, :, 0])
+    exact_g = je.gradient(circuit, params[None], costs=(cost,))[0, p, 0]
+    for stats in (pl_stats, mine):
+        assert abs(stats["var"] - analytic) < 4 * stats["var_se"], (stats, analytic)
+        assert abs(stats["mean"] - exact_g) < 4 * stats["mean_se"]
+    if circuit is GHZ:
+        # All three Z_i agree in every shot: treating qubits as independent would give a third
+        # of the true shot noise, and PennyLane's estimate rules that out.
+        s = np.array([1.1 + np.pi / 2, 1.1 - np.pi / 2])
+        closed_form = np.sum(np.sin(s) ** 2) / 4 / shots  # <O^2> = 1, <O> = cos(a)
+        assert analytic == pytest.approx(closed_form)
+        assert abs(pl_stats["var"] - closed_form / 3) > 6 * pl_stats["var_se"]
+
+
+def _grid(n_params, init):
+    if init == "uniform":
+        g = 2 * np.pi * np.arange(3) / 3
+        pts = np.array(list(itertools.product(g, repeat=n_params)))
+        return pts, np.full(len(pts), 1 / len(pts))
+    sigma = float(init.split(":")[1])
+    x, w = np.polynomial.hermite_e.hermegauss(14)
+    w = w / w.sum()
+    pts = np.array(list(itertools.product(x * sigma, repeat=n_params)))
+    return pts, np.prod(np.array(list(itertools.product(w, repeat=n_params))), axis=1)
+
+
+@pytest.mark.parametrize(
+    "circuit, init",
+    [
+        (dense_hea(2, 1), "uniform"),
+        (dense_hea(3, 1), "uniform"),
+        (dense_hea(2, 1), "normal:0.4"),
+        (mcclean(2, 2, seed=1), "normal:0.7"),
+    ],
+)
+def test_exact_shot_noise_matches_grid_average(circuit, init):
+    pts, w = _grid(circuit.n_params, init)
+    for cost in ("global", "local"):
+        d = cost_diagonal(cost, circuit.n_qubits)
+        for p in range(circuit.n_params):
+            total = 0.0
+            for sign in (1, -1):
+                q = pts.copy()
+                q[:, p] += sign * np.pi / 2
+                probs = np.abs(je.simulate(circuit, q)) ** 2
+                total += w @ (probs @ d**2 - (probs @ d) ** 2)
+            m = exact_moments(circuit, cost, param=p, init=init, shots=True, axes="fixed")
+            assert m["shot1"] == pytest.approx(total / 4, abs=1e-10)
+
+
+def test_variance_table_shot_columns_are_consistent():
+    N = 200
+    df = variance(
+        qubits=(3, 5),
+        layers=(3,),
+        ansatz=("dense",),
+        cost=("global", "local"),
+        samples=1500,
+        method=("sample", "exact"),
+        shots=N,
+    )
+    key = ["cost", "n_qubits"]
+    ex = df[df["method"] == "exact"].set_index(key).sort_index()
+    sa = df[df["method"] == "sample"].set_index(key).sort_index()
+    assert (ex["shots"] == N).all() and (ex["shot_var_se"] == 0).all()
+    # Sampled shot noise (analytic per sample) agrees with the exact average over angles.
+    assert ((sa["shot_var"] - ex["shot_var"]).abs() < 4 * sa["shot_var_se"]).all()
+    # Noisy gradients: their variance is the gradient's plus the shot noise.
+    se = np.hypot(sa["noisy_var_se"], sa["var_se"])
+    assert (
+        (sa["noisy_var"] - sa["var"] - sa["shot_var"]).abs() < 4 * se + 4 * sa["shot_var_se"]
+    ).all()
+    np.testing.assert_allclose(ex["noisy_var"], ex["var"] + ex["shot_var"])
+    # shots_needed is the smallest N whose shot noise does not exceed the variance.
+    s1 = ex["shot_var"] * N
+    assert (s1 / ex["shots_needed"] <= ex["var"] * (1 + 1e-12)).all()
+    assert (s1 / (ex["shots_needed"] - 1) > ex["var"]).all()
+
+
+def test_shots_cli_and_refusals(tmp_path):
+    from bpdiag.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "s"
+    r = runner.invoke(
+        main,
+        [
+            "variance",
+            "--qubits",
+            "2..4",
+            "--layers",
+            "2",
+            "--cost",
+            "global,local",
+            "--samples",
+            "100",
+            "--method",
+            "sample,exact",
+            "--shots",
+            "100",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Shots per circuit" in r.output
+    table = pd.read_csv(out / "variance_shots.csv")
+    assert set(table["method"]) == {"exact", "sample"} and (table["shots"] == 100).all()
+    assert (out / "variance_shots.png").exists() and (out / "variance.png").exists()
+    bad = runner.invoke(main, ["variance", "--shots", "0", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2
+    bad = runner.invoke(
+        main,
+        [
+            "variance",
+            "--qubits",
+            "3",
+            "--layers",
+            "2",
+            "--init",
+            "identity-blocks",
+            "--method",
+            "exact",
+            "--shots",
+            "10",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert bad.exit_code == 2 and "identity-blocks" in bad.output
+    assert "Traceback" not in bad.output
