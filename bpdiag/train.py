@@ -371,8 +371,12 @@ def _check_memory(config: TrainConfig) -> int:
     if config.twin is not None:
         return 4096
     item = 8 if config.dtype == "float32" else 16
-    n_ops = 4 * config.qubits * (config.layers + 1) + 8  # generous: fused ops x saved tensors
-    row = float(2**config.qubits) * item * n_ops
+    n, L = config.qubits, config.layers
+    if config.ansatz == "original" and not config.reupload:  # product state + one phase run
+        n_states = 16
+    else:  # about one dense block per qubit and layer, one phase run per layer, 3 saved each
+        n_states = 3 * (n * L + L + 2) + 8
+    row = float(2**n) * item * n_states
     what = f"a {config.qubits}-qubit training batch"
     fits = plan_chunk(config.batch_size, row, what=what)
     if fits < config.batch_size:
@@ -576,6 +580,7 @@ def fit(config: TrainConfig, data=None, *, baselines: dict | None = None) -> Tra
     """
     t0 = time.perf_counter()
     out = Path(config.out) if config.out is not None else None
+    eval_chunk = _check_memory(config)
     if data is None:
         data = load_data(config)
     dtype = DTYPES[config.dtype]
@@ -587,9 +592,9 @@ def fit(config: TrainConfig, data=None, *, baselines: dict | None = None) -> Tra
             "X_val": torch.as_tensor(data.X_val, dtype=dtype, device=device),
             "y_val_np": np.asarray(data.y_val, dtype=np.float64),
             "X_test": torch.as_tensor(data.X_test, dtype=dtype, device=device),
+            "eval_chunk": eval_chunk,
         }
         n_features = data.X_train.shape[1]
-        tensors["eval_chunk"] = _check_memory(config)
         last = out / _CHECKPOINT_LAST if out is not None else None
         if config.resume and last is not None and last.exists():
             state = load_checkpoint(last, config, n_features)

@@ -408,3 +408,25 @@ def test_exact_rows_are_exact_numbers():
     c = dense_hea(2, 1)
     assert exact_moments(c, "global", param=2)["var"] == pytest.approx(0.25, abs=1e-15)
     assert cost_diagonal("global", 2).tolist() == [1, -1, -1, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("init", ["uniform", "normal:0.2", "identity-blocks:2"])
+def test_agrees_with_sampling_wider_grid(init):
+    df = variance(
+        qubits=(3, 6, 8),
+        layers=(2, 6),
+        ansatz=("dense", "sparse", "mcclean"),
+        cost=COSTS,
+        samples=4000,
+        init=init,
+        method=("sample", "exact"),
+        mcclean_axes="fixed",
+        seed=8,
+    )
+    key = ["ansatz", "cost", "n_qubits", "n_layers"]
+    ex = df[df["method"] == "exact"].set_index(key).sort_index()
+    sa = df[df["method"] == "sample"].set_index(key).sort_index()
+    z = (sa["var"] - ex["var"]) / np.maximum(sa["var_se"], 1e-30)
+    ok = (z.abs() < 4.5) | ((ex["var"] < 1e-20) & (sa["var"] < 1e-20))
+    assert ok.all(), z[~ok]

@@ -246,6 +246,7 @@ def test_cli_train_runs_and_reports(tmp_path):
         (["--twin", "quantum"], "--twin"),
         (["--data", "/does/not/exist.csv"], "exist"),
         (["--engine", "pennylane", "--device", "no.such.device"], "no.such.device"),
+        (["--qubits", "40"], "needs about"),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, args, message):

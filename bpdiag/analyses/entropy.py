@@ -46,6 +46,7 @@ from bpdiag.circuits import ANSATZE, Circuit
 STATES = ("data", "product", "ghz", "haar", "trained")
 UNITS = ("nats", "bits")
 PARAMS = ("shared", "row")
+ENGINES = ("jax", "pennylane")
 COLUMNS = [
     "state",
     "encoding",
@@ -200,6 +201,37 @@ def _chunk_entropies(states: np.ndarray, n: int, cuts: list, sides: list) -> tup
     return vn, r2
 
 
+def _chunk_density_entropies(rhos: np.ndarray, n: int, cuts: list) -> tuple:
+    """Entropies of the reduced states ``rho_A = Tr_rest rho`` of density matrices
+    complex[B, 2**n, 2**n], for each cut A itself (for a mixed state the two sides differ)."""
+    B = rhos.shape[0]
+    tensor = rhos.reshape((B,) + (2,) * (2 * n))
+    vn = np.empty((B, len(cuts)))
+    r2 = np.empty_like(vn)
+    cache: dict = {}
+    for c, cut in enumerate(cuts):
+        a = tuple(sorted(cut))
+        if a not in cache:
+            rest = [q for q in range(n) if q not in a]
+            order = (
+                (0,)
+                + tuple(q + 1 for q in a)
+                + tuple(q + 1 for q in rest)
+                + tuple(q + 1 + n for q in a)
+                + tuple(q + 1 + n for q in rest)
+            )
+            dA, dR = 2 ** len(a), 2 ** len(rest)
+            R = tensor.transpose(order).reshape(B, dA, dR, dA, dR)
+            G = np.einsum("bijkj->bik", R)
+            G = 0.5 * (G + G.conj().swapaxes(1, 2))
+            p = np.clip(np.linalg.eigvalsh(G), 0.0, None)
+            logp = np.log(np.where(p > 0, p, 1.0))
+            purity = np.sum(np.abs(G) ** 2, axis=(1, 2))
+            cache[a] = (-np.sum(p * logp, axis=1), np.maximum(-np.log(purity), 0.0))
+        vn[:, c], r2[:, c] = cache[a]
+    return vn, r2
+
+
 def _blas_single_thread():
     try:
         from threadpoolctl import threadpool_limits
@@ -219,7 +251,10 @@ def entanglement_entropies(
 ) -> Entropies:
     """Von Neumann and Rényi-2 entanglement entropies of pure states, batched.
 
-    states: complex[batch, 2**n] (wire 0 most significant; normalised). cuts: subsystems A as
+    states: complex[batch, 2**n] (wire 0 most significant; normalised), or density matrices
+    complex[batch, 2**n, 2**n] (as PennyLane's ``default.mixed`` returns; then ``rho_A`` is the
+    partial trace of each over the complement of A, and the entropies are those of subsystem A
+    itself, which for a pure state equal the entanglement entropies). cuts: subsystems A as
     sequences of qubit indices (default :func:`contiguous_cuts`). Returns :class:`Entropies` of
     float64[batch, n_cuts] in ``unit`` (``nats`` or ``bits``).
 
@@ -240,9 +275,11 @@ def entanglement_entropies(
     states = np.asarray(states)
     if states.ndim == 1:
         states = states[None]
-    if states.ndim != 2 or states.shape[1] != 2**n:
+    density = states.ndim == 3
+    if states.shape[1:] not in ((2**n,), (2**n, 2**n)):
         raise ValueError(
-            f"states must have shape [batch, {2**n}] for {n} qubits, got {states.shape}"
+            f"states must have shape [batch, {2**n}] (or [batch, {2**n}, {2**n}] density "
+            f"matrices) for {n} qubits, got {states.shape}"
         )
     cuts = contiguous_cuts(n) if cuts is None else [tuple(int(q) for q in c) for c in cuts]
     for c in cuts:
@@ -253,8 +290,9 @@ def entanglement_entropies(
     if not cuts or B == 0:
         return Entropies(np.zeros((B, len(cuts))), np.zeros((B, len(cuts))))
     itemsize = 16
-    gram_bytes = sum(4 ** len(s) for s in set(sides)) * itemsize
-    per_row = 2**n * itemsize * 2 + 3 * gram_bytes
+    blocks = {tuple(sorted(c)) for c in cuts} if density else set(sides)
+    gram_bytes = sum(4 ** len(s) for s in blocks) * itemsize
+    per_row = (4**n if density else 2**n) * itemsize * 2 + 3 * gram_bytes
     chunk = plan_chunk(B, per_row, what=f"entropies of {n}-qubit states", budget=memory_budget)
     workers = max(1, workers or os.cpu_count() or 1)
     vn = np.empty((B, len(cuts)))
@@ -264,7 +302,10 @@ def entanglement_entropies(
             block = states[i : i + chunk]
             bounds = np.linspace(0, len(block), min(workers, len(block)) + 1).astype(int)
             parts = [block[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-            results = pool.map(lambda s: _chunk_entropies(s, n, cuts, sides), parts)
+            if density:
+                results = pool.map(lambda s: _chunk_density_entropies(s, n, cuts), parts)
+            else:
+                results = pool.map(lambda s: _chunk_entropies(s, n, cuts, sides), parts)
             for (a, b), (v, r) in zip(zip(bounds[:-1], bounds[1:]), results):
                 vn[i + a : i + b], r2[i + a : i + b] = v, r
     if unit == "bits":
@@ -295,6 +336,8 @@ class EntropyConfig:
     seed: int = 0
     dtype: str = "complex128"
     checkpoint: str | None = None
+    engine: str = "jax"
+    device: str = "default.qubit"
     memory_budget: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -334,6 +377,18 @@ class EntropyConfig:
             raise ValueError(f"random_cuts must be >= 0, got {self.random_cuts}")
         if self.dtype not in ("complex128", "complex64"):
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.engine == "pennylane":
+            if self.dtype != "complex128":
+                raise ValueError(
+                    f"dtype {self.dtype} is for the jax engine; the pennylane engine runs complex128"
+                )
+            if "data" in self.state and "amplitude" in self.encoding:
+                raise ValueError(
+                    "encoding 'amplitude' runs on the jax engine only; the pennylane engine runs "
+                    "the circuit encodings (angle, zz, reupload)"
+                )
         if self.checkpoint is not None:
             object.__setattr__(self, "checkpoint", str(self.checkpoint))
             if "trained" not in self.state:
@@ -572,6 +627,8 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=N
         z = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
         return z / np.linalg.norm(z, axis=1, keepdims=True)
     c = _circuit(config, point, trained)
+    if config.engine == "pennylane":
+        return _pennylane_states(config, point, c, rng, angles_for, rows, trained)
     N = _register_for(n)
     engine = dict(
         n_register=N,
@@ -596,6 +653,31 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=N
         return amplitude_states(angles_for(n, amplitude=True), c, params, **engine)
     x = encoding_features(enc, angles_for(n), pairs=config.pairs)
     return simulate_states(c, params, x, **engine)
+
+
+def _pennylane_states(config, point, c: Circuit, rng, angles_for, rows: int, trained=None):
+    """The states of one grid point from a PennyLane QNode on ``config.device``, one call per
+    row, with the same random draws as the JAX path: complex128[rows, 2**n], or
+    complex128[rows, 2**n, 2**n] density matrices from a mixed-state device (default.mixed)."""
+    from bpdiag.encodings import encoding_features
+    from bpdiag.engines import pennylane as pe
+
+    state, enc, _, n, _ = point
+    if state == "product":
+        x = np.concatenate(
+            [np.arccos(1 - 2 * rng.random((rows, n))), rng.uniform(0, 2 * np.pi, (rows, n))],
+            axis=1,
+        )
+        params = np.zeros(0)
+    elif state == "ghz":
+        params, x = np.zeros((rows, 0)), None
+    elif state == "trained":
+        params, x = trained.params, trained.angles
+    else:
+        shape = (c.n_params,) if config.params == "shared" else (rows, c.n_params)
+        params = rng.uniform(0, 2 * np.pi, size=shape)
+        x = encoding_features(enc, angles_for(n), pairs=config.pairs)
+    return pe.simulate(c, params, x if c.n_data else None, device=config.device)
 
 
 def _se(a: np.ndarray) -> float:
@@ -703,6 +785,9 @@ def entropy(
     resume: bool = False,
     progress: bool = False,
     memory_budget: float | None = None,
+    engine: str = "jax",
+    device: str = "default.qubit",
+    fallback: bool = False,
 ) -> pd.DataFrame:
     """Entanglement entropies of data-encoded (and reference) states on a grid.
 
@@ -728,7 +813,19 @@ def entropy(
     ``out``, each finished point is appended to ``out/entropy.csv`` at once; ``resume`` skips the
     points already there. ``df.attrs`` holds ``config``, ``timing`` and ``data`` (never in the
     CSV).
+
+    ``engine = "pennylane"`` computes the states with a PennyLane QNode (one call per row) on
+    ``device`` (``default.qubit``, ``lightning.qubit``, ``lightning.gpu``, ``default.mixed``, ...;
+    same random draws, so the same numbers as the JAX engine to rounding); ``default.mixed``
+    returns density matrices, whose reduced states give the entropies. Circuit encodings only
+    (not ``amplitude``), complex128. A device that cannot be created raises
+    :class:`bpdiag.engines.pennylane.DeviceUnavailable` (one line), or with ``fallback`` warns
+    and uses ``default.qubit``.
     """
+    if engine == "pennylane":
+        from bpdiag.engines.pennylane import resolve_device
+
+        device = resolve_device(device, fallback=fallback)
     config = EntropyConfig(
         tuple(qubits),
         tuple(encoding),
@@ -745,6 +842,8 @@ def entropy(
         int(seed),
         dtype,
         None if checkpoint is None else str(checkpoint),
+        engine,
+        device,
         memory_budget=memory_budget,
     )
     path = Path(out) / "entropy.csv" if out is not None else None
@@ -760,6 +859,13 @@ def entropy(
     # Memory for the largest point, before any work (amplitude + ansatz holds 2**n columns).
     itemsize = 16 if dtype == "complex128" else 8
     plan_chunk(1, 2**nmax * itemsize * 8, what=f"a {nmax}-qubit statevector", budget=memory_budget)
+    if config.engine == "pennylane" and config.device == "default.mixed":  # rows x 4**n at once
+        plan_chunk(
+            1,
+            config.rows * 4**nmax * 16 * 3,
+            what=f"{config.rows} density matrices of {nmax} qubits (default.mixed)",
+            budget=memory_budget,
+        )
     data_info: dict = {}
     feats = None
     if any(p[0] == "data" for p in todo):
@@ -785,7 +891,7 @@ def entropy(
 
     if trained is not None:
         data_info["trained"] = trained.info
-    plan = _engine_plan(config, todo, trained)
+    plan = _engine_plan(config, todo, trained) if config.engine == "jax" else {}
     frames, timing = [], []
     bar = _progress(len(points), progress)
     bar.update(len(points) - len(todo))

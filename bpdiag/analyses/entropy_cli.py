@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from bpdiag.analyses.entropy import PARAMS, STATES, UNITS
+from bpdiag.analyses.entropy import ENGINES, PARAMS, STATES, UNITS
 from bpdiag.circuits import ANSATZE
-from bpdiag.cli import Choices, IntRange, _echo_table, library_errors
+from bpdiag.cli import Choices, IntRange, _echo_table, _resolve_device, library_errors
 from bpdiag.encodings import ENCODINGS, PAIRS
 
 
@@ -89,6 +89,21 @@ from bpdiag.encodings import ENCODINGS, PAIRS
     help="a `bpdiag train` checkpoint (.pt) or run folder: adds state 'trained'",
 )
 @click.option("--resume", is_flag=True, help="keep the points already in OUT/entropy.csv")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="jax",
+    show_default=True,
+    help="states by the batched JAX engine, or by a PennyLane QNode on --device",
+)
+@click.option(
+    "--device",
+    default="default.qubit",
+    show_default=True,
+    help="PennyLane device (with --engine pennylane): default.qubit, lightning.qubit, "
+    "lightning.gpu, default.mixed",
+)
+@click.option("--fallback", is_flag=True, help="fall back to default.qubit if --device is missing")
 @library_errors
 def entropy(
     qubits,
@@ -108,10 +123,14 @@ def entropy(
     out,
     checkpoint,
     resume,
+    engine,
+    device,
+    fallback,
 ):
     """Entanglement entropy of data-encoded states against the Page curve (volume or area law)."""
     from bpdiag.analyses import entropy as en
 
+    device = _resolve_device(engine, device, fallback)
     df = en.entropy(
         qubits,
         encoding,
@@ -130,6 +149,8 @@ def entropy(
         out=out,
         resume=resume,
         checkpoint=checkpoint,
+        engine=engine,
+        device=device,
         progress=sys.stderr.isatty(),
     )
     paths = en.write(df, out)

@@ -19,6 +19,7 @@ sorted in grid order, so results do not depend on scheduling and ``--resume`` sk
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -155,12 +156,21 @@ class StudyConfig:
 # Running one point
 
 
+@functools.lru_cache(maxsize=32)
+def _prepared(data: str, split: str, seed: int, subset: int):
+    """Prepared data shared by a hybrid and its twins (same data, split, seed and subset)."""
+    from bpdiag.data import prepare
+
+    return prepare(data, split=split, seed=seed, subset=subset)
+
+
 def run_one(run: dict[str, Any]) -> dict[str, Any]:
     """Train one run and return its runs.csv row (plus ``history``: per-epoch rows)."""
     from bpdiag.train import fit
 
     t0 = time.perf_counter()
-    result = fit(run["config"])
+    cfg = run["config"]
+    result = fit(cfg, data=_prepared(cfg.data, cfg.split, cfg.seed, cfg.subset))
     s = result.summary
     h = result.history
     row = {k: run[k] for k in RUN_KEYS}

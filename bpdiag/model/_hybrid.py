@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from bpdiag.circuits import ANSATZE, Circuit, Source, build, original_circuit
+from bpdiag.circuits import ANSATZE, Circuit, X, build, original_circuit
 
 TWINS = ("identity", "matched")
 ENGINES = ("torch", "pennylane")
@@ -75,7 +75,7 @@ def hybrid_circuit(
             for w in range(n_qubits):
                 gates.append("RY")
                 wires.append((w,))
-                sources.append((Source("data", w, 1.0),))
+                sources.append(X(w))
         gates.append(base.gates[g])
         wires.append(base.wires[g])
         sources.append(base.sources[g])
