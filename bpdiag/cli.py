@@ -279,3 +279,5 @@ from bpdiag.analyses.study_cli import study as _study_command  # noqa: E402
 main.add_command(_study_command)
 from bpdiag.analyses.lie_cli import lie as _lie_command  # noqa: E402
 main.add_command(_lie_command)
+from bpdiag.paper_cli import figures as _figures_cmd, reproduce as _reproduce_cmd  # noqa: E402,I001
+main.add_command(_figures_cmd); main.add_command(_reproduce_cmd)  # noqa: E702

@@ -37,11 +37,16 @@ from bpdiag.cli import _echo_table, _resolve_device, library_errors
 )
 @click.option(
     "--device",
-    default="default.qubit",
-    show_default=True,
-    help="PennyLane device (with --engine pennylane), e.g. lightning.gpu",
+    default=None,
+    help="torch engine: the torch device, cpu (default), cuda, cuda:N or auto (mixed precision "
+    "on cuda); pennylane engine: the PennyLane device, default.qubit (default), lightning.qubit, "
+    "lightning.gpu (torch layers on cuda where present), default.mixed",
 )
-@click.option("--fallback", is_flag=True, help="fall back to default.qubit if --device is missing")
+@click.option(
+    "--fallback",
+    is_flag=True,
+    help="if --device is missing: run on default.qubit (PennyLane) or on cpu (no CUDA)",
+)
 @click.option(
     "--twin",
     type=click.Choice(["identity", "matched"]),
@@ -82,9 +87,10 @@ from bpdiag.cli import _echo_table, _resolve_device, library_errors
 @click.option(
     "--torch-device",
     type=click.Choice(["cpu", "cuda", "auto"]),
-    default="cpu",
-    show_default=True,
-    help="mixed precision is used on cuda only",
+    default=None,
+    help="where the torch layers run (the torch engine's --device, kept as an alias; with "
+    "--engine pennylane: default cuda for lightning.gpu when present, else cpu); mixed "
+    "precision on cuda only",
 )
 @click.option("--no-amp", is_flag=True, help="no mixed precision on cuda")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
@@ -125,7 +131,7 @@ def train(
     """Train the hybrid option-pricing regressor; report test metrics in rupees."""
     from bpdiag.train import TrainConfig, fit
 
-    device = _resolve_device(engine, device, fallback)
+    device, torch_device = _resolve_devices(engine, device, torch_device, fallback)
     config = TrainConfig(
         data=data,
         qubits=qubits,
@@ -171,3 +177,45 @@ def train(
         f"{s['qgrad_var_mean']:.3g}; {s['wall_s']:.1f} s"
     )
     click.echo(f"wrote {out}/summary.csv, history.csv, predictions.csv, metrics.csv, history.png")
+
+
+def _resolve_devices(engine: str, device, torch_device, fallback: bool) -> tuple:
+    """``(device, torch_device)`` for :class:`bpdiag.train.TrainConfig`, each checked to exist
+    here: a missing one is a one-line error, or with ``fallback`` a warning on stderr and
+    default.qubit (PennyLane) or cpu (torch). With the torch engine ``--device`` names the torch
+    device (``--torch-device`` is its alias); with the pennylane engine, the PennyLane device."""
+    from bpdiag.train import TrainConfig, _is_torch_device, resolve_torch_device
+
+    if engine == "torch":
+        if device is not None and torch_device is not None and device != torch_device:
+            raise click.UsageError(
+                f"--device {device} and --torch-device {torch_device} disagree (with --engine "
+                "torch both name the torch device)"
+            )
+        name = device if device is not None else (torch_device or "cpu")
+        if not _is_torch_device(name):
+            raise click.UsageError(
+                f"with --engine torch, --device names a torch device (cpu, cuda, cuda:N, auto), "
+                f"got {name!r}; PennyLane devices need --engine pennylane"
+            )
+        return None, _warned(resolve_torch_device, name, fallback)
+    try:  # the combination first (one line), then whether the devices exist here
+        cfg = TrainConfig(engine=engine, device=device, torch_device=torch_device)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    device = _resolve_device(engine, cfg.device, fallback)
+    if torch_device is None:  # lightning.gpu puts the torch layers on CUDA where present
+        torch_device = TrainConfig(engine=engine, device=device).torch_device
+    return device, _warned(resolve_torch_device, torch_device, fallback)
+
+
+def _warned(resolve, name: str, fallback: bool) -> str:
+    """``resolve(name, fallback=fallback)``, its warnings echoed to stderr in one line each."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = resolve(name, fallback=fallback)
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    return out

@@ -37,14 +37,11 @@ import dataclasses
 import importlib
 import inspect
 import json
-import sys
 import time
-import tomllib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -280,6 +277,11 @@ def _allowed(analysis: str) -> set[str]:
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate one experiment file (unknown analyses or options: one-line ValueError)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"experiment file {path} does not exist")
@@ -319,7 +321,7 @@ def experiments(configs: Sequence[str | Path] | None = None) -> list[Experiment]
         paths = [Path(p) for p in configs]
     exps = [load_experiment(p) for p in paths]
     if not configs:
-        exps.sort(key=lambda e: (ANALYSES.index(e.analysis), e.name))
+        exps.sort(key=lambda e: (ANALYSES.index(e.analysis), e.name != e.analysis, e.name))
     return exps
 
 
@@ -491,14 +493,16 @@ def figure_data(fig) -> pd.DataFrame:
             owned.update(id(a) for a in (line, *caps) if a is not None)
             lo = hi = None
             if cont.has_yerr and bars:
-                segs = bars[-1].get_segments()
-                lo = np.array([s[0][1] for s in segs], float)
-                hi = np.array([s[1][1] for s in segs], float)
+                segs = bars[-1].get_segments()  # one vertical segment per point (empty: NaN)
+                lo = np.array([s[0][1] if len(s) == 2 else np.nan for s in segs], float)
+                hi = np.array([s[1][1] if len(s) == 2 else np.nan for s in segs], float)
             if line is not None:
                 x = np.asarray(line.get_xdata(), float)
                 y = np.asarray(line.get_ydata(), float)
             elif lo is not None:
-                x = np.array([s[0][0] for s in bars[-1].get_segments()], float)
+                x = np.array(
+                    [s[0][0] if len(s) == 2 else np.nan for s in bars[-1].get_segments()], float
+                )
                 y = (lo + hi) / 2
             else:
                 continue
@@ -538,6 +542,27 @@ def figure_data(fig) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=DATA_COLUMNS)
+
+
+def polish(fig) -> None:
+    """The one touch the paper adds to every analysis's figure (nothing plotted changes): a log x
+    axis over a few integer positions (layers, training-set sizes) is ticked at exactly those
+    positions in plain numbers, instead of overlapping ``2×10^0`` minor labels."""
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:
+        if ax.get_xscale() != "log":
+            continue
+        xs = {
+            float(v)
+            for line in ax.get_lines()
+            for v in np.asarray(line.get_xdata(), float)
+            if np.isfinite(v) and v > 0
+        }
+        if 1 < len(xs) <= 12 and all(x.is_integer() for x in xs):
+            ticks = sorted(xs)
+            ax.set_xticks(ticks, [f"{x:g}" for x in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def save_figure(fig, out_dir: str | Path, name: str) -> dict[str, Path]:
@@ -583,6 +608,9 @@ def figures(
     """
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     specs = [figure_spec(n) for n in only] if only else list(FIGURES)
+    if not only and not (results_dir / results_dir.name).is_dir():  # one result folder given
+        own = [s for s in specs if s.folder == results_dir.name]
+        specs = own or specs
     if quick:
         wanted = {s.folder for s in specs}
         for exp in experiments(configs):
@@ -601,7 +629,9 @@ def figures(
         if not _applies(spec, tables[0]):
             skipped.append(f"{spec.name}: {folder / spec.source} has no {spec.requires} rows")
             continue
-        paths = save_figure(draw(spec, folder), out_dir, spec.name)
+        fig = draw(spec, folder)
+        polish(fig)
+        paths = save_figure(fig, out_dir, spec.name)
         prov = _provenance(folder)
         rows.append(
             {
@@ -628,6 +658,9 @@ def figures(
     return df
 
 
+_KIND = {"png": "PNG", "pdf": "PDF (vector)", "data.csv": "plotted points (CSV)"}
+
+
 def write_index(df: pd.DataFrame, out_dir: str | Path, results_dir: str | Path) -> Path:
     """Write ``out_dir/index.md``: for every figure, its files, what it shows, the result table
     it was drawn from, the command that produced that table, at which size, and the function
@@ -641,14 +674,13 @@ def write_index(df: pd.DataFrame, out_dir: str | Path, results_dir: str | Path) 
         "figure is drawn from its result table alone; `<figure>.data.csv` lists the points it "
         "plots (read back from the figure), so they can be checked against the table. Result "
         "folders are not committed: the command in each row rewrites them (seeded, so the same "
-        "numbers). Size *full* is the paper's size; *quick* is the small CI size.",
+        "numbers). Size *full* is the paper's size; *quick* is the small CI size; seconds are the "
+        "wall time of the run that wrote the result folder.",
         "",
     ]
     captions = {f.name: f.caption for f in FIGURES}
     for i, r in enumerate(df.itertuples(index=False), start=1):
-        files = r.files.split(";")
-        links = ", ".join(f"[{f.rsplit('.', 1)[-1] if f.count('.') == 1 else 'data'}]({f})"
-                          for f in files)
+        links = ", ".join(f"[{_KIND.get(f.split('.', 1)[1], f)}]({f})" for f in r.files.split(";"))
         seconds = "" if r.seconds is None or pd.isna(r.seconds) else f", {r.seconds:.0f} s"
         lines += [
             f"## Figure {i}: `{r.figure}`",
@@ -668,10 +700,6 @@ def write_index(df: pd.DataFrame, out_dir: str | Path, results_dir: str | Path) 
     return path
 
 
-def _progress_enabled() -> bool:
-    return sys.stderr.isatty()
-
-
 __all__ = [
     "ANALYSES",
     "DATA_COLUMNS",
@@ -686,13 +714,10 @@ __all__ = [
     "find_folder",
     "load_experiment",
     "load_tables",
+    "polish",
     "registry",
     "reproduce",
     "run_experiment",
     "save_figure",
     "write_index",
 ]
-
-
-def _jsonable(obj: Any) -> Any:  # pragma: no cover - kept for symmetry with _io
-    return _io._jsonable(obj)

@@ -37,8 +37,10 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,6 +53,9 @@ from bpdiag import _io
 from bpdiag.model import ENGINES, TWINS, HybridModel, build_model
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: Torch device names ``device`` takes with the torch engine (also ``cuda:N``).
+TORCH_DEVICES = ("cpu", "cuda", "auto")
+_PL_DEFAULT = "default.qubit"
 _CHECKPOINT_LAST = "checkpoint_last.pt"
 _CHECKPOINT_BEST = "checkpoint_best.pt"
 # config fields that may differ between a run and its resumption
@@ -66,17 +71,22 @@ class TrainConfig:
     subset, the split, the initial weights, the shuffling and the tree baseline).
     Model: ``qubits``, ``layers``, ``ansatz`` (``original``, ``dense``, ``sparse``, ``mcclean``),
     ``reupload``, ``twin`` (None for the hybrid, ``"identity"`` or ``"matched"``), ``engine``
-    (``torch`` or ``pennylane``), ``device`` (PennyLane device name), ``hidden`` (width of the
-    encoder and decoder), ``angle_scale`` (radians), ``dtype`` (``float32``: complex64 states;
+    (``torch`` or ``pennylane``), ``device`` (the PennyLane device name, default
+    ``default.qubit``, used by the pennylane engine; with the torch engine a torch device name,
+    ``cpu``, ``cuda``, ``cuda:N`` or ``auto``, may be given here instead: it is stored as
+    ``torch_device`` and ``device`` stays ``default.qubit``), ``hidden`` (width of the encoder
+    and decoder), ``angle_scale`` (radians), ``dtype`` (``float32``: complex64 states;
     ``float64``: complex128).
     Optimiser: ``lr``/``weight_decay`` (classical group), ``lr_quantum``/
     ``weight_decay_quantum`` (quantum layer, or the twin's middle layer), ``batch_size``,
     ``epochs``, ReduceLROnPlateau ``plateau_patience``/``plateau_factor``/``min_lr``, early
     stopping ``patience`` (epochs without a better validation loss; 0 = off).
-    Run: ``torch_device`` (``cpu``, ``cuda`` or ``auto``), ``amp`` (autocast + GradScaler, used
-    on CUDA only), ``threads`` (torch intra-op threads during the run; None = leave as is),
-    ``baselines``, ``out`` (folder for logs and checkpoints; None = nothing written),
-    ``resume``, ``progress`` (a tqdm bar on stderr), ``plots`` (write the history figure).
+    Run: ``torch_device`` (where the torch tensors live: ``cpu``, ``cuda``, ``cuda:N`` or
+    ``auto``; default ``auto`` with the pennylane engine on ``lightning.gpu``, else ``cpu``),
+    ``amp`` (autocast + GradScaler, used on CUDA only), ``threads`` (torch intra-op threads
+    during the run; None = leave as is), ``baselines``, ``out`` (folder for logs and
+    checkpoints; None = nothing written), ``resume``, ``progress`` (a tqdm bar on stderr),
+    ``plots`` (write the history figure).
     """
 
     data: str = "synthetic"
@@ -89,7 +99,7 @@ class TrainConfig:
     epochs: int = 20
     seed: int = 0
     engine: str = "torch"
-    device: str = "default.qubit"
+    device: str | None = None
     twin: str | None = None
     batch_size: int = 64
     lr: float = 1e-2
@@ -103,7 +113,7 @@ class TrainConfig:
     plateau_factor: float = 0.5
     min_lr: float = 1e-5
     patience: int = 10
-    torch_device: str = "cpu"
+    torch_device: str | None = None
     amp: bool = True
     threads: int | None = 1
     baselines: bool = True
@@ -113,6 +123,7 @@ class TrainConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
+        self._resolve_devices()
         checks = [
             (self.qubits >= 1, f"qubits must be >= 1, got {self.qubits}"),
             (self.layers >= 0, f"layers must be >= 0, got {self.layers}"),
@@ -146,8 +157,8 @@ class TrainConfig:
             ),
             (self.dtype in DTYPES, f"dtype must be float32 or float64, got {self.dtype!r}"),
             (
-                self.torch_device in ("cpu", "cuda", "auto"),
-                f"torch_device must be cpu, cuda or auto, got {self.torch_device!r}",
+                _is_torch_device(self.torch_device),
+                f"torch_device must be cpu, cuda, cuda:N or auto, got {self.torch_device!r}",
             ),
             (not self.resume or self.out is not None, "resume needs an output folder (out)"),
         ]
@@ -155,8 +166,59 @@ class TrainConfig:
             if not ok:
                 raise ValueError(msg)
 
+    def _resolve_devices(self) -> None:
+        """Fill in ``device`` and ``torch_device`` (see the class docstring). ``device`` always
+        ends up a PennyLane name (so ``dataclasses.replace(config, engine=...)`` stays valid):
+        a torch device given as ``device`` with the torch engine moves to ``torch_device``."""
+        dev, tdev = self.device, self.torch_device
+        if dev is None:
+            dev = _PL_DEFAULT
+        elif _is_torch_device(dev):
+            if self.engine != "torch":
+                raise ValueError(
+                    f"with engine {self.engine}, device names a PennyLane device (default.qubit, "
+                    f"lightning.qubit, lightning.gpu, default.mixed), got {dev!r}; the torch "
+                    "layers' device is torch_device"
+                )
+            if tdev is not None and tdev != dev:
+                raise ValueError(
+                    f"device {dev!r} and torch_device {tdev!r} disagree (with engine torch both "
+                    "name the torch device)"
+                )
+            dev, tdev = _PL_DEFAULT, dev
+        if tdev is None:
+            tdev = "auto" if self.engine == "pennylane" and dev == "lightning.gpu" else "cpu"
+        object.__setattr__(self, "device", dev)
+        object.__setattr__(self, "torch_device", tdev)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _is_torch_device(name) -> bool:
+    return isinstance(name, str) and (
+        name in TORCH_DEVICES or re.fullmatch(r"cuda:\d+", name) is not None
+    )
+
+
+def resolve_torch_device(name: str, *, fallback: bool = False) -> str:
+    """Check that torch device ``name`` (``cpu``, ``cuda``, ``cuda:N`` or ``auto``) exists here
+    and return it; if it does not, raise ``ValueError`` (one line), or with ``fallback`` warn and
+    return ``cpu``. ``auto`` is always available (CUDA when present, else the CPU)."""
+    if not _is_torch_device(name):
+        raise ValueError(f"torch device must be cpu, cuda, cuda:N or auto, got {name!r}")
+    if name in ("cpu", "auto"):
+        return name
+    index = int(name.split(":")[1]) if ":" in name else 0
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if index < count:
+        return name
+    reason = "no CUDA device" if count == 0 else f"{count} CUDA device(s)"
+    msg = f"torch device {name!r} is not available here ({reason})"
+    if not fallback:
+        raise ValueError(msg + "; use --fallback to run on cpu")
+    warnings.warn(msg + "; falling back to cpu", stacklevel=2)
+    return "cpu"
 
 
 class Best(NamedTuple):
@@ -269,9 +331,7 @@ def _layers(model: HybridModel) -> list[tuple[str, list[torch.nn.Parameter]]]:
 def _device(config: TrainConfig) -> torch.device:
     if config.torch_device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if config.torch_device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("torch_device cuda was asked for but no CUDA device is available")
-    return torch.device(config.torch_device)
+    return torch.device(resolve_torch_device(config.torch_device))
 
 
 def init_state(config: TrainConfig, n_features: int) -> TrainState:

@@ -394,3 +394,102 @@ def test_cli_writes_outputs_byte_identical_and_resumes(tmp_path):
     r = CliRunner().invoke(main, ["entropy", "--qubits", "1..3", "--out", str(tmp_path / "c")])
     assert r.exit_code == 2 and "n_qubits must be >= 2" in r.output
     assert "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------------ devices
+
+
+@pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit", "default.mixed"])
+def test_pennylane_engine_matches_jax_engine(device):
+    """States from a PennyLane QNode on each device (density matrices on default.mixed) give
+    the JAX engine's table to 1e-10: same draws, same cuts, every encoding with a circuit."""
+    X = np.random.default_rng(3).normal(size=(6, 5))
+    kw = dict(
+        qubits=(2, 4),
+        encoding=("angle", "zz", "reupload"),
+        layers=(0, 1),
+        rows=6,
+        features=X,
+        state=("data", "product", "ghz"),
+        random_cuts=1,
+        seed=5,
+    )
+    ref = E.entropy(**kw)
+    got = E.entropy(**kw, engine="pennylane", device=device)
+    assert got.attrs["config"]["engine"] == "pennylane"
+    assert got.attrs["config"]["device"] == device
+    pd.testing.assert_frame_equal(
+        got[E._KEY + ["cut", "cut_size"]], ref[E._KEY + ["cut", "cut_size"]]
+    )
+    for col in ("entropy", "entropy_se", "renyi2", "renyi2_se"):
+        np.testing.assert_allclose(got[col], ref[col], atol=1e-10, err_msg=col)
+    assert ref["entropy"].max() > 0.3  # something entangled was compared
+
+
+def test_density_matrix_entropies_match_pennylane_on_mixed_states():
+    """Density-matrix input: the entropies of subsystem A (any qubits) of random mixed states,
+    against qml.math.vn_entropy / qml.math.purity."""
+    rng = np.random.default_rng(0)
+    n, B = 4, 3
+    M = rng.normal(size=(B, 16, 16)) + 1j * rng.normal(size=(B, 16, 16))
+    rho = M @ M.conj().swapaxes(1, 2)
+    rho /= np.trace(rho, axis1=1, axis2=2)[:, None, None]
+    cuts = [(0,), (2,), (1, 3), (0, 2, 3)]
+    ent = E.entanglement_entropies(rho, n, cuts)
+    for b in range(B):
+        for k, cut in enumerate(cuts):
+            vn = float(qml.math.vn_entropy(rho[b], list(cut)))
+            r2 = -math.log(float(qml.math.purity(rho[b], list(cut))))
+            assert ent.vn[b, k] == pytest.approx(vn, abs=1e-10)
+            assert ent.renyi2[b, k] == pytest.approx(r2, abs=1e-10)
+    # a mixed state's two sides differ: S(A) for A = {0, 2, 3} is not S({1})
+    assert abs(ent.vn[0, 3] - E.entanglement_entropies(rho, n, [(1,)]).vn[0, 0]) > 1e-3
+
+
+def test_cli_pennylane_device_missing_fallback_and_refusals(tmp_path):
+    from click.testing import CliRunner
+
+    from bpdiag.cli import main
+
+    args = ["entropy", "--qubits", "2,3", "--layers", "0,1", "--rows", "8", "--encoding", "zz"]
+    missing = [*args, "--engine", "pennylane", "--device", "nosuch.device"]
+    r = CliRunner().invoke(main, [*missing, "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    errors = [line for line in r.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'nosuch.device' is not available here" in errors[0]
+    assert "--fallback" in errors[0]
+    assert not (tmp_path / "m" / "entropy.csv").exists()
+    with pytest.raises(pe.DeviceUnavailable, match="nosuch.device"):
+        E.entropy(
+            qubits=(2,),
+            rows=4,
+            features=np.ones((4, 3)),
+            engine="pennylane",
+            device="nosuch.device",
+        )
+    # --fallback: one warning, a run on default.qubit, the JAX engine's numbers
+    r = CliRunner().invoke(main, [*missing, "--fallback", "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+    assert "falling back to default.qubit" in r.output
+    r_ref = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "j")])
+    assert r_ref.exit_code == 0, r_ref.output
+    import json
+
+    meta = json.loads((tmp_path / "f" / "entropy.json").read_text())
+    assert (meta["config"]["engine"], meta["config"]["device"]) == ("pennylane", "default.qubit")
+    got = pd.read_csv(tmp_path / "f" / "entropy.csv")
+    ref = pd.read_csv(tmp_path / "j" / "entropy.csv")
+    assert len(got) == len(ref) > 0
+    for col in ("entropy", "renyi2", "entropy_se"):
+        np.testing.assert_allclose(got[col], ref[col], atol=1e-9)
+    # what the pennylane engine does not run: one line, exit code 2
+    for extra, msg in (
+        (["--encoding", "amplitude"], "runs on the jax engine only"),
+        (["--dtype", "complex64"], "pennylane engine runs complex128"),
+    ):
+        r = CliRunner().invoke(
+            main, [*args, *extra, "--engine", "pennylane", "--out", str(tmp_path / "x")]
+        )
+        assert r.exit_code == 2 and msg in r.output, r.output
+        assert "Traceback" not in r.output

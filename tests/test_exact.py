@@ -343,7 +343,7 @@ def test_cli_exact_and_refusal(tmp_path):
     args = [
         "variance",
         "--qubits",
-        "2..4",
+        "2,3",
         "--layers",
         "3",
         "--cost",

@@ -167,7 +167,7 @@ def test_shots_cli_and_refusals(tmp_path):
         [
             "variance",
             "--qubits",
-            "2..4",
+            "2,3",
             "--layers",
             "2",
             "--cost",

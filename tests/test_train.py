@@ -286,3 +286,108 @@ def test_mixed_precision_is_off_on_cpu():
         "classical": SMALL.weight_decay,
         "quantum": SMALL.weight_decay_quantum,
     }
+
+
+# ------------------------------------------------------------------------------ devices
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+
+
+def test_device_names_the_torch_device_with_the_torch_engine():
+    from bpdiag.train import init_state
+
+    cuda = TrainConfig(engine="torch", device="cuda")
+    assert (cuda.device, cuda.torch_device) == ("default.qubit", "cuda")
+    assert cuda == TrainConfig(torch_device="cuda")  # the alias: one config, one checkpoint
+    # the default run is the one older checkpoints were written with
+    legacy = {"device": "default.qubit", "torch_device": "cpu"}
+    for cfg in (TrainConfig(), TrainConfig(device="cpu"), TrainConfig(torch_device="cpu")):
+        assert {k: cfg.to_dict()[k] for k in legacy} == legacy
+    assert TrainConfig(engine="pennylane", device="lightning.gpu").torch_device == "auto"
+    assert TrainConfig(engine="pennylane", device="lightning.qubit").torch_device == "cpu"
+    assert dataclasses.replace(cuda, engine="pennylane").torch_device == "cuda"
+    with pytest.raises(ValueError, match="disagree"):
+        TrainConfig(device="cuda", torch_device="cpu")
+    with pytest.raises(ValueError, match="names a PennyLane device"):
+        TrainConfig(engine="pennylane", device="cuda")
+    with pytest.raises(ValueError, match="torch_device must be"):
+        TrainConfig(torch_device="tpu")
+    state = init_state(dataclasses.replace(SMALL, device="cpu"), 23)
+    assert next(state.model.parameters()).device.type == "cpu"
+
+
+def test_resolve_torch_device(monkeypatch):
+    from bpdiag.train import resolve_torch_device
+
+    assert resolve_torch_device("cpu") == "cpu" and resolve_torch_device("auto") == "auto"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"'cuda' is not available here .*--fallback"):
+        resolve_torch_device("cuda")
+    with pytest.warns(UserWarning, match="falling back to cpu"):
+        assert resolve_torch_device("cuda", fallback=True) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_torch_device("cuda") == "cuda" and resolve_torch_device("cuda:0") == "cuda:0"
+    with pytest.raises(ValueError, match=r"'cuda:1' is not available here \(1 CUDA"):
+        resolve_torch_device("cuda:1")
+
+
+def test_resume_with_device_cpu_accepts_a_default_checkpoint(tmp_path, small_data):
+    cfg = dataclasses.replace(SMALL, epochs=2, out=str(tmp_path))
+    full = fit(cfg, data=small_data)
+    fit(dataclasses.replace(cfg, epochs=1, out=str(tmp_path / "part")), data=small_data)
+    again = fit(
+        dataclasses.replace(cfg, out=str(tmp_path / "part"), device="cpu", resume=True),
+        data=small_data,
+    )
+    pd.testing.assert_frame_equal(full.history, again.history)
+
+
+@NO_CUDA
+@pytest.mark.parametrize("option", ["--device", "--torch-device"])
+def test_cli_cuda_without_gpu_exits_2_or_falls_back_to_cpu(tmp_path, option):
+    args = ["train", "--subset", "40", "--epochs", "1", "--qubits", "2", "--layers", "1"]
+    args += ["--no-baselines"]
+    r = CliRunner().invoke(main, [*args, option, "cuda", "--out", str(tmp_path / "a")])
+    assert r.exit_code == 2, r.output
+    errors = [line for line in r.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'cuda' is not available here" in errors[0]
+    assert "--fallback" in errors[0] and "Traceback" not in r.output
+    r = CliRunner().invoke(
+        main, [*args, option, "cuda", "--fallback", "--out", str(tmp_path / "f")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "falling back to cpu" in r.output
+    r = CliRunner().invoke(main, [*args, "--device", "cpu", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    for name in ("summary.csv", "history.csv", "predictions.csv"):
+        assert (tmp_path / "f" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--device", "lightning.qubit"], "PennyLane devices need --engine pennylane"),
+        (["--device", "cpu", "--torch-device", "auto"], "disagree"),
+        (["--engine", "pennylane", "--device", "cuda"], "names a PennyLane device"),
+        (["--engine", "pennylane", "--device", "cuda", "--fallback"], "names a PennyLane device"),
+    ],
+)
+def test_cli_device_mixups_exit_2(tmp_path, args, message):
+    r = CliRunner().invoke(main, ["train", "--out", str(tmp_path), *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "summary.csv").exists()
+
+
+@pytest.mark.parametrize("device", ["lightning.qubit", "default.mixed"])
+def test_pennylane_devices_train_like_the_torch_engine(small_data, device):
+    """The same run on other PennyLane devices. PennyLane's torch interface hands lightning's
+    results back in float32, and default.mixed's backprop path loses a few digits too (about
+    1e-8 and 1e-7 relative per step), hence the looser tolerance than on default.qubit."""
+    cfg = dataclasses.replace(SMALL, epochs=2, dtype="float64", ansatz="dense", qubits=3, layers=1)
+    a = fit(cfg, data=small_data)
+    b = fit(dataclasses.replace(cfg, engine="pennylane", device=device), data=small_data)
+    assert b.summary["device"] == device and b.summary["torch_device"] == "cpu"
+    cols = ["train_loss", "val_loss", "grad_norm", "qgrad_mean_abs"]
+    np.testing.assert_allclose(a.history[cols], b.history[cols], rtol=1e-5)

@@ -382,7 +382,8 @@ class EntropyConfig:
         if self.engine == "pennylane":
             if self.dtype != "complex128":
                 raise ValueError(
-                    f"dtype {self.dtype} is for the jax engine; the pennylane engine runs complex128"
+                    f"dtype {self.dtype} is for the jax engine; "
+                    "the pennylane engine runs complex128"
                 )
             if "data" in self.state and "amplitude" in self.encoding:
                 raise ValueError(
