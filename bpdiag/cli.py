@@ -132,7 +132,9 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     help="whose derivative; 'all' averages per-parameter variances",
 )
 @click.option(
-    "--init", default="uniform", show_default=True,
+    "--init",
+    default="uniform",
+    show_default=True,
     help="uniform | normal:SIGMA | identity-blocks[:K] (Grant et al. 2019, blocks of K layers)",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -177,12 +179,26 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     show_default=True,
     help="apply the channel after every gate (on its wires) or after every layer (all wires)",
 )
-@click.option("--method", type=Choices(("sample", "exact")), default="sample", show_default=True,
-              help="sample, exact (Pauli-path second moments, no error bar) or sample,exact")
-@click.option("--shots", type=click.IntRange(min=1), default=None,
-              help="report the shot noise of N-shot parameter-shift gradients")
-@click.option("--mcclean-axes", type=click.Choice(["average", "fixed"]), default="average",
-              show_default=True, help="exact method: average McClean's random axes or use --seed's")
+@click.option(
+    "--method",
+    type=Choices(("sample", "exact")),
+    default="sample",
+    show_default=True,
+    help="sample, exact (Pauli-path second moments, no error bar) or sample,exact",
+)
+@click.option(
+    "--shots",
+    type=click.IntRange(min=1),
+    default=None,
+    help="report the shot noise of N-shot parameter-shift gradients",
+)
+@click.option(
+    "--mcclean-axes",
+    type=click.Choice(["average", "fixed"]),
+    default="average",
+    show_default=True,
+    help="exact method: average McClean's random axes or use --seed's",
+)
 @library_errors
 def variance(
     qubits,
@@ -241,7 +257,8 @@ def variance(
     noisy = bool((df["noise"] != "none").any())
     _echo_table(
         table.pivot_table(
-            index=["ansatz", "cost", "n_layers"] + (["noise", "noise_strength"] if noisy else [])
+            index=["ansatz", "cost", "n_layers"]
+            + (["noise", "noise_strength"] if noisy else [])
             + (["method"] if df["method"].nunique() > 1 else []),
             columns="n_qubits",
             values="value",
@@ -259,25 +276,26 @@ def variance(
         if len(depth):
             _echo_table(depth.round(4), "\nFit Var ∝ 2^(-rate·L), rate in bits per layer")
     if shots:
-        _echo_table(df.assign(shots_needed=df["shots_needed"].map("{:.4g}".format))
-                    .pivot_table(index=["ansatz", "cost", "n_layers", "method"],
-                                 columns="n_qubits", values="shots_needed", aggfunc="first"),
-                    f"\nShots per circuit for std[dC/dθ] > shot noise (shot var at N={shots}: "
-                    "see shot_var)")
+        _echo_table(
+            df.assign(shots_needed=df["shots_needed"].map("{:.4g}".format)).pivot_table(
+                index=["ansatz", "cost", "n_layers", "method"],
+                columns="n_qubits",
+                values="shots_needed",
+                aggfunc="first",
+            ),
+            f"\nShots per circuit for std[dC/dθ] > shot noise (shot var at N={shots}: "
+            "see shot_var)",
+        )
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
 
 
-from bpdiag.data.cli import data as _data_group  # noqa: E402
+# Commands that live beside their analyses (each is a thin click layer over a library function).
+from bpdiag.analyses.entropy_cli import entropy  # noqa: E402
+from bpdiag.analyses.lie_cli import lie  # noqa: E402
+from bpdiag.analyses.study_cli import study  # noqa: E402
+from bpdiag.cli_train import train  # noqa: E402
+from bpdiag.data.cli import data  # noqa: E402
+from bpdiag.paper_cli import figures, reproduce  # noqa: E402
 
-main.add_command(_data_group)
-from bpdiag.analyses.entropy_cli import entropy as _entropy_command  # noqa: E402
-main.add_command(_entropy_command)
-from bpdiag.cli_train import train as _train_command  # noqa: E402
-main.add_command(_train_command)
-from bpdiag.analyses.study_cli import study as _study_command  # noqa: E402
-
-main.add_command(_study_command)
-from bpdiag.analyses.lie_cli import lie as _lie_command  # noqa: E402
-main.add_command(_lie_command)
-from bpdiag.paper_cli import figures as _figures_cmd, reproduce as _reproduce_cmd  # noqa: E402,I001
-main.add_command(_figures_cmd); main.add_command(_reproduce_cmd)  # noqa: E702
+for _command in (data, entropy, lie, train, study, figures, reproduce):
+    main.add_command(_command)

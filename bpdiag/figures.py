@@ -108,7 +108,9 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
         ax_n.set_xlabel("qubits n")
         ax_l.set_xlabel("layers L")
         ax_l.set_xscale("log")
-        ax_n.legend(ncol=2, frameon=False)
-        ax_l.legend(ncol=2, frameon=False)
+        for ax in (ax_n, ax_l):  # outside the axes: these panels are full of points
+            ax.legend(
+                ncol=1, frameon=False, fontsize=5.5, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+            )
     fig.tight_layout()
     return fig

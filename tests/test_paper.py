@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 from bpdiag import paper

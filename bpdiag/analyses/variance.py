@@ -413,8 +413,15 @@ def variance(
             from bpdiag.analyses.exact import point_frame
 
             frame = point_frame(config, circuit, a, n, L, nz)
-            timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact",
-                           "seconds": frame.attrs["seconds"]})
+            timing.append(
+                {
+                    "ansatz": a,
+                    "n_qubits": n,
+                    "n_layers": L,
+                    "method": "exact",
+                    "seconds": frame.attrs["seconds"],
+                }
+            )
             if path is not None:
                 _io.append_csv(frame, path)
             rows.append(frame)
