@@ -64,6 +64,25 @@ def append_csv(df: pd.DataFrame, path: Path) -> None:
         fh.flush()
 
 
+def finished_keys(path: Path, columns: list[str], key: list[str], what: str) -> set[tuple]:
+    """Keys of the rows already in an appended results CSV, for ``--resume``.
+
+    A run killed mid-write can leave half a line: it is dropped (the point is recomputed). A file
+    whose header is not ``columns`` is refused in one line rather than silently mixed with."""
+    if not path.exists():
+        return set()
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    if not text.strip():
+        return set()
+    df = pd.read_csv(path)
+    if list(df.columns) != list(columns):
+        raise ValueError(f"{path} has columns {list(df.columns)}, not a bpdiag {what} table")
+    return {tuple(r) for r in df[key].itertuples(index=False, name=None)}
+
+
 def write_json(meta: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(meta), indent=2, sort_keys=True) + "\n")

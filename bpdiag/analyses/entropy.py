@@ -750,18 +750,7 @@ def _point_rows(config: EntropyConfig, point, states: np.ndarray) -> pd.DataFram
 
 
 def _done_keys(path: Path) -> set[tuple]:
-    if not path.exists():
-        return set()
-    text = path.read_text()
-    if text and not text.endswith("\n"):  # a run killed mid-line: drop the partial row
-        text = text[: text.rfind("\n") + 1]
-        path.write_text(text)
-    if not text.strip():
-        return set()
-    df = pd.read_csv(path)
-    if list(df.columns) != COLUMNS:
-        raise ValueError(f"{path} has columns {list(df.columns)}, not a bpdiag entropy table")
-    return {tuple(r) for r in df[_KEY].itertuples(index=False, name=None)}
+    return _io.finished_keys(path, COLUMNS, _KEY, "entropy")
 
 
 def entropy(
