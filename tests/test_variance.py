@@ -198,3 +198,22 @@ def test_cli_bad_values_exit_2_with_one_line(extra, message, tmp_path):
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert "Traceback" not in r.output
+
+
+def test_shared_prefix_parameter_shift_equals_the_plain_one(monkeypatch):
+    """Large registers run the gates before the shifted gate once for both shifts."""
+    import bpdiag.analyses.variance as va
+
+    kw = dict(
+        qubits=(3,),
+        layers=(3,),
+        ansatz=("dense", "mcclean"),
+        cost=("global", "zz"),
+        samples=12,
+        seed=7,
+    )
+    plain = variance(**kw)
+    monkeypatch.setattr(va, "_SHARED_PREFIX_FROM", 2)
+    shared = variance(**kw)
+    np.testing.assert_allclose(shared["var"], plain["var"], rtol=1e-12)
+    np.testing.assert_allclose(shared["mean"], plain["mean"], atol=1e-15)

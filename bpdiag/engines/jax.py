@@ -102,14 +102,51 @@ def _initial_state(batch: int, n_register: int, dtype):
 
 def _forward(kernel, A, B, angles, n_active, kernels, n_register: int, dtype):
     """Final states: gates 0..n_active-1 of the tables applied to |0...0>."""
+    state = _initial_state(angles.shape[0], n_register, dtype)
+    return _segment(kernel, A, B, angles, state, 0, n_active, kernels, n_register, dtype)
+
+
+def _segment(kernel, A, B, angles, state, start, stop, kernels, n_register: int, dtype):
+    """Gates start..stop-1 of the tables applied to ``state`` complex[batch, 2**N]."""
     branches = [functools.partial(_gate, kernel=k, n_register=n_register) for k in kernels]
 
     def body(i, state):
         M, _ = _matrices(A[i], B[i], angles[:, i], dtype)
         return jax.lax.switch(kernel[i], branches, state, M)
 
-    state = _initial_state(angles.shape[0], n_register, dtype)
-    return jax.lax.fori_loop(0, n_active, body, state)
+    return jax.lax.fori_loop(start, stop, body, state)
+
+
+def segment_expvals(
+    prog: Program,
+    angles,
+    state,
+    start,
+    stop,
+    obs,
+    *,
+    kernels,
+    n_register: int,
+    dtype=jnp.complex128,
+):
+    """Run gates start..stop-1 on ``state`` and return ``(state, |state|**2 @ obs)``.
+
+    Lets a caller share the part of a circuit before a shifted gate between the two
+    parameter-shift runs (forward only, not differentiable).
+    """
+    state = _segment(
+        prog.kernel,
+        prog.A,
+        prog.B,
+        angles,
+        state.astype(dtype),
+        start,
+        stop,
+        kernels,
+        n_register,
+        dtype,
+    )
+    return state, (jnp.abs(state) ** 2) @ obs
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8))
@@ -218,7 +255,8 @@ def _batch(circuit: Circuit, params, x):
 def jitted(kind: str, kernels: tuple, n_register: int, dtype_name: str = "complex128"):
     """A jitted program function, cached per (kind, kernels, register, dtype).
 
-    kinds: ``angles`` f(prog, angles, obs, n_active) -> [batch, k]; ``expvals``
+    kinds: ``angles`` f(prog, angles, obs, n_active) -> [batch, k]; ``segment``
+    f(prog, angles, state, start, stop, obs) -> (state, [batch, k]); ``expvals``
     f(prog, params, x, obs) -> [batch, k]; ``states`` f(prog, params, x) -> [batch, 2**N];
     ``jac_params`` f(prog, params, x, obs) -> [batch, P, k].
     """
@@ -226,6 +264,8 @@ def jitted(kind: str, kernels: tuple, n_register: int, dtype_name: str = "comple
     opts = dict(kernels=kernels, n_register=n_register, dtype=dtype)
     if kind == "angles":
         f = functools.partial(angle_expvals, **opts)
+    elif kind == "segment":
+        f = functools.partial(segment_expvals, **opts)
     elif kind == "expvals":
         f = functools.partial(program_expvals, **opts)
     elif kind == "states":
