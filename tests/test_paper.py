@@ -438,10 +438,9 @@ def test_tour_notebook_executes_and_shows_every_analysis(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Slow: the quick size of every experiment, every figure checked
+# The quick size of every experiment (the CI size), every figure checked against its table
 
 
-@pytest.mark.slow
 def test_quick_reproduce_every_figure_matches_its_table(tmp_path):
     results, figs = tmp_path / "results", tmp_path / "figs"
     res = CliRunner().invoke(
