@@ -3,8 +3,8 @@
 States are flat: ``complex[batch, 2**N]`` with wire 0 the most significant bit (PennyLane's
 order; ``state.reshape((batch,) + (2,) * N)[:, b0, b1, ...]`` is the amplitude of
 ``|b0 b1 ...>``). Gates are applied one at a time inside a ``lax.fori_loop`` over the gate
-tables of a
-:class:`~bpdiag.engines._program.Program`, so compile time does not grow with depth, and one
+tables of a :class:`~bpdiag.engines._program.Program`; each gate picks, with ``lax.switch``, the
+static elementwise kernel of its wire pair. Compile time does not grow with depth, and one
 compiled function serves every circuit with the same padded table shapes. Gradients use the
 adjoint method (a reverse sweep that un-applies each unitary) through ``jax.custom_vjp``: memory
 stays at a few states per sample whatever the depth.
