@@ -54,3 +54,14 @@ def point_seed(seed: int, *coords) -> np.random.SeedSequence:
     random numbers do not depend on which other points are in the grid."""
     key = "|".join(str(c) for c in coords)
     return np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(key.encode())])
+
+
+def as_axes(config, names: tuple[str, ...], label: str = "") -> None:
+    """Normalise grid axes of a frozen config in place: a scalar becomes a 1-tuple, a list a
+    tuple; an empty axis raises ``ValueError("<label><name> must not be empty")``."""
+    for name in names:
+        value = getattr(config, name)
+        value = (value,) if isinstance(value, (int, str)) else tuple(value)
+        object.__setattr__(config, name, value)
+        if not value:
+            raise ValueError(f"{label}{name} must not be empty")

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy.special import digamma
 
 from bpdiag import _io
-from bpdiag._resources import plan_chunk, point_seed
+from bpdiag._resources import as_axes, plan_chunk, point_seed
 from bpdiag.circuits import ANSATZE, Circuit
 
 STATES = ("data", "product", "ghz", "haar", "trained")
@@ -343,13 +343,7 @@ class EntropyConfig:
     def __post_init__(self) -> None:
         from bpdiag.encodings import ENCODINGS, PAIRS
 
-        for name in ("qubits", "encoding", "layers", "state"):
-            value = getattr(self, name)
-            if isinstance(value, (int, str)):
-                value = (value,)
-            object.__setattr__(self, name, tuple(value))
-            if not value:
-                raise ValueError(f"{name} must not be empty")
+        as_axes(self, ("qubits", "encoding", "layers", "state"))
         object.__setattr__(self, "data", str(self.data))
         if min(self.qubits) < 2:
             raise ValueError(f"n_qubits must be >= 2, got {min(self.qubits)}")

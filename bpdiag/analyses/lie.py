@@ -79,7 +79,7 @@ import pandas as pd
 
 from bpdiag import _io
 from bpdiag import pauli as pa
-from bpdiag._resources import point_seed
+from bpdiag._resources import as_axes, point_seed
 from bpdiag.circuits import ANSATZE, ROTATIONS, TWO_QUBIT, Circuit, angle_maps, build
 
 COSTS = ("global", "local", "zz", "z0")
@@ -993,12 +993,7 @@ class LieConfig:
     sparse_density: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("ansatz", "qubits", "layers"):
-            value = getattr(self, name)
-            value = (value,) if isinstance(value, (int, str)) else tuple(value)
-            object.__setattr__(self, name, value)
-            if not value:
-                raise ValueError(f"{name} must not be empty")
+        as_axes(self, ("ansatz", "qubits", "layers"))
         for a in self.ansatz:
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")

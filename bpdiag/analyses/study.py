@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bpdiag import _io
+from bpdiag._resources import as_axes
 
 #: Columns of runs.csv that identify a run (all other columns are its results).
 RUN_KEYS = ["run_id", "ansatz", "qubits", "layers", "subset", "seed", "model"]
@@ -89,12 +90,7 @@ class StudyConfig:
     def __post_init__(self) -> None:
         from bpdiag.train import TrainConfig
 
-        for name in ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"):
-            value = getattr(self, name)
-            value = (value,) if isinstance(value, (int, str)) else tuple(value)
-            object.__setattr__(self, name, value)
-            if not value:
-                raise ValueError(f"study axis {name} must not be empty")
+        as_axes(self, ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"), "study axis ")
         if self.bootstrap < 100:
             raise ValueError(f"bootstrap must be >= 100 resamples, got {self.bootstrap}")
         fields = {f.name for f in dataclasses.fields(TrainConfig)}

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bpdiag import _io
-from bpdiag._resources import plan_chunk, point_seed
+from bpdiag._resources import as_axes, plan_chunk, point_seed
 from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
 from bpdiag.engines._program import gate_kernels
 
@@ -91,13 +91,7 @@ class VarianceConfig:
     mcclean_axes: str = "average"  # exact method: average McClean's random axes, or "fixed"
 
     def __post_init__(self) -> None:
-        for name in ("qubits", "layers", "ansatz", "cost"):
-            value = getattr(self, name)
-            if isinstance(value, (int, str)):
-                value = (value,)
-            object.__setattr__(self, name, tuple(value))
-            if not value:
-                raise ValueError(f"{name} must not be empty")
+        as_axes(self, ("qubits", "layers", "ansatz", "cost"))
         if min(self.qubits) < 1:
             raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
         if min(self.layers) < 1:

@@ -87,6 +87,19 @@ EXTRA_COLUMNS = ("instrument", "prev_close", "oi_change")
 interest. Files that carry them also give ``lot_size``, ``vix`` and ``rate``."""
 
 _OPTIONAL_EXTRAS = ("lot_size", "vix", "rate")
+#: Numeric columns every loader returns as float64 (besides ``strike``).
+_PRICE_COLUMNS = (
+    "open",
+    "high",
+    "low",
+    "close",
+    "settle",
+    "volume",
+    "open_interest",
+    "underlying_price",
+    "prev_close",
+    "oi_change",
+)
 _NA = ["", " ", "-", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _ROOTS = {"SPXW": "SPX", "SPXPM": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX"}
 _OCC = r"^(?:O:)?([A-Z][A-Z0-9]{0,5})(\d{6})([CP])(\d{8})$"
@@ -380,19 +393,7 @@ def _frame(index: pd.Index, **cols) -> pd.DataFrame:
     df = pd.DataFrame(out, index=index)
     for c in ("underlying", "option_type", "instrument"):
         df[c] = df[c].astype("str")
-    for c in (
-        "strike",
-        "open",
-        "high",
-        "low",
-        "close",
-        "settle",
-        "volume",
-        "open_interest",
-        "underlying_price",
-        "prev_close",
-        "oi_change",
-    ) + _OPTIONAL_EXTRAS:
+    for c in ("strike",) + _PRICE_COLUMNS + _OPTIONAL_EXTRAS:
         if c in df.columns:
             df[c] = df[c].astype(np.float64)
     return df
@@ -486,21 +487,7 @@ def _udiff_converted(c: _Ctx) -> pd.DataFrame:
 def _canonical(c: _Ctx) -> pd.DataFrame:
     fmts = ("%Y-%m-%d", "ISO8601")
     opt = c.option_type("option_type")
-    cols = {
-        k: c.num(k)
-        for k in (
-            "open",
-            "high",
-            "low",
-            "close",
-            "settle",
-            "volume",
-            "open_interest",
-            "underlying_price",
-            "prev_close",
-            "oi_change",
-        )
-    }
+    cols = {k: c.num(k) for k in _PRICE_COLUMNS}
     extras = {k: c.num(k) for k in _OPTIONAL_EXTRAS if c.has(k)}
     instr = c.text("instrument") if c.has("instrument") else _instrument_from_type(opt)
     return _frame(
