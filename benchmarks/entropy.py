@@ -37,7 +37,7 @@ def main() -> None:
         random_encoder,
     )
     from bpdiag.data import prepare
-    from bpdiag.encodings import encoded_states
+    from bpdiag.engines.states import encoded_states
 
     # States: option rows -> random encoder -> zz encoding -> `layers` original-ansatz layers.
     t0 = time.perf_counter()

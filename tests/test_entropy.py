@@ -15,12 +15,13 @@ import pandas as pd
 import pennylane as qml
 import pytest
 
-from bpdiag import encodings as enc
 from bpdiag._resources import point_seed
 from bpdiag.analyses import entropy as E
 from bpdiag.circuits import ANSATZE, build, original_circuit, random_circuit
+from bpdiag.circuits import encodings as enc
 from bpdiag.engines import jax as je
 from bpdiag.engines import pennylane as pe
+from bpdiag.engines import states as states_engine
 
 LN2 = math.log(2)
 
@@ -108,7 +109,7 @@ def test_product_and_ghz_references():
 def test_unentangled_encoding_has_zero_entropy():
     rng = np.random.default_rng(0)
     x = rng.uniform(-np.pi, np.pi, (30, 5))
-    states = enc.encoded_states("angle", x, 0)
+    states = states_engine.encoded_states("angle", x, 0)
     ent = E.entanglement_entropies(states, 5, [(0,), (0, 1), (1, 3)])
     assert np.abs(ent.vn).max() < 1e-12 and np.abs(ent.renyi2).max() < 1e-12
 
@@ -149,7 +150,7 @@ def test_pipeline_states_match_a_pennylane_qnode():
         c = enc.encoded_circuit(encoding, n, L, ansatz="dense")
         p = rng.uniform(0, 2 * np.pi, c.n_params)
         feats = angles if encoding != "amplitude" else np.abs(X[:, :16]) + 0.1
-        states = enc.encoded_states(encoding, feats, L, p, n_qubits=n, ansatz="dense")
+        states = states_engine.encoded_states(encoding, feats, L, p, n_qubits=n, ansatz="dense")
         ent = E.entanglement_entropies(states, n, [(0,), (0, 1), (1, 2)])
         for wires, k in (([0], 0), ([0, 1], 1), ([1, 2], 2)):
 
@@ -276,7 +277,7 @@ def test_zz_features_and_amplitude_state():
     with pytest.raises(ValueError, match="n_qubits >= 3"):
         enc.amplitude_state(np.ones((1, 5)), 2)
     with pytest.raises(ValueError, match="shared"):
-        enc.amplitude_states(
+        states_engine.amplitude_states(
             np.ones((2, 4)), enc.encoded_circuit("amplitude", 2, 1), np.ones((2, 2))
         )
 

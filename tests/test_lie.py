@@ -14,7 +14,6 @@ import pennylane as qml
 import pytest
 from click.testing import CliRunner
 
-from bpdiag import pauli as pa
 from bpdiag.analyses import lie
 from bpdiag.circuits import (
     C,
@@ -28,6 +27,7 @@ from bpdiag.circuits import (
     original_circuit,
     random_circuit,
 )
+from bpdiag.circuits import pauli as pa
 from bpdiag.cli import main
 
 _MATS = {

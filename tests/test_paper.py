@@ -403,7 +403,7 @@ def test_quick_variance_regenerates_its_figure_with_the_tables_numbers(tmp_path)
     # index.md says which command and which table made the figure.
     index = (figs / "index.md").read_text()
     assert f"--out {folder.as_posix()} --quick" in index and "variance.csv" in index
-    assert "bpdiag.figures.variance_figure" in index
+    assert "bpdiag.figures.variance.variance_figure" in index
     # Regenerating gives the same bytes (fixed metadata; same table, same figure).
     again = tmp_path / "again"
     paper.figures(results, again, only=["variance"])

@@ -3,7 +3,7 @@
 Pipeline (one grid point = state kind, encoding, ansatz, n_qubits, n_layers):
 option rows (:func:`bpdiag.data.prepare`, scaled features) → a torch encoder
 ``Linear → ReLU → Linear(n) → Tanh`` scaled to angles in [-pi, pi] (seeded random init) →
-an encoding from :mod:`bpdiag.encodings` (``angle``, ``zz``, ``reupload``, ``amplitude``) →
+an encoding from :mod:`bpdiag.circuits.encodings` (``angle``, ``zz``, ``reupload``, ``amplitude``) →
 optionally ``n_layers`` ansatz layers with random parameters → states by the JAX engine →
 entanglement entropies of every contiguous cut ``A = {0..m-1}``, ``m = 1..n//2`` (and, on
 request, of random qubit subsets of each size), averaged over rows with standard errors.
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma
 
-from bpdiag import _io
+from bpdiag import results as _io
 from bpdiag._resources import as_axes, plan_chunk, point_seed
 from bpdiag.circuits import ANSATZE, Circuit
 
@@ -341,7 +341,7 @@ class EntropyConfig:
     memory_budget: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        from bpdiag.encodings import ENCODINGS, PAIRS
+        from bpdiag.circuits.encodings import ENCODINGS, PAIRS
 
         as_axes(self, ("qubits", "encoding", "layers", "state"))
         object.__setattr__(self, "data", str(self.data))
@@ -569,7 +569,7 @@ def _ghz_circuit(n: int) -> Circuit:
 
 
 def _circuit(config: EntropyConfig, point, trained: Trained | None = None) -> Circuit | None:
-    from bpdiag.encodings import encoded_circuit
+    from bpdiag.circuits.encodings import encoded_circuit
 
     state, enc, ansatz, n, L = point
     if state == "trained":
@@ -591,7 +591,7 @@ def _engine_plan(config: EntropyConfig, points, trained: Trained | None = None) 
     """Per register: the union of wire kernels and a padded gate capacity, so that one compiled
     program serves every circuit of that register (extra wires stay |0>, padding gates are
     skipped; both leave every amplitude unchanged)."""
-    from bpdiag.encodings import angle, compose
+    from bpdiag.circuits.encodings import angle, compose
     from bpdiag.engines._program import gate_kernels
 
     plan: dict[int, dict] = {}
@@ -613,7 +613,8 @@ def _engine_plan(config: EntropyConfig, points, trained: Trained | None = None) 
 
 def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=None) -> np.ndarray:
     """The states complex[rows, 2**n] of one grid point."""
-    from bpdiag.encodings import amplitude_states, encoding_features, simulate_states
+    from bpdiag.circuits.encodings import encoding_features
+    from bpdiag.engines.states import amplitude_states, simulate_states
 
     state, enc, _, n, L = point
     extra = (config.params,) if state == "data" else ()
@@ -654,7 +655,7 @@ def _pennylane_states(config, point, c: Circuit, rng, angles_for, rows: int, tra
     """The states of one grid point from a PennyLane QNode on ``config.device``, one call per
     row, with the same random draws as the JAX path: complex128[rows, 2**n], or
     complex128[rows, 2**n, 2**n] density matrices from a mixed-state device (default.mixed)."""
-    from bpdiag.encodings import encoding_features
+    from bpdiag.circuits.encodings import encoding_features
     from bpdiag.engines import pennylane as pe
 
     state, enc, _, n, _ = point
@@ -1029,7 +1030,7 @@ def verdicts(df: pd.DataFrame, **options) -> pd.DataFrame:
 def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     """Write ``entropy.csv`` (already appended when ``out`` was given), ``entropy.json`` (config,
     data, encoder, verdicts, timing, units) and the figure ``entropy.png``/``.pdf``."""
-    from bpdiag.figures_entropy import entropy_figure
+    from bpdiag.figures.entropy import entropy_figure
 
     config = df.attrs.get("config", {})
     unit = config.get("unit", str(df["unit"].iloc[0]) if len(df) else "nats")

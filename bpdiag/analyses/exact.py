@@ -1257,7 +1257,7 @@ def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
     import matplotlib.pyplot as plt
 
     from bpdiag.analyses.variance import haar_variance
-    from bpdiag.figures import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style
+    from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style
 
     style()
     if "noise" in df:
@@ -1341,7 +1341,7 @@ def shots_figure(df: pd.DataFrame, meta: dict | None = None):
     (``shots_needed`` = s1 / Var) against n, one panel per cost; exact lines, sampled points."""
     import matplotlib.pyplot as plt
 
-    from bpdiag.figures import COLUMN_WIDTH, _colors, style
+    from bpdiag.figures._style import COLUMN_WIDTH, _colors, style
 
     style()
     costs = list(dict.fromkeys(df["cost"]))
@@ -1399,7 +1399,7 @@ SHOT_COLUMNS = [
 def write_shots(df: pd.DataFrame, meta: dict, out) -> dict:
     """If ``df`` has shot-noise columns, write ``variance_shots.csv``/``.json`` and the shots-needed
     figure; returns the paths written (keys prefixed ``shots_``)."""
-    from bpdiag import _io
+    from bpdiag import results as _io
 
     if "shots_needed" not in df or not df["shots_needed"].notna().any():
         return {}

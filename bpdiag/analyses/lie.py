@@ -41,7 +41,8 @@ distribution, stacked over data points (the large-data limit of the effective di
 Abbas et al., Nat. Comput. Sci. 1, 403 (2021)): how many parameter directions the measured
 probabilities respond to.
 
-**DLA.** The Lie closure of the trainable generators (:mod:`bpdiag.pauli`); for Pauli strings it is
+**DLA.** The Lie closure of the trainable generators (:mod:`bpdiag.circuits.pauli`); for Pauli
+strings it is
 classified from the anticommutation graph: isolated strings form the centre ``u(1)^k``, each other
 component is a simple ideal identified by its dimension and rank (size of a maximal commuting set)
 as su(N), so(N) or sp(N) (Aguilar et al. 2024, arXiv:2408.00081: Pauli Lie algebras are sums of
@@ -77,10 +78,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from bpdiag import _io
-from bpdiag import pauli as pa
+from bpdiag import results as _io
 from bpdiag._resources import as_axes, point_seed
 from bpdiag.circuits import ANSATZE, ROTATIONS, TWO_QUBIT, Circuit, angle_maps, build
+from bpdiag.circuits import pauli as pa
 
 COSTS = ("global", "local", "zz", "z0")
 PARAM_COLUMNS = [
@@ -1223,7 +1224,7 @@ def lie(
 
 def write(report: LieReport, out: str | Path) -> dict[str, Path]:
     """Write ``lie.csv``, ``lie_params.csv``, ``lie.json`` and the figure ``lie.png/.pdf``."""
-    from bpdiag.figures_lie import lie_figure
+    from bpdiag.figures.lie import lie_figure
 
     out = Path(out)
     meta = {

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bpdiag import _io
+from bpdiag import results as _io
 from bpdiag.circuits import TWO_QUBIT, Circuit
 
 #: Noise coordinates of a variance row (appended to the variance table's columns).
@@ -276,7 +276,7 @@ def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
 def write(df: pd.DataFrame, out: str | Path, min_layers: int = 1) -> dict[str, Path]:
     """Write ``noise.csv`` (the variance rows), ``noise.json`` (config, depth fits, units) and
     the figure ``noise.png``/``.pdf`` (Var against depth per strength)."""
-    from bpdiag.figures_noise import noise_figure
+    from bpdiag.figures.noise import noise_figure
 
     fits = fit_depth_decay(df, min_layers=min_layers)
     meta = {

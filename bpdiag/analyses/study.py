@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bpdiag import _io
+from bpdiag import results as _io
 from bpdiag._resources import as_axes
 
 #: Columns of runs.csv that identify a run (all other columns are its results).
@@ -408,7 +408,7 @@ def write(
 ) -> dict[str, Path]:
     """Write ``qc.csv``/``qc.json`` and the figures ``study_loss``, ``study_qc``,
     ``study_qgrad`` (runs.csv and history.csv are written by :func:`study`)."""
-    from bpdiag import figures_study as fs
+    from bpdiag.figures import study as fs
 
     out = Path(out)
     meta = {

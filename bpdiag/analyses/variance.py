@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bpdiag import _io
+from bpdiag import results as _io
 from bpdiag._resources import as_axes, plan_chunk, point_seed
 from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
 from bpdiag.engines._program import gate_kernels
@@ -572,12 +572,12 @@ def haar_variance(n_qubits: int, cost: str) -> float:
 
 def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
     """Write ``variance.csv`` (already appended), ``variance.json`` and the figure."""
-    from bpdiag.figures import variance_figure
+    from bpdiag.figures.variance import variance_figure
 
     fits = fit_decay(df)
     figure = variance_figure
     if "noise" in df and (df["noise"] != "none").any():  # Var against depth per noise strength
-        from bpdiag.figures_noise import noise_figure as figure
+        from bpdiag.figures.noise import noise_figure as figure
     meta = {
         "analysis": "variance",
         "config": df.attrs.get("config", {}),

@@ -1,116 +1,13 @@
-"""The ``bpdiag`` command line: a thin click layer over the library.
-
-Each command parses its options, calls one library function that returns a DataFrame, and hands
-the result to :func:`bpdiag._io.write_result`. Library ``ValueError``s become click usage errors
-(exit code 2, one line, no traceback).
-"""
+"""``bpdiag variance``: Var[dC/dtheta] against qubits and depth."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import click
 
-
-class IntRange(click.ParamType):
-    """Parses ``2..8`` (inclusive), ``2,4,6`` or ``5`` into a sorted tuple of ints."""
-
-    name = "range"
-
-    def __init__(self, minimum: int | None = None):
-        self.minimum = minimum
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (tuple, list)):
-            return tuple(value)
-        text = str(value).strip()
-        try:
-            out: list[int] = []
-            for part in text.split(","):
-                part = part.strip()
-                if ".." in part:
-                    lo, hi = (int(s) for s in part.split(".."))
-                    if hi < lo:
-                        self.fail(f"empty range {part!r}: the end is below the start", param, ctx)
-                    out.extend(range(lo, hi + 1))
-                else:
-                    out.append(int(part))
-        except ValueError:
-            self.fail(f"{text!r} is not a list of integers like 2..8 or 2,4,6", param, ctx)
-        if self.minimum is not None and min(out) < self.minimum:
-            self.fail(f"values must be >= {self.minimum}, got {min(out)}", param, ctx)
-        return tuple(sorted(set(out)))
+from bpdiag.cli._common import Choices, IntRange, _echo_table, _resolve_device, library_errors
 
 
-class Choices(click.ParamType):
-    """Comma-separated list of names from a fixed set, e.g. ``dense,sparse``."""
-
-    name = "names"
-
-    def __init__(self, choices: tuple[str, ...]):
-        self.choices = tuple(choices)
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (tuple, list)):
-            return tuple(value)
-        names = tuple(s.strip() for s in str(value).split(",") if s.strip())
-        bad = [s for s in names if s not in self.choices]
-        if bad or not names:
-            self.fail(
-                f"unknown value {bad[0] if bad else value!r}; "
-                f"choose from {', '.join(self.choices)}",
-                param,
-                ctx,
-            )
-        return names
-
-
-def library_errors(func: Callable) -> Callable:
-    """Turn a library ``ValueError`` into a one-line usage error (exit code 2)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, FileNotFoundError, MemoryError) as exc:
-            raise click.UsageError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="bpdiag")
-def main() -> None:
-    """bpdiag: can this parameterized quantum circuit be trained, and if not, why not?"""
-
-
-def _echo_table(df, title: str | None = None) -> None:
-    import pandas as pd
-
-    opts = ("display.width", 120, "display.max_columns", 30, "display.max_rows", 200)
-    with pd.option_context(*opts):
-        if title:
-            click.echo(title)
-        click.echo(df.to_string())
-
-
-def _resolve_device(engine: str, device: str, fallback: bool) -> str:
-    if engine != "pennylane":
-        return device
-    import warnings
-
-    from bpdiag.engines.pennylane import resolve_device
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        name = resolve_device(device, fallback=fallback)
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
-    return name
-
-
-@main.command()
+@click.command()
 @click.option("--qubits", type=IntRange(1), default="2..8", show_default=True, help="2..8 or 2,4,6")
 @click.option("--layers", type=IntRange(1), default="1,2,5,10,20,50", show_default=True)
 @click.option(
@@ -287,15 +184,3 @@ def variance(
             "see shot_var)",
         )
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
-
-
-# Commands that live beside their analyses (each is a thin click layer over a library function).
-from bpdiag.analyses.entropy_cli import entropy  # noqa: E402
-from bpdiag.analyses.lie_cli import lie  # noqa: E402
-from bpdiag.analyses.study_cli import study  # noqa: E402
-from bpdiag.cli_train import train  # noqa: E402
-from bpdiag.data.cli import data  # noqa: E402
-from bpdiag.paper_cli import figures, reproduce  # noqa: E402
-
-for _command in (data, entropy, lie, train, study, figures, reproduce):
-    main.add_command(_command)

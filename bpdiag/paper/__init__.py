@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bpdiag import _io
+from bpdiag import results as _io
 
 ANALYSES = ("variance", "noise", "entropy", "lie", "study")
 #: The file every :func:`reproduce` run leaves in its result folder (how and at what size).
@@ -105,7 +105,7 @@ FIGURES: tuple[Figure, ...] = (
         "variance",
         "variance",
         ("variance.csv",),
-        "bpdiag.figures:variance_figure",
+        "bpdiag.figures.variance:variance_figure",
         "Barren plateaus: Var[dC/dθ] against qubits (fits Var ∝ 2^(-b n)) and depth, dense vs "
         "sparse HEA, global vs local cost (McClean et al. 2018; Cerezo et al. 2021).",
         meta="variance.json",
@@ -114,7 +114,7 @@ FIGURES: tuple[Figure, ...] = (
         "noise",
         "noise",
         ("noise.csv",),
-        "bpdiag.figures_noise:noise_figure",
+        "bpdiag.figures.noise:noise_figure",
         "Noise-induced barren plateaus: Var[dC/dθ] against depth for several depolarizing "
         "strengths, and the fitted decay rate against the bound of Wang et al. 2021.",
         meta="noise.json",
@@ -123,7 +123,7 @@ FIGURES: tuple[Figure, ...] = (
         "entropy",
         "entropy",
         ("entropy.csv",),
-        "bpdiag.figures_entropy:entropy_figure",
+        "bpdiag.figures.entropy:entropy_figure",
         "Entanglement of data-encoded states against the Page curve (Page 1993): entropy "
         "against cut size, and half-cut entropy against qubits.",
         meta="entropy.json",
@@ -132,7 +132,7 @@ FIGURES: tuple[Figure, ...] = (
         "lie",
         "lie",
         ("lie.csv",),
-        "bpdiag.figures_lie:lie_figure",
+        "bpdiag.figures.lie:lie_figure",
         "Lie audit of the regressor's circuits: cost variance predicted by the dynamical Lie "
         "algebra (Ragone et al. 2024) next to the sampled one, and the DLA dimension.",
         meta="lie.json",
@@ -141,7 +141,7 @@ FIGURES: tuple[Figure, ...] = (
         "study_qc",
         "study",
         ("qc.csv",),
-        "bpdiag.figures_study:qc_figure",
+        "bpdiag.figures.study:qc_figure",
         "The 36-model study: qc = 1 - q_avg/c_avg per configuration with its 95% bootstrap "
         "interval over seeds; below 0 the quantum layer hurts.",
         meta="qc.json",
@@ -150,7 +150,7 @@ FIGURES: tuple[Figure, ...] = (
         "study_loss",
         "study",
         ("runs.csv", "history.csv"),
-        "bpdiag.figures_study:loss_figure",
+        "bpdiag.figures.study:loss_figure",
         "The 36-model study: test loss against training-set size, hybrids and their classical "
         "twins (mean over seeds ± standard error).",
         call="tables",
@@ -159,7 +159,7 @@ FIGURES: tuple[Figure, ...] = (
         "study_qgrad",
         "study",
         ("runs.csv", "history.csv"),
-        "bpdiag.figures_study:qgrad_figure",
+        "bpdiag.figures.study:qgrad_figure",
         "The 36-model study: variance of the quantum parameters' gradients during training.",
         call="tables",
     ),

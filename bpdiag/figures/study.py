@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bpdiag.figures import COLUMN_WIDTH, _colors, style
+from bpdiag.figures._style import COLUMN_WIDTH, _colors, style
 
 _LOSS = "test_mse_scaled"
 

@@ -13,7 +13,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from bpdiag.cli import library_errors
+from bpdiag.cli._common import library_errors
 from bpdiag.data import (
     OPTION_FORMATS,
     clean,

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from bpdiag.cli import _echo_table, library_errors
+from bpdiag.cli._common import _echo_table, library_errors
 
 
 @click.command()

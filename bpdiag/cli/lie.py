@@ -9,7 +9,7 @@ import click
 
 from bpdiag.analyses.lie import COSTS
 from bpdiag.circuits import ANSATZE
-from bpdiag.cli import Choices, IntRange, _echo_table, library_errors
+from bpdiag.cli._common import Choices, IntRange, _echo_table, library_errors
 
 
 @click.command("lie")

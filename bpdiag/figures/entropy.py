@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bpdiag.figures import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
+from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
 
 _REFERENCE_COLORS = {"product": "tab:gray", "ghz": "tab:red", "haar": "tab:blue"}
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bpdiag.figures import COLUMN_WIDTH, MARKERS, _colors, style  # noqa: E402
+from bpdiag.figures._style import COLUMN_WIDTH, MARKERS, _colors, style  # noqa: E402
 
 
 def lie_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:

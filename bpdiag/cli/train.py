@@ -8,7 +8,7 @@ import sys
 import click
 
 from bpdiag.circuits import ANSATZE
-from bpdiag.cli import _echo_table, _resolve_device, library_errors
+from bpdiag.cli._common import _echo_table, _resolve_device, library_errors
 
 
 @click.command("train")

@@ -8,8 +8,8 @@ import click
 
 from bpdiag.analyses.entropy import ENGINES, PARAMS, STATES, UNITS
 from bpdiag.circuits import ANSATZE
-from bpdiag.cli import Choices, IntRange, _echo_table, _resolve_device, library_errors
-from bpdiag.encodings import ENCODINGS, PAIRS
+from bpdiag.circuits.encodings import ENCODINGS, PAIRS
+from bpdiag.cli._common import Choices, IntRange, _echo_table, _resolve_device, library_errors
 
 
 @click.command("entropy")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bpdiag.figures import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
+from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
 
 
 def _fits(df: pd.DataFrame, meta: dict) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 Every encoding of an angle vector ``x`` float[n] (radians, one per qubit) is a
 :class:`~bpdiag.circuits.Circuit` whose rotations are driven by data features, optionally followed
 by (or, for re-uploading, interleaved with) the layers of an ansatz from
-:func:`bpdiag.circuits.build`. States are computed by the JAX engine only: nothing here simulates.
+:func:`bpdiag.circuits.build`. States are computed by :mod:`bpdiag.engines.states`: nothing here
+simulates.
 
 * ``angle``: ``RY(x_i)`` on wire ``i`` (the original regressor's encoding).
 * ``zz``: ``angle``, then the second-order ZZ feature map of Havlíček et al., Nature 567, 209
@@ -32,28 +33,23 @@ import math
 
 import numpy as np
 
-from bpdiag._resources import plan_chunk
-from bpdiag.circuits import ANSATZE, Circuit, Source, X, build, chain_pairs
+from bpdiag.circuits._circuit import ANSATZE, Circuit, Source, X
+from bpdiag.circuits.families import build, chain_pairs
 
 ENCODINGS = ("angle", "zz", "reupload", "amplitude")
 PAIRS = ("linear", "ring", "full")
-#: Target bytes of states per engine call (see :func:`simulate_states`).
-_CHUNK_BYTES = 2**24
 
 __all__ = [
     "ENCODINGS",
     "PAIRS",
     "amplitude_state",
-    "amplitude_states",
     "angle",
     "ansatz_layers",
     "basis_angles",
     "compose",
     "encoded_circuit",
-    "encoded_states",
     "encoding_features",
     "reupload",
-    "simulate_states",
     "zz",
     "zz_features",
     "zz_pairs",
@@ -294,151 +290,3 @@ def basis_angles(n_qubits: int) -> np.ndarray:
     ``angle`` circuit prepares ``|k>`` exactly (``RY(pi)|0> = |1>``)."""
     k = np.arange(2**n_qubits)[:, None]
     return np.pi * ((k >> (n_qubits - 1 - np.arange(n_qubits))[None, :]) & 1)
-
-
-def _bytes_per_row(n_register: int, dtype: str) -> float:
-    # state + the engine's split/merge temporaries and the gate loop's carry (about 8 states)
-    return 2**n_register * (16 if dtype == "complex128" else 8) * 8
-
-
-def simulate_states(
-    circuit: Circuit,
-    params: np.ndarray,
-    x: np.ndarray | None = None,
-    *,
-    n_register: int | None = None,
-    n_gates: int | None = None,
-    kernels: tuple | None = None,
-    dtype: str = "complex128",
-    chunk: int | None = None,
-    memory_budget: float | None = None,
-) -> np.ndarray:
-    """Final states complex[batch, 2**n] of ``circuit`` by the JAX engine's ``jitted("states")``.
-
-    params: float[batch, n_params] or [n_params] (shared); x: float[batch, n_data] or None.
-    The circuit may be embedded in a register of ``n_register >= n`` wires, padded to ``n_gates``
-    gates and compiled with a superset of its wire ``kernels``, so that one compiled program
-    serves many circuits; extra wires stay in ``|0>`` and are dropped from the result. Rows run in
-    chunks (of ``chunk`` rows, or as many as the memory budget allows, see
-    :func:`bpdiag._resources.plan_chunk`); every chunk is padded to one shape.
-    """
-    import jax.numpy as jnp
-
-    from bpdiag.engines import jax as je
-    from bpdiag.engines._program import Program, gate_kernels, lower
-
-    n = circuit.n_qubits
-    N = n if n_register is None else int(n_register)
-    params = np.asarray(params, dtype=float)
-    if x is not None and circuit.n_data:
-        x = np.atleast_2d(np.asarray(x, dtype=float))
-        batch = len(x)
-    else:
-        batch = len(params) if params.ndim == 2 else 1
-        x = None
-    if params.ndim == 1:
-        params = np.broadcast_to(params, (batch, params.shape[0]))
-    if len(params) != batch:
-        raise ValueError(f"params and x batch sizes differ: {len(params)} vs {batch}")
-    if circuit.n_data and x is None:
-        raise ValueError(f"circuit {circuit.name!r} needs x with {circuit.n_data} features")
-    kernels = (gate_kernels(circuit) or ((0, -1),)) if kernels is None else tuple(kernels)
-    prog_np = lower(circuit, kernels=kernels, n_register=N, n_gates=n_gates)
-    # Angles are computed here and fed through an identity parameter map, so the compiled
-    # function sees only the gate tables: every circuit with the same (kernels, register, padded
-    # length, chunk) shares one compilation. Padding gates are skipped (n_active).
-    angles = params @ prog_np.pm + prog_np.const
-    if x is not None:
-        angles = angles + x @ prog_np.dm
-    G = prog_np.kernel.shape[0]
-    prog = Program(
-        jnp.asarray(prog_np.kernel),
-        jnp.asarray(prog_np.A),
-        jnp.asarray(prog_np.B),
-        jnp.eye(G),
-        jnp.zeros((0, G)),
-        jnp.zeros(G),
-    )
-    itemsize = 16 if dtype == "complex128" else 8
-    if chunk is None:
-        chunk = plan_chunk(
-            batch,
-            _bytes_per_row(N, dtype),
-            what=f"{circuit.name} on {n} qubits",
-            budget=memory_budget,
-        )
-        # Cache-sized chunks: every gate is one pass over the chunk's states, so a chunk that
-        # stays in cache runs about twice as fast as one that streams from memory.
-        chunk = min(chunk, max(1, _CHUNK_BYTES // (2**N * itemsize)))
-    chunk = max(1, min(int(chunk), batch))
-    f = je.jitted("states", kernels, N, dtype)
-    out = np.empty((batch, 2**n), dtype=np.complex128 if dtype == "complex128" else np.complex64)
-    no_x = jnp.zeros((chunk, 0))
-    for i in range(0, batch, chunk):
-        block = angles[i : i + chunk]
-        m = len(block)
-        if m < chunk:
-            block = np.concatenate([block, np.zeros((chunk - m, G))])
-        s = np.asarray(f(prog, jnp.asarray(block), no_x, circuit.n_gates))[:m]
-        if N > n:  # trailing extra wires stay |0>: keep their all-zero slice
-            s = s.reshape(m, 2**n, 2 ** (N - n))[:, :, 0]
-        out[i : i + m] = s
-    return out
-
-
-def amplitude_states(
-    features: np.ndarray, ansatz: Circuit, params: np.ndarray | None = None, **engine
-) -> np.ndarray:
-    """Amplitude-encoded states (:func:`amplitude_state`), then the ``ansatz`` circuit with one
-    parameter vector float[n_params] shared by all rows, applied by linearity:
-    ``U|a> = sum_k a_k U|k>``. Returns complex128[batch, 2**n], n = ``ansatz.n_qubits``.
-
-    The columns ``U|k>`` are the engine's states of ``compose(angle(n), ansatz)`` at
-    ``x = basis_angles(n)``; ``engine`` options go to :func:`simulate_states`.
-    """
-    n = ansatz.n_qubits
-    a = amplitude_state(features, n)
-    if ansatz.n_gates == 0:
-        return a
-    p = np.zeros(ansatz.n_params) if params is None else np.asarray(params, dtype=float)
-    if p.ndim != 1:
-        raise ValueError(
-            "amplitude encoding with an ansatz needs one parameter vector shared by all rows, "
-            f"got params of shape {p.shape}"
-        )
-    columns = simulate_states(compose(angle(n), ansatz), p, basis_angles(n), **engine)
-    return a @ columns
-
-
-def encoded_states(
-    encoding: str,
-    x: np.ndarray,
-    n_layers: int = 0,
-    params: np.ndarray | None = None,
-    *,
-    n_qubits: int | None = None,
-    ansatz: str = "original",
-    seed: int = 0,
-    pairs: str = "linear",
-    **engine,
-) -> np.ndarray:
-    """States complex128[batch, 2**n] of an encoding followed by ``n_layers`` ansatz layers.
-
-    x: angles float[batch, n] (radians), or for ``amplitude`` any features float[batch, F] with
-    ``F <= 2**n_qubits``. params: float[n_params] (shared by all rows) or float[batch, n_params]
-    (zeros if None). n = ``n_qubits`` (default ``x.shape[1]``). ``engine`` options go to
-    :func:`simulate_states`.
-
-    >>> encoded_states("angle", np.zeros((1, 2))).round(3)
-    array([[1.+0.j, 0.+0.j, 0.+0.j, 0.+0.j]])
-    """
-    x = np.atleast_2d(np.asarray(x, dtype=float))
-    n = int(x.shape[1] if n_qubits is None else n_qubits)
-    circuit = encoded_circuit(encoding, n, n_layers, ansatz=ansatz, seed=seed, pairs=pairs)
-    if params is None:
-        params = np.zeros(circuit.n_params)
-    if encoding == "amplitude":
-        return amplitude_states(x, circuit, params, **engine)
-    if x.shape[1] != n:
-        raise ValueError(f"encoding {encoding!r} on {n} qubits needs {n} angles, got {x.shape[1]}")
-    return simulate_states(circuit, params, encoding_features(encoding, x, pairs=pairs), **engine)

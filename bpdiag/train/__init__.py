@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bpdiag import _io
+from bpdiag import results as _io
 from bpdiag.model import ENGINES, TWINS, HybridModel, build_model
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -807,7 +807,7 @@ def history_figure(df: pd.DataFrame, meta: dict | None = None):
     against epoch, three panels side by side."""
     import matplotlib.pyplot as plt
 
-    from bpdiag.figures import COLUMN_WIDTH, _colors, style
+    from bpdiag.figures._style import COLUMN_WIDTH, _colors, style
 
     style()
     fig, axes = plt.subplots(1, 3, figsize=(2.2 * COLUMN_WIDTH, 0.75 * COLUMN_WIDTH))

@@ -1,0 +1,64 @@
+"""Circuits as data: the one description every engine consumes, the families that build it, the
+encodings, and the observables (costs, Pauli algebra). Imports numpy only.
+
+* :mod:`~bpdiag.circuits._circuit`: :class:`Circuit`, :class:`Source`, gate names, angle maps;
+* :mod:`~bpdiag.circuits.families`: dense / sparse / McClean / original HEAs, :func:`build`;
+* :mod:`~bpdiag.circuits.encodings`: data encodings and the encoded circuit;
+* :mod:`~bpdiag.circuits.observables`: the one place costs and observables are defined;
+* :mod:`~bpdiag.circuits.pauli`: bit-packed Pauli strings and their algebra.
+
+>>> c = dense_hea(3, 2)
+>>> c.n_qubits, c.n_params, len(c.gates)
+(3, 12, 16)
+"""
+
+from bpdiag.circuits._circuit import (
+    ANSATZE,
+    CLIFFORD,
+    FIXED,
+    GATES,
+    ROTATIONS,
+    TWO_QUBIT,
+    C,
+    Circuit,
+    P,
+    Source,
+    X,
+    angle_maps,
+)
+from bpdiag.circuits.families import (
+    build,
+    chain_pairs,
+    dense_hea,
+    mcclean,
+    original_circuit,
+    random_circuit,
+    sparse_hea,
+)
+from bpdiag.circuits.observables import COSTS, cost_diagonal, observables, z_signs
+
+__all__ = [
+    "ANSATZE",
+    "CLIFFORD",
+    "COSTS",
+    "FIXED",
+    "GATES",
+    "ROTATIONS",
+    "TWO_QUBIT",
+    "C",
+    "Circuit",
+    "P",
+    "Source",
+    "X",
+    "angle_maps",
+    "build",
+    "chain_pairs",
+    "cost_diagonal",
+    "dense_hea",
+    "mcclean",
+    "observables",
+    "original_circuit",
+    "random_circuit",
+    "sparse_hea",
+    "z_signs",
+]

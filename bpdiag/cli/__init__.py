@@ -1,0 +1,44 @@
+"""The ``bpdiag`` command line: a thin click layer over the library.
+
+One module per command under :mod:`bpdiag.cli`; the group loads a command's module only when that
+command runs (so ``bpdiag --help`` imports neither JAX nor torch). Each command parses its options,
+calls one library function and hands the result to :mod:`bpdiag.results`. Library errors become
+click usage errors (exit code 2, one line, no traceback). Nothing in the package imports this.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+#: command name -> "module:attribute"
+COMMANDS = {
+    "variance": "bpdiag.cli.variance:variance",
+    "entropy": "bpdiag.cli.entropy:entropy",
+    "lie": "bpdiag.cli.lie:lie",
+    "train": "bpdiag.cli.train:train",
+    "study": "bpdiag.cli.study:study",
+    "data": "bpdiag.cli.data:data",
+    "figures": "bpdiag.cli.figures:figures",
+    "reproduce": "bpdiag.cli.figures:reproduce",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bpdiag")
+def main() -> None:
+    """bpdiag: can this parameterized quantum circuit be trained, and if not, why not?"""
