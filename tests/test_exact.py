@@ -16,12 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from bpdiag.analyses.exact import (
-    cost_moments,
-    exact_moments,
-    identity_blocks,
-    tie_params,
-)
+from bpdiag.analyses.exact import cost_moments, exact_moments
 from bpdiag.analyses.variance import haar_variance, variance
 from bpdiag.circuits import (
     C,
@@ -33,6 +28,7 @@ from bpdiag.circuits import (
     original_circuit,
     sparse_hea,
 )
+from bpdiag.circuits.transforms import identity_blocks, tie_params
 from bpdiag.engines import jax as je
 
 COSTS = ("global", "local", "zz")

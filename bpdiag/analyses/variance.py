@@ -29,6 +29,7 @@ import pandas as pd
 
 from bpdiag import results as _io
 from bpdiag._resources import as_axes, plan_chunk, point_seed
+from bpdiag.analyses._common import draw, haar_variance, param_index, parse_init, summarize  # noqa: F401
 from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
 from bpdiag.engines._program import gate_kernels
 
@@ -121,29 +122,6 @@ class VarianceConfig:
         check_exact(self)
 
 
-def parse_init(init: str) -> tuple[str, float]:
-    """``uniform`` (angles uniform in [0, 2 pi)), ``normal:SIGMA`` (radians) or
-    ``identity-blocks[:K]`` (Grant et al. 2019, blocks of K layers; see bpdiag.analyses.exact)."""
-    if init == "uniform":
-        return "uniform", 0.0
-    if init == "identity-blocks" or init.startswith("identity-blocks:"):
-        k = init.split(":", 1)[1] if ":" in init else "1"
-        if not k.isdigit() or int(k) < 1:
-            raise ValueError(f"identity-blocks:K needs an integer K >= 1, got {init!r}")
-        return "identity-blocks", float(k)
-    if init.startswith("normal:"):
-        try:
-            sigma = float(init.split(":", 1)[1])
-        except ValueError:
-            sigma = -1.0
-        if sigma > 0:
-            return "normal", sigma
-        raise ValueError(f"normal init needs a positive sigma, e.g. normal:0.1, got {init!r}")
-    raise ValueError(
-        f"init must be 'uniform', 'normal:SIGMA' or 'identity-blocks[:K]', got {init!r}"
-    )
-
-
 def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:
     """The circuit of one grid point."""
     opts = {}
@@ -152,55 +130,10 @@ def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Cir
     circuit = build(ansatz, n, layers, seed=config.seed, **opts)
     kind, block = parse_init(config.init)
     if kind == "identity-blocks":
-        from bpdiag.analyses.exact import identity_blocks
+        from bpdiag.circuits.transforms import identity_blocks
 
         circuit = identity_blocks(circuit, int(block))
     return circuit
-
-
-def param_index(circuit: Circuit, which: str) -> list[int]:
-    """Indices of the parameters whose derivative is sampled."""
-    P = circuit.n_params
-    if P == 0:
-        raise ValueError(f"circuit {circuit.name!r} has no trainable parameters")
-    return {"middle": [P // 2], "first": [0], "last": [P - 1], "all": list(range(P))}[which]
-
-
-def draw(circuit: Circuit, samples: int, init: str, rng: np.random.Generator):
-    """Random parameters float64[samples, n_params] and data angles float64[samples, n_data]."""
-    kind, sigma = parse_init(init)
-    if kind == "normal":
-        params = rng.normal(0, sigma, size=(samples, circuit.n_params))
-    else:
-        params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
-    if kind == "identity-blocks":  # inverse blocks start equal to their forward blocks
-        from bpdiag.analyses.exact import tie_params
-
-        params = tie_params(circuit, params)
-    x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
-    return params, x
-
-
-def summarize(grads: np.ndarray) -> dict[str, float]:
-    """Mean and variance (ddof=1) of float[samples, n_params_differentiated] with standard errors.
-
-    With several parameters the per-parameter variances are averaged; standard errors come from
-    the per-sample spread (delta method), which is valid for any distribution with finite 4th
-    moment.
-    """
-    S = grads.shape[0]
-    mean_p = grads.mean(axis=0)
-    dev2 = (grads - mean_p) ** 2 * S / (S - 1)  # unbiased per-sample contributions
-    var = float(dev2.mean())
-    var_se = float(dev2.mean(axis=1).std(ddof=1) / math.sqrt(S))
-    m = grads.mean(axis=1)
-    return {
-        "mean": float(m.mean()),
-        "mean_se": float(m.std(ddof=1) / math.sqrt(S)),
-        "var": var,
-        "var_se": var_se,
-        "log2_var": math.log2(var) if var > 0 else float("-inf"),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -553,21 +486,6 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
-
-
-def haar_variance(n_qubits: int, cost: str) -> float:
-    """Var[dC/dtheta] when the unitaries before and after a rotation exp(-i theta P/2) are
-    independent Haar-random (2-designs), for a traceless cost O with Tr(O^2)/d = w:
-
-        Var = w * d^2 / (2 (d^2 - 1) (d + 1)),   d = 2**n,
-
-    with w = 1 (global, zz) or 1/n (local). Derivation: dC = <phi| i[G, O'] |phi> with a Haar
-    state phi and O' = V^+ O V; E_phi gives Tr(K^2)/(d(d+1)) and the Haar twirl of O'(x)O' gives
-    E Tr(K^2) = (d w / 2) d^2/(d^2 - 1). (McClean et al. 2018; Cerezo et al. 2021.)
-    """
-    d = 2.0**n_qubits
-    w = {"global": 1.0, "zz": 1.0, "local": 1.0 / n_qubits, "z0": 1.0}[cost]
-    return w * d**2 / (2 * (d**2 - 1) * (d + 1))
 
 
 def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:

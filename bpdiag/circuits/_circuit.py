@@ -184,6 +184,11 @@ class _Builder:
         self.wires: list[tuple[int, ...]] = []
         self.sources: list[tuple[Source, ...]] = []
         self.n_params = 0
+        self.layer_starts: list[int] = []
+
+    def layer(self) -> None:
+        """Mark the next gate as the start of a new layer."""
+        self.layer_starts.append(len(self.gates))
 
     def add(self, gate: str, wires: tuple[int, ...], sources: tuple[Source, ...] = ()) -> None:
         self.gates.append(gate)
@@ -195,6 +200,8 @@ class _Builder:
         self.n_params += 1
 
     def circuit(self, name: str, **meta) -> Circuit:
+        if self.layer_starts:
+            meta.setdefault("layer_starts", tuple(self.layer_starts))
         return Circuit(
             self.n,
             tuple(self.gates),
@@ -204,3 +211,29 @@ class _Builder:
             name=name,
             meta=tuple(sorted(meta.items())),
         )
+
+
+def layer_of(circuit: Circuit) -> np.ndarray:
+    """The layer of every gate, int64[n_gates]: ``-1`` for gates before the first layer (a state
+    preparation or data encoding), else the index of the layer the gate belongs to.
+
+    The one source of layer structure: read from ``meta["layer_starts"]``, which every family
+    records when it builds a circuit (and every transform keeps up to date). A circuit without it
+    (a random or hand-made circuit) raises ``ValueError``.
+
+    >>> from bpdiag.circuits import dense_hea
+    >>> layer_of(dense_hea(2, 2)).tolist()
+    [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    """
+    starts = circuit.info("layer_starts")
+    if starts is None:
+        raise ValueError(f"circuit {circuit.name!r} records no layer structure (layer_starts)")
+    out = np.full(circuit.n_gates, -1, dtype=np.int64)
+    for k, start in enumerate(starts):
+        out[start:] = k
+    return out
+
+
+def n_layers(circuit: Circuit) -> int:
+    """Number of layers recorded in ``meta["layer_starts"]`` (0 when none are recorded)."""
+    return len(circuit.info("layer_starts", ()) or ())

@@ -44,6 +44,7 @@ def dense_hea(n_qubits: int, n_layers: int, *, ring: bool = False) -> Circuit:
     _check_size(n_qubits, n_layers)
     b = _Builder(n_qubits)
     for _ in range(n_layers):
+        b.layer()
         for w in range(n_qubits):
             b.rot("RY", w)
             b.rot("RZ", w)
@@ -76,6 +77,7 @@ def sparse_hea(
     pairs = chain_pairs(n_qubits, ring)
     b = _Builder(n_qubits)
     for layer in range(n_layers):
+        b.layer()
         for w in range(n_qubits):
             b.rot("RY", w)
             b.rot("RZ", w)
@@ -102,6 +104,7 @@ def mcclean(n_qubits: int, n_layers: int, *, seed: int = 0) -> Circuit:
     for w in range(n_qubits):
         b.add("RY", (w,), C(math.pi / 4))
     for _ in range(n_layers):
+        b.layer()
         axes = rng.integers(0, 3, size=n_qubits)
         for w in range(n_qubits):
             b.rot(("RX", "RY", "RZ")[axes[w]], w)
@@ -126,6 +129,7 @@ def original_circuit(n_qubits: int, n_layers: int, *, reupload: bool = False) ->
 
     encode()
     for layer in range(n_layers):
+        b.layer()
         if reupload and layer > 0:
             encode()
         for w in range(n_qubits):

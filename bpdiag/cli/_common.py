@@ -102,3 +102,59 @@ def _resolve_device(engine: str, device: str, fallback: bool) -> str:
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared options: each defined once, applied as decorators.
+
+
+def options(*decorators: Callable) -> Callable:
+    """Compose click option decorators (listed top to bottom as they appear in ``--help``)."""
+
+    def apply(func: Callable) -> Callable:
+        for d in reversed(decorators):
+            func = d(func)
+        return func
+
+    return apply
+
+
+def seed_option(func: Callable) -> Callable:
+    """``--seed``: the one seed that drives every random number of the run."""
+    return click.option("--seed", type=int, default=0, show_default=True)(func)
+
+
+def out_option(default: str) -> Callable:
+    """``--out DIR``: the folder the command writes into."""
+    return click.option(
+        "--out", type=click.Path(file_okay=False), default=default, show_default=True
+    )
+
+
+def resume_option(table: str) -> Callable:
+    """``--resume``: keep the points already in OUT/<table>."""
+    return click.option("--resume", is_flag=True, help=f"keep the points already in OUT/{table}")
+
+
+def fallback_option(func: Callable) -> Callable:
+    """``--fallback``: run on default.qubit when the requested device is missing."""
+    return click.option(
+        "--fallback", is_flag=True, help="fall back to default.qubit if --device is missing"
+    )(func)
+
+
+def dtype_option(func: Callable) -> Callable:
+    """``--dtype``: statevector precision."""
+    return click.option(
+        "--dtype",
+        type=click.Choice(["complex128", "complex64"]),
+        default="complex128",
+        show_default=True,
+    )(func)
+
+
+def progress() -> bool:
+    """Show progress bars only on a terminal."""
+    import sys
+
+    return sys.stderr.isatty()

@@ -1,7 +1,11 @@
-"""Writing results: one tidy CSV, one JSON of metadata, one figure (PNG + PDF) per command.
+"""The only code that writes files: tidy CSVs, JSON provenance, figures, appended partial
+results and their resume keys.
 
-Every command hands its DataFrame to :func:`write_result`. CSVs are written with a fixed float
-format so that the same seed gives the same bytes; timings belong in the JSON only.
+Every command hands an analysis :class:`~bpdiag.analyses._common.Result` (or a DataFrame and a
+meta dict) to :func:`write_result`. CSVs are written with a fixed float format so that the same
+seed gives the same bytes; timings belong in the JSON only. Long analyses append each finished
+point through a :class:`CsvSink` that the command passes in, so a killed run loses at most the
+point in progress.
 """
 
 from __future__ import annotations
@@ -127,3 +131,31 @@ def _fig_metadata(ext: str) -> dict:
     if ext == "pdf":
         return {"CreationDate": None, "ModDate": None, "Producer": "bpdiag"}
     return {"Software": "bpdiag"}
+
+
+class CsvSink:
+    """A resume sink on disk: each finished point is appended to ``path`` at once.
+
+    path: the CSV; columns: the table's columns (a file with other columns is refused); key: the
+    columns that identify a point; what: the table's name for messages. Without ``resume`` an
+    existing file is removed first.
+    """
+
+    def __init__(
+        self, path: str | Path, columns: list[str], key: list[str], what: str, *, resume=False
+    ):
+        self.path, self.columns, self.key, self.what = Path(path), list(columns), list(key), what
+        if self.path.exists() and not resume:
+            self.path.unlink()
+
+    def done(self) -> set[tuple]:
+        return finished_keys(self.path, self.columns, self.key, self.what)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        append_csv(frame, self.path)
+
+    def read(self) -> pd.DataFrame:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return pd.DataFrame(columns=self.columns)
+        return pd.read_csv(self.path)
+

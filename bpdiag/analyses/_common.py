@@ -1,0 +1,195 @@
+"""What every analysis shares: the result object, the sink that resume goes through, parameter
+selection and initialisation, the per-point summaries, one weighted fit and the Haar value.
+
+Analyses compute and return a :class:`Result`; they never open files. A caller that wants every
+finished point on disk at once (``--resume``) passes a sink (:class:`bpdiag.results.CsvSink`);
+without one, an in-memory :class:`MemorySink` collects the rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from bpdiag.circuits import Circuit
+from bpdiag.circuits.transforms import tie_params
+
+
+@dataclass
+class Result:
+    """What an analysis returns.
+
+    table: the tidy long-format DataFrame (one row per measured point).
+    meta: the full configuration, fits, units and timings (JSON-serialisable).
+    tables: further named tables of the same analysis (e.g. per-parameter rows), if any.
+    """
+
+    table: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        extra = f", tables={sorted(self.tables)}" if self.tables else ""
+        return f"Result(table: {len(self.table)} rows x {self.table.shape[1]} columns{extra})"
+
+
+class Sink(Protocol):
+    """Where an analysis puts each finished point as it goes (see :mod:`bpdiag.results`)."""
+
+    def done(self) -> set[tuple]:
+        """Keys of the points already finished (for resume)."""
+
+    def append(self, frame: pd.DataFrame) -> None:
+        """Record one finished point's rows."""
+
+    def read(self) -> pd.DataFrame:
+        """Every row recorded so far (including those from before a resume)."""
+
+
+class MemorySink:
+    """A sink that keeps rows in memory: the default when the caller passes none.
+
+    columns: the table's columns; key: the columns that identify a point.
+    """
+
+    def __init__(self, columns: list[str], key: list[str]):
+        self.columns, self.key = list(columns), list(key)
+        self.frames: list[pd.DataFrame] = []
+
+    def done(self) -> set[tuple]:
+        return {
+            tuple(r) for f in self.frames for r in f[self.key].itertuples(index=False, name=None)
+        }
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+    def read(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame(columns=self.columns)
+        return pd.concat(self.frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def parse_init(init: str) -> tuple[str, float]:
+    """``uniform`` (angles uniform in [0, 2 pi)), ``normal:SIGMA`` (radians) or
+    ``identity-blocks[:K]`` (Grant et al. 2019, blocks of K layers; see bpdiag.analyses.exact)."""
+    if init == "uniform":
+        return "uniform", 0.0
+    if init == "identity-blocks" or init.startswith("identity-blocks:"):
+        k = init.split(":", 1)[1] if ":" in init else "1"
+        if not k.isdigit() or int(k) < 1:
+            raise ValueError(f"identity-blocks:K needs an integer K >= 1, got {init!r}")
+        return "identity-blocks", float(k)
+    if init.startswith("normal:"):
+        try:
+            sigma = float(init.split(":", 1)[1])
+        except ValueError:
+            sigma = -1.0
+        if sigma > 0:
+            return "normal", sigma
+        raise ValueError(f"normal init needs a positive sigma, e.g. normal:0.1, got {init!r}")
+    raise ValueError(
+        f"init must be 'uniform', 'normal:SIGMA' or 'identity-blocks[:K]', got {init!r}"
+    )
+
+
+def param_index(circuit: Circuit, which: str) -> list[int]:
+    """Indices of the parameters whose derivative is sampled."""
+    P = circuit.n_params
+    if P == 0:
+        raise ValueError(f"circuit {circuit.name!r} has no trainable parameters")
+    return {"middle": [P // 2], "first": [0], "last": [P - 1], "all": list(range(P))}[which]
+
+
+def draw(circuit: Circuit, samples: int, init: str, rng: np.random.Generator):
+    """Random parameters float64[samples, n_params] and data angles float64[samples, n_data]."""
+    kind, sigma = parse_init(init)
+    if kind == "normal":
+        params = rng.normal(0, sigma, size=(samples, circuit.n_params))
+    else:
+        params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
+    if kind == "identity-blocks":  # inverse blocks start equal to their forward blocks
+        params = tie_params(circuit, params)
+    x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
+    return params, x
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries, fits and theory
+
+
+def summarize(grads: np.ndarray) -> dict[str, float]:
+    """Mean and variance (ddof=1) of float[samples, n_params_differentiated] with standard errors.
+
+    With several parameters the per-parameter variances are averaged; standard errors come from
+    the per-sample spread (delta method), which is valid for any distribution with finite 4th
+    moment.
+    """
+    S = grads.shape[0]
+    mean_p = grads.mean(axis=0)
+    dev2 = (grads - mean_p) ** 2 * S / (S - 1)  # unbiased per-sample contributions
+    var = float(dev2.mean())
+    var_se = float(dev2.mean(axis=1).std(ddof=1) / math.sqrt(S))
+    m = grads.mean(axis=1)
+    return {
+        "mean": float(m.mean()),
+        "mean_se": float(m.std(ddof=1) / math.sqrt(S)),
+        "var": var,
+        "var_se": var_se,
+        "log2_var": math.log2(var) if var > 0 else float("-inf"),
+    }
+
+
+def weighted_line_fit(x, y, y_se, *, floor: float = 1e-6) -> dict[str, float]:
+    """Weighted least squares of ``y = a + b x``: the one fit every analysis uses.
+
+    x, y, y_se: float[k] (k >= 2). Weights are ``1 / max(y_se, floor)^2``. When the line does
+    not fit within the error bars (reduced chi^2 > 1) the standard errors are inflated by
+    sqrt(chi^2 / dof). Returns ``a, a_se, b, b_se, chi2, dof``.
+
+    >>> round(weighted_line_fit([0, 1, 2], [1, 3, 5], [0.1, 0.1, 0.1])["b"], 12)
+    2.0
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    sy = np.maximum(np.asarray(y_se, float), floor)
+    if len(x) < 2:
+        raise ValueError(f"a line fit needs at least 2 points, got {len(x)}")
+    W = 1 / sy**2
+    X = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(X.T @ (W[:, None] * X))
+    beta = cov @ X.T @ (W * y)
+    resid = y - X @ beta
+    dof = len(x) - 2
+    chi2 = float(resid @ (W * resid))
+    scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
+    return {
+        "a": float(beta[0]),
+        "a_se": float(math.sqrt(cov[0, 0] * scale)),
+        "b": float(beta[1]),
+        "b_se": float(math.sqrt(cov[1, 1] * scale)),
+        "chi2": chi2,
+        "dof": dof,
+    }
+
+
+def haar_variance(n_qubits: int, cost: str) -> float:
+    """Var[dC/dtheta] when the unitaries before and after a rotation exp(-i theta P/2) are
+    independent Haar-random (2-designs), for a traceless cost O with Tr(O^2)/d = w:
+
+        Var = w * d^2 / (2 (d^2 - 1) (d + 1)),   d = 2**n,
+
+    with w = 1 (global, zz) or 1/n (local). Derivation: dC = <phi| i[G, O'] |phi> with a Haar
+    state phi and O' = V^+ O V; E_phi gives Tr(K^2)/(d(d+1)) and the Haar twirl of O'(x)O' gives
+    E Tr(K^2) = (d w / 2) d^2/(d^2 - 1). (McClean et al. 2018; Cerezo et al. 2021.)
+    """
+    d = 2.0**n_qubits
+    w = {"global": 1.0, "zz": 1.0, "local": 1.0 / n_qubits, "z0": 1.0}[cost]
+    return w * d**2 / (2 * (d**2 - 1) * (d + 1))

@@ -1,0 +1,118 @@
+"""Circuit transforms: circuits built from other circuits.
+
+* :func:`identity_blocks` and :func:`tie_params`: Grant et al. (2019) identity-block
+  initialisation (each block of layers followed by its inverse, with tied parameters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpdiag.circuits._circuit import ROTATIONS, Circuit, Source, n_layers
+from bpdiag.circuits._circuit import layer_of as _layer_of
+
+
+def _inverse_gates(gate: str) -> list[str]:
+    return ["Z", "S"] if gate == "S" else [gate]  # S^+ = Z S; the rest are self-inverse
+
+
+def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
+    """Grant et al. (2019) identity blocks: cut ``circuit`` into blocks of ``block_layers``
+    layers, follow each block by its inverse (gates reversed, every angle negated), and give the
+    inverse its own parameters. Drawing parameters with :func:`tie_params` makes each block the
+    identity at the start. The layer of a gate is read from its parameter index
+    (``p * n_layers // n_params``); fixed gates belong to the layer of the rotation before them,
+    and fixed gates before the first rotation (a state preparation) stay in front.
+
+    Returns a circuit with twice the parameters, numbered in gate order; ``meta`` records
+    ``tied`` ((inverse param, forward param), ...), ``identity_blocks`` ((forward start, forward
+    end, inverse end) gate indices) and ``prefix_end``.
+
+    >>> from bpdiag.circuits import dense_hea
+    >>> identity_blocks(dense_hea(2, 2)).n_params
+    16
+    """
+    if int(block_layers) != block_layers or block_layers < 1:
+        raise ValueError(f"block_layers must be >= 1, got {block_layers}")
+    L = n_layers(circuit)
+    if L < 1 or circuit.n_params == 0:
+        raise ValueError(
+            f"identity blocks need a layered circuit with parameters; {circuit.name!r} has "
+            f"{L} layers and {circuit.n_params} parameters"
+        )
+    layer_of = _layer_of(circuit).tolist()
+    prefix = [g for g in range(circuit.n_gates) if layer_of[g] < 0]
+    gates, wires, sources = [], [], []
+    tied, blocks = [], []
+    new_index: dict[int, int] = {}
+    n_params = 0
+
+    def add(gate, w, srcs):
+        gates.append(gate)
+        wires.append(w)
+        sources.append(srcs)
+
+    for g in prefix:
+        add(circuit.gates[g], circuit.wires[g], circuit.sources[g])
+    for start_layer in range(0, L, block_layers):
+        members = [
+            g
+            for g in range(circuit.n_gates)
+            if start_layer <= layer_of[g] < start_layer + block_layers
+        ]
+        start = len(gates)
+        for g in members:
+            srcs = []
+            for s in circuit.sources[g]:
+                if s.kind == "param":
+                    new_index[s.index] = new_index.get(s.index, n_params)
+                    if new_index[s.index] == n_params:
+                        n_params += 1
+                    srcs.append(Source("param", new_index[s.index], s.coef))
+                else:
+                    srcs.append(s)
+            add(circuit.gates[g], circuit.wires[g], tuple(srcs))
+        mid = len(gates)
+        inv_index: dict[int, int] = {}
+        for g in reversed(members):
+            srcs = []
+            for s in circuit.sources[g]:
+                if s.kind == "param":
+                    if s.index not in inv_index:
+                        inv_index[s.index] = n_params
+                        tied.append((n_params, new_index[s.index]))
+                        n_params += 1
+                    srcs.append(Source("param", inv_index[s.index], -s.coef))
+                else:
+                    srcs.append(Source(s.kind, s.index, -s.coef))
+            for name in _inverse_gates(circuit.gates[g]):
+                add(name, circuit.wires[g], tuple(srcs) if name in ROTATIONS else ())
+        blocks.append((start, mid, len(gates)))
+    meta = dict(circuit.meta)
+    meta.update(
+        init="identity-blocks",
+        block_layers=int(block_layers),
+        tied=tuple(tied),
+        identity_blocks=tuple(blocks),
+        prefix_end=len(prefix),
+        layer_starts=tuple(t for b in blocks for t in b[:2]),
+    )
+    return Circuit(
+        circuit.n_qubits,
+        tuple(gates),
+        tuple(wires),
+        tuple(sources),
+        n_params,
+        circuit.n_data,
+        circuit.name,
+        tuple(sorted(meta.items())),
+    )
+
+
+def tie_params(circuit: Circuit, params: np.ndarray) -> np.ndarray:
+    """Copy each forward parameter onto its inverse-block twin (``circuit.info('tied')``), so an
+    :func:`identity_blocks` circuit starts as the identity. params: float[..., n_params]."""
+    params = np.array(params, dtype=float, copy=True)
+    for j, i in circuit.info("tied", ()):
+        params[..., j] = params[..., i]
+    return params
