@@ -25,6 +25,8 @@ from bpdiag.circuits._circuit import (
     Source,
     X,
     angle_maps,
+    layer_of,
+    n_layers,
 )
 from bpdiag.circuits.families import (
     build,
@@ -35,7 +37,15 @@ from bpdiag.circuits.families import (
     random_circuit,
     sparse_hea,
 )
-from bpdiag.circuits.observables import COSTS, cost_diagonal, observables, z_signs
+from bpdiag.circuits.observables import (
+    COSTS,
+    cost_diagonal,
+    cost_paulis,
+    cost_terms,
+    cost_weight,
+    observables,
+    z_signs,
+)
 
 __all__ = [
     "ANSATZE",
@@ -54,7 +64,12 @@ __all__ = [
     "build",
     "chain_pairs",
     "cost_diagonal",
+    "cost_paulis",
+    "cost_terms",
+    "cost_weight",
     "dense_hea",
+    "layer_of",
+    "n_layers",
     "mcclean",
     "observables",
     "original_circuit",

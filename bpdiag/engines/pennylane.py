@@ -19,6 +19,7 @@ import numpy as np
 import pennylane as qml
 
 from bpdiag.circuits import Circuit
+from bpdiag.circuits.observables import cost_terms
 
 DEFAULT_DEVICE = "default.qubit"
 
@@ -85,20 +86,21 @@ def apply_circuit(circuit: Circuit, params, x=None) -> None:
 
 
 def measurement(cost: str, n_qubits: int):
-    """The PennyLane measurement of a named cost (``readout`` returns a list of <Z_i>)."""
-    if cost == "global":
-        return qml.expval(qml.prod(*[qml.PauliZ(w) for w in range(n_qubits)]))
-    if cost == "local":
-        return qml.expval(qml.sum(*[qml.PauliZ(w) for w in range(n_qubits)]) / n_qubits)
-    if cost == "zz":
-        return qml.expval(qml.PauliZ(0) @ qml.PauliZ(1))
-    if cost == "z0":
-        return qml.expval(qml.PauliZ(0))
+    """The PennyLane measurement of a named cost (:func:`bpdiag.circuits.observables.cost_terms`;
+    ``readout`` returns a list of <Z_i>, ``state`` the state)."""
     if cost == "readout":
         return [qml.expval(qml.PauliZ(w)) for w in range(n_qubits)]
     if cost == "state":
         return qml.state()
-    raise ValueError(f"unknown cost {cost!r}")
+    letters = {"X": qml.PauliX, "Y": qml.PauliY, "Z": qml.PauliZ}
+    terms = []
+    for coef, ops in cost_terms(cost, n_qubits):
+        factors = [letters[p](w) for w, p in sorted(ops.items())]
+        op = qml.prod(*factors) if len(factors) > 1 else factors[0]
+        terms.append((coef, op))
+    if len(terms) == 1 and terms[0][0] == 1.0:
+        return qml.expval(terms[0][1])
+    return qml.expval(qml.sum(*[qml.s_prod(c, op) for c, op in terms]))
 
 
 def qnode(
