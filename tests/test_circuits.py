@@ -111,3 +111,51 @@ def test_angles_follow_sources():
     c = Circuit(1, ("RX", "RY", "RZ"), ((0,),) * 3, (P(0, 2.0), X(0) + C(0.5), P(1) + P(0)))
     ang = c.angles(np.array([0.1, 0.3]), np.array([1.0]))
     assert np.allclose(ang, [0.2, 1.5, 0.4])
+
+
+# --- the one layer structure and the one cost table --------------------------------------------
+
+
+def test_layer_of_matches_the_family_definitions():
+    from bpdiag.circuits import layer_of, n_layers, random_circuit
+
+    n, L = 4, 3
+    # dense: 2n rotations then n-1 CZs per layer, nothing before the first layer
+    per = 2 * n + (n - 1)
+    assert layer_of(dense_hea(n, L)).tolist() == [k for k in range(L) for _ in range(per)]
+    # McClean: an RY(pi/4) preparation on every qubit (layer -1), then n rotations + n-1 CZs
+    got = layer_of(mcclean(n, L)).tolist()
+    assert got == [-1] * n + [k for k in range(L) for _ in range(2 * n - 1)]
+    # original: RY(x) encoding (layer -1), then n RZ and an n-CNOT ring per layer
+    c = original_circuit(n, L)
+    assert layer_of(c).tolist() == [-1] * n + [k for k in range(L) for _ in range(2 * n)]
+    assert n_layers(c) == L
+    # re-uploading puts the encoding at the start of every later layer
+    r = original_circuit(n, L, reupload=True)
+    assert layer_of(r).tolist() == [-1] * n + [0] * (2 * n) + [1] * (3 * n) + [2] * (3 * n)
+    with pytest.raises(ValueError, match="layer"):
+        layer_of(random_circuit(3, 10))
+
+
+@pytest.mark.parametrize("cost", ["global", "local", "zz", "z0"])
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_cost_diagonals_equal_kronecker_products_of_pauli_z(cost, n):
+    from bpdiag.circuits import cost_weight
+
+    Z, I2 = np.diag([1.0, -1.0]), np.eye(2)
+
+    def z_on(wires):
+        m = np.ones((1, 1))
+        for w in range(n):
+            m = np.kron(m, Z if w in wires else I2)
+        return m
+
+    O = {
+        "global": z_on(range(n)),
+        "local": sum(z_on([w]) for w in range(n)) / n,
+        "zz": z_on([0, 1]),
+        "z0": z_on([0]),
+    }[cost]
+    np.testing.assert_allclose(np.diag(O), cost_diagonal(cost, n), atol=1e-15)
+    assert np.allclose(O, np.diag(np.diag(O)))
+    assert cost_weight(cost, n) == pytest.approx(np.trace(O @ O) / 2**n)
