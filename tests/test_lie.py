@@ -29,6 +29,7 @@ from bpdiag.circuits import (
 )
 from bpdiag.circuits import pauli as pa
 from bpdiag.cli import main
+from bpdiag.engines import numpy as ne
 
 _MATS = {
     "I": np.eye(2),
@@ -123,12 +124,101 @@ def test_pauli_expectations_match_dense_matrices():
 # DLA dimensions
 
 
-@pytest.mark.parametrize("family", sorted(lie.CLOSED_FORMS))
+# Closed forms for standard generator families (test data, from the literature):
+# name -> (dim(n), smallest n it holds for, algebra, source). Generators: family_generators.
+def _ring(n):
+    return [(i, (i + 1) % n) for i in range(n)] if n > 2 else [(0, 1)]
+
+
+def family_generators(name, n):
+    """Pauli-string generators (uint64 keys) of a standard family on n qubits."""
+    f = pa.from_wires
+    chain = [(i, i + 1) for i in range(n - 1)]
+    if name == "tfim_open":
+        g = [f({a: "Z", b: "Z"}, n) for a, b in chain] + [f({i: "X"}, n) for i in range(n)]
+    elif name == "tfim_ring":
+        g = [f({a: "Z", b: "Z"}, n) for a, b in _ring(n)] + [f({i: "X"}, n) for i in range(n)]
+    elif name == "xx_xz_open":
+        g = [f({a: "X", b: "X"}, n) for a, b in chain] + [f({a: "X", b: "Z"}, n) for a, b in chain]
+    elif name == "xx_xz_ring":
+        g = [f({a: "X", b: "X"}, n) for a, b in _ring(n)]
+        g += [f({a: "X", b: "Z"}, n) for a, b in _ring(n)]
+    elif name == "heisenberg_open":
+        g = [f({a: p, b: p}, n) for a, b in chain for p in "XYZ"]
+    elif name == "local_su2":
+        g = [f({i: p}, n) for i in range(n) for p in "XY"]
+    elif name == "z_ising":
+        g = [f({i: "Z"}, n) for i in range(n)] + [f({a: "Z", b: "Z"}, n) for a, b in chain]
+    else:
+        raise ValueError(name)
+    return np.array(g, dtype=np.uint64)
+
+
+def _heis(n):
+    if n == 2:
+        return 3  # XX, YY, ZZ on one pair commute: 3*u(1)
+    return 4 ** (n - 1) - 1 if n % 2 else 4 * (4 ** (n - 2) - 1)
+
+
+CLOSED_FORMS = {
+    "tfim_open": (lambda n: n * (2 * n - 1), 2, "so(2n)", "Jordan-Wigner free fermions"),
+    "tfim_ring": (
+        lambda n: 2 * n * (2 * n - 1),
+        3,
+        "so(2n)+so(2n)",
+        "free fermions in the two parity sectors; Wiersema et al. 2024 (circular)",
+    ),
+    "xx_xz_open": (
+        lambda n: (2 * n - 1) * (n - 1),
+        2,
+        "so(2n-1)",
+        "Wiersema et al. 2023 (arXiv:2309.05690), Thm IV.1, a8",
+    ),
+    "xx_xz_ring": (
+        lambda n: 2 * n * (2 * n - 1),
+        3,
+        "so(2n)+so(2n)",
+        "Wiersema et al. 2023, Thm IV.2, a8",
+    ),
+    "heisenberg_open": (
+        _heis,
+        2,
+        "3*u(1) (n = 2), su(2^(n-1)) (n odd), 4*su(2^(n-2)) (n even >= 4)",
+        "Wiersema et al. 2023, Thm IV.1, a7",
+    ),
+    "local_su2": (lambda n: 3 * n, 1, "n*su(2)", "single-qubit rotations only"),
+    "z_ising": (lambda n: 2 * n - 1, 1, "(2n-1)*u(1)", "commuting diagonal generators"),
+}
+
+
+def _family_dla(family, n):
+    gens = [(np.array([k], np.uint64), np.ones(1)) for k in family_generators(family, n)]
+    return lie.dla_of(gens, n)
+
+
+@pytest.mark.parametrize("family", sorted(CLOSED_FORMS))
 def test_dla_dimension_matches_closed_form(family):
-    dim, _, _ = lie.CLOSED_FORMS[family]
-    for n in range(3, 8):
-        keys = pa.lie_closure(lie.family_generators(family, n), n)
-        assert len(keys) == dim(n), (family, n)
+    dim, n_min, _, _ = CLOSED_FORMS[family]
+    for n in range(max(2, n_min), 8):
+        assert len(pa.lie_closure(family_generators(family, n), n)) == dim(n), (family, n)
+        if n <= 6:
+            g = _family_dla(family, n)  # the audit's DLA, classified
+            assert g.dim == dim(n) and sum(c.dim for c in g.components) + g.center == g.dim
+
+
+@pytest.mark.parametrize("family", sorted(CLOSED_FORMS))
+def test_closed_forms_at_small_n_match_pennylane_lie_closure(family):
+    # The table itself is checked by brute force where it is cheap (n = 2, 3).
+    dim, n_min, _, _ = CLOSED_FORMS[family]
+    for n in range(max(2, n_min), 4):
+        gens = family_generators(family, n)
+        ref = qml.lie_closure([_qml_sentence(k, n) for k in gens], pauli=True)
+        assert len(ref) == dim(n), (family, n)
+
+
+def test_heisenberg_pair_is_abelian():
+    g = _family_dla("heisenberg_open", 2)
+    assert g.dim == 3 and g.abelian and g.kind == "3*u(1)"
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
@@ -150,7 +240,7 @@ def _qml_sentence(key, n):
 @pytest.mark.parametrize("family", ["tfim_ring", "xx_xz_open", "heisenberg_open", "local_su2"])
 @pytest.mark.parametrize("n", [3, 4])
 def test_closure_matches_pennylane_lie_closure(family, n):
-    gens = lie.family_generators(family, n)
+    gens = family_generators(family, n)
     ref = qml.lie_closure([_qml_sentence(k, n) for k in gens], pauli=True)
     assert len(pa.lie_closure(gens, n)) == len(ref)
 
@@ -200,16 +290,13 @@ def test_circuit_dla_matches_pennylane_on_transported_generators(circuit):
 @pytest.mark.parametrize("family", ["tfim_ring", "heisenberg_open", "xx_xz_ring"])
 def test_closure_matches_pennylane_lie_closure_n5(family):
     n = 5
-    gens = lie.family_generators(family, n)
+    gens = family_generators(family, n)
     ref = qml.lie_closure([_qml_sentence(k, n) for k in gens], pauli=True)
     assert len(pa.lie_closure(gens, n)) == len(ref)
 
 
 def test_classification_of_known_algebras():
-    def kind(family, n):
-        return lie.dla_of(
-            [(np.array([k], np.uint64), np.ones(1)) for k in lie.family_generators(family, n)], n
-        )
+    kind = _family_dla
 
     assert kind("tfim_open", 5).kind == "so(10)"  # free fermions: so(2n)
     assert kind("tfim_ring", 5).kind == "2*so(10)"  # one so(2n) per parity sector
@@ -336,7 +423,7 @@ def test_numpy_states_and_jacobian_match_pennylane_and_finite_differences():
     rng = np.random.default_rng(3)
     params = rng.uniform(0, 6.3, (2, c.n_params))
     x = rng.uniform(-3, 3, (2, 1))
-    psi, J = lie.state_jacobian(c, params, x)
+    psi, J = ne.jacobian(c, params, x)
     assert np.allclose(psi, pe.simulate(c, params, x), atol=1e-12)
     h = 1e-6
     for p in range(c.n_params):
@@ -344,6 +431,27 @@ def test_numpy_states_and_jacobian_match_pennylane_and_finite_differences():
         e[p] = h
         fd = (pe.simulate(c, params + e, x) - pe.simulate(c, params - e, x)) / (2 * h)
         assert np.allclose(J[:, :, p], fd, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_numpy_engine_states_expvals_and_gradients_match_pennylane(seed):
+    from bpdiag.engines import pennylane as pe
+
+    c = random_circuit(3, 16, seed=seed, n_data=2)
+    rng = np.random.default_rng(seed)
+    params = rng.uniform(0, 2 * np.pi, (3, c.n_params))
+    x = rng.uniform(-np.pi, np.pi, (3, c.n_data))
+    costs = ("global", "local", "zz")
+    assert np.allclose(ne.simulate(c, params, x), pe.simulate(c, params, x), atol=1e-10)
+    ref = pe.expval(c, params, x, costs=costs)
+    assert np.allclose(ne.expval(c, params, x, costs=costs), ref, atol=1e-10)
+    ref = pe.gradient(c, params, x, costs=costs)
+    assert np.allclose(ne.gradient(c, params, x, costs=costs), ref, atol=1e-10)
+    # angle_states after a prefix equals the full run of the truncated circuit
+    angles = c.angles(params, x)
+    k = 7
+    short = Circuit(3, c.gates[:k], c.wires[:k], c.sources[:k], c.n_params, c.n_data)
+    assert np.allclose(ne.angle_states(c, angles, stop=k), pe.simulate(short, params, x))
 
 
 def test_qfi_rank_and_effective_dimension_match_counting_arguments():
@@ -501,6 +609,20 @@ def test_cli_writes_tables_and_fails_on_dead(tmp_path):
     assert res.exit_code == 2 and "samples" in res.output
     res = runner.invoke(main, ["lie", "--ansatz", "nope", "--out", str(out)])
     assert res.exit_code == 2
+
+
+def test_lie_returns_a_result_with_both_tables():
+    res = lie.lie(("original", "dense"), (2, 3), (1,), deep_layers=3, samples=0)
+    assert list(res.table.columns) == lie.COLUMNS
+    params = res.tables["params"]
+    assert list(params.columns) == lie.PARAM_COLUMNS
+    # one row per parameter: original(n, 1) has n RZ parameters, dense_hea(n, 1) has 2n
+    assert list(res.table["n_params"]) == [2, 3, 4, 6]
+    assert len(params) == res.table["n_params"].sum()
+    assert res.meta["config"]["qubits"] == (2, 3) and res.meta["units"] == lie.UNITS
+    assert [d["n_qubits"] for d in res.meta["circuits"]] == [2, 3, 2, 3]
+    assert "UNTRAINABLE" in res.meta["circuits"][0]["verdict"]
+    assert res.table["sampled_var"].isna().all()  # samples=0: not sampled
 
 
 def test_mixed_sources_and_constants_are_handled():

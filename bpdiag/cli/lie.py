@@ -6,96 +6,93 @@ from __future__ import annotations
 import sys
 
 import click
+import pandas as pd
 
-from bpdiag.analyses.lie import COSTS
-from bpdiag.circuits import ANSATZE
-from bpdiag.cli._common import Choices, IntRange, _echo_table, library_errors
+from bpdiag.analyses import lie as la
+from bpdiag.circuits import ANSATZE, COSTS
+from bpdiag.cli._common import (
+    Choices,
+    IntRange,
+    _echo_table,
+    library_errors,
+    options,
+    out_option,
+    progress,
+    seed_option,
+)
+from bpdiag.figures.lie import lie_figure
+from bpdiag.results.lie import write_lie
 
 
-@click.command("lie")
-@click.option(
-    "--ansatz",
-    type=Choices(ANSATZE),
-    default="original,dense,sparse",
-    show_default=True,
-    help="comma-separated: " + ",".join(ANSATZE),
-)
-@click.option("--qubits", type=IntRange(1), default="2..6", show_default=True, help="2..6 or 2,4")
-@click.option("--layers", type=IntRange(1), default="2", show_default=True)
-@click.option("--cost", type=click.Choice(COSTS), default="local", show_default=True)
-@click.option(
-    "--deep-layers",
-    type=click.IntRange(min=1),
-    default=50,
-    show_default=True,
-    help="depth of the circuits whose cost variance is predicted and sampled",
-)
-@click.option(
-    "--samples",
-    type=click.IntRange(min=0),
-    default=500,
-    show_default=True,
-    help="parameter samples of the cost at --deep-layers (0: predict only)",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--sparse-pattern",
-    type=click.Choice(["brickwall", "random"]),
-    default="brickwall",
-    show_default=True,
-)
-@click.option(
-    "--sparse-density", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True
-)
-@click.option("--out", type=click.Path(file_okay=False), default="results/lie", show_default=True)
-@click.option("--fail-on-dead", is_flag=True, help="exit with status 1 if any parameter is dead")
-@library_errors
-def lie(
-    ansatz,
-    qubits,
-    layers,
-    cost,
-    deep_layers,
-    samples,
-    seed,
-    sparse_pattern,
-    sparse_density,
-    out,
-    fail_on_dead,
-):
-    """Audit circuits: dead and redundant parameters, dynamical Lie algebra, and the cost variance
-    it predicts for deep circuits next to the sampled one."""
-    from bpdiag.analyses import lie as la
-
-    report = la.lie(
-        ansatz,
-        qubits,
-        layers,
-        cost,
-        deep_layers=deep_layers,
-        samples=samples,
-        seed=seed,
-        sparse_pattern=sparse_pattern,
-        sparse_density=sparse_density,
-        progress=sys.stderr.isatty(),
-    )
-    paths = la.write(report, out)
-    for det in report.details:
-        click.echo(det["verdict"])
-    df = report.circuits
-    table = df[
-        ["ansatz", "n_qubits", "n_layers", "n_params", "n_dead", "rank", "dla_dim", "dla_kind"]
-    ].copy()
+def _summary(df: pd.DataFrame) -> pd.DataFrame:
+    """The circuit table as printed: counts, DLA, and formatted predicted/sampled variances."""
+    cols = ["ansatz", "n_qubits", "n_layers", "n_params", "n_dead", "rank", "dla_dim", "dla_kind"]
+    table = df[cols].copy()
     table["Var[C] predicted"] = [f"{v:.3e}" for v in df["predicted_var"]]
     table["Var[C] sampled"] = [
         f"{v:.3e} ± {s:.1e}" for v, s in zip(df["sampled_var"], df["sampled_var_se"])
     ]
-    _echo_table(
-        table.set_index(["ansatz", "n_qubits", "n_layers"]),
-        f"\nSummary (cost variance over parameters at L={deep_layers})",
-    )
+    return table.set_index(["ansatz", "n_qubits", "n_layers"])
+
+
+@click.command("lie")
+@options(
+    click.option(
+        "--ansatz",
+        type=Choices(ANSATZE),
+        default="original,dense,sparse",
+        show_default=True,
+        help="comma-separated: " + ",".join(ANSATZE),
+    ),
+    click.option(
+        "--qubits", type=IntRange(1), default="2..6", show_default=True, help="2..6 or 2,4"
+    ),
+    click.option("--layers", type=IntRange(1), default="2", show_default=True),
+    click.option("--cost", type=click.Choice(COSTS), default="local", show_default=True),
+    click.option(
+        "--deep-layers",
+        type=click.IntRange(min=1),
+        default=50,
+        show_default=True,
+        help="depth of the circuits whose cost variance is predicted and sampled",
+    ),
+    click.option(
+        "--samples",
+        type=click.IntRange(min=0),
+        default=500,
+        show_default=True,
+        help="parameter samples of the cost at --deep-layers (0: predict only)",
+    ),
+    seed_option,
+    click.option(
+        "--sparse-pattern",
+        type=click.Choice(["brickwall", "random"]),
+        default="brickwall",
+        show_default=True,
+    ),
+    click.option(
+        "--sparse-density",
+        type=click.FloatRange(0, 1, min_open=True),
+        default=0.5,
+        show_default=True,
+    ),
+    out_option("results/lie"),
+    click.option(
+        "--fail-on-dead", is_flag=True, help="exit with status 1 if any parameter is dead"
+    ),
+)
+@library_errors
+def lie(out, fail_on_dead, **opts):
+    """Audit circuits: dead and redundant parameters, dynamical Lie algebra, and the cost variance
+    it predicts for deep circuits next to the sampled one."""
+    res = la.lie(**opts, progress=progress())
+    paths = write_lie(res, out, figure=lie_figure)
+    for det in res.meta["circuits"]:
+        click.echo(det["verdict"])
+    title = f"\nSummary (cost variance over parameters at L={opts['deep_layers']})"
+    _echo_table(_summary(res.table), title)
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
-    n_dead = int(df["n_dead"].sum())
+    n_dead = int(res.table["n_dead"].sum())
     if fail_on_dead and n_dead:
         click.echo(f"error: {n_dead} dead parameter(s) found (--fail-on-dead)", err=True)
         sys.exit(1)

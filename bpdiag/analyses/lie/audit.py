@@ -1,0 +1,424 @@
+"""The audit: why a circuit is untrainable. For every (ansatz, n_qubits, n_layers) of a grid,
+dead and redundant parameters (:mod:`.dead`), the DLA (:mod:`.dla`), and the cost variance the
+DLA predicts at ``deep_layers`` next to the one sampled with the JAX engine.
+
+Numerics that need many circuits share one compiled JAX program (:class:`SharedEngine`); every
+structural verdict is checked against engine gradients (exact parameter shift,
+:func:`bpdiag.engines._batch.shifted_angles`).
+
+>>> res = lie(("original",), (2,), (1,), samples=0)
+>>> int(res.table.loc[0, "n_dead"])
+2
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from bpdiag._resources import as_axes, point_seed
+from bpdiag.analyses._common import Result, summarize
+from bpdiag.analyses.lie.dead import dead_parameters, redundancy
+from bpdiag.analyses.lie.dla import DLA, dla, predicted_variance
+from bpdiag.circuits import ANSATZE, COSTS, Circuit, angle_maps, build, cost_terms, z_signs
+from bpdiag.engines import jax as je
+from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
+from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
+
+PARAM_COLUMNS = [
+    "ansatz",
+    "n_qubits",
+    "n_layers",
+    "param",
+    "gate",
+    "wire",
+    "dead",
+    "redundant",
+    "reason",
+    "grad_max",
+]
+COLUMNS = [
+    "ansatz",
+    "n_qubits",
+    "n_layers",
+    "cost",
+    "n_params",
+    "n_dead",
+    "n_redundant",
+    "rank",
+    "eff_dim",
+    "dla_dim",
+    "dla_kind",
+    "deep_layers",
+    "deep_dla_dim",
+    "theory",
+    "predicted_var",
+    "sampled_var",
+    "sampled_var_se",
+    "samples",
+]
+#: A parameter whose engine gradient stays below this on every sample is numerically zero.
+GRAD_ZERO = 1e-12
+#: Units of the table columns (written to the JSON).
+UNITS = {
+    "predicted_var": "Var over parameters of the cost C (dimensionless), not of dC/dθ",
+    "sampled_var": "same, sampled with the JAX engine at deep_layers; ± sampled_var_se",
+    "rank": "rank of the quantum Fisher information (max over random points)",
+    "eff_dim": "rank of the outcome-distribution Fisher information over data points",
+    "grad_max": "max |dC/dθ| (1/rad) over random parameters and inputs (JAX engine)",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Numerics on the JAX engine: one compiled program serves every circuit of a run
+
+
+class SharedEngine:
+    """Runs many circuits through one compiled JAX program: a shared register (the largest
+    circuit; smaller ones are embedded, their extra wires stay in |0>), the union of wire kernels,
+    a padded gate table (:func:`bpdiag.engines._batch.capacity`; only each circuit's own gates
+    run), fixed batch size and two observables, so one compilation serves a whole ``lie`` run."""
+
+    def __init__(self, circuits: Sequence[Circuit], dtype: str = "complex128", batch: int = 256):
+        self.N = max(c.n_qubits for c in circuits)
+        self.kernels = tuple(sorted(set().union(*(gate_kernels(c) for c in circuits))))
+        self.G = capacity(max(c.n_gates for c in circuits))
+        self.dtype = dtype
+        self.batch = batch
+
+    def expvals(self, circuit: Circuit, angles: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """Expectations float[B, 2] of two diagonal observables obs float[2**n, 2] for gate
+        angles float[B, n_gates] (radians)."""
+        if obs.shape[1] != 2:
+            raise ValueError(f"obs must have 2 columns, got {obs.shape[1]}")
+        p = lower(circuit, kernels=self.kernels, n_register=self.N, n_gates=self.G)
+        empty = jnp.zeros((0, self.G))
+        prog = Program(
+            jnp.asarray(p.kernel),
+            jnp.asarray(p.A),
+            jnp.asarray(p.B),
+            empty,
+            empty,
+            jnp.zeros(self.G),
+        )
+        f = je.jitted("angles", self.kernels, self.N, self.dtype)
+        o = jnp.asarray(embed_observables(obs, circuit.n_qubits, self.N))
+        ang = np.zeros((angles.shape[0], self.G))
+        ang[:, : circuit.n_gates] = angles
+        return batched(lambda a: f(prog, a, o, circuit.n_gates), ang, chunk=self.batch)
+
+
+def _engine_for(circuit: Circuit, engine: SharedEngine | None) -> SharedEngine:
+    return engine if engine is not None else SharedEngine([circuit], batch=64)
+
+
+def _cost_obs(cost: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """float[2**n, 2]: the cost's diagonal, and a random positive combination of its Pauli terms
+    (its gradient vanishes only where every term's does, with probability 1). Both from
+    :func:`bpdiag.circuits.cost_terms`, the one definition of the costs."""
+    terms = cost_terms(cost, n)
+    coefs = np.array([c for c, _ in terms])
+    w = rng.uniform(0.5, 1.5, size=len(terms))
+    s = z_signs(n)
+    if any(letter != "Z" for _, ops in terms for letter in ops.values()):
+        raise ValueError(f"cost {cost!r} is not diagonal in the computational basis")
+    diag = np.stack([np.prod(s[:, sorted(ops)], axis=1) for _, ops in terms], axis=1)
+    return np.stack([diag @ coefs, diag @ w], axis=1)
+
+
+def gradient_max(
+    circuit: Circuit,
+    cost: str = "local",
+    *,
+    rng: np.random.Generator,
+    samples: int = 8,
+    engine: SharedEngine | None = None,
+) -> np.ndarray:
+    """Max |dC/dtheta_p| over ``samples`` random parameters and inputs and over the two
+    observables of :func:`_cost_obs`, float64[P] (1/rad). Computed by the JAX engine with the
+    exact parameter-shift rule on gate angles, ``dC/dt = (C(t + pi/2) - C(t - pi/2)) / 2``."""
+    if circuit.n_params == 0:
+        return np.zeros(0)
+    engine = _engine_for(circuit, engine)
+    obs = _cost_obs(cost, circuit.n_qubits, rng)
+    params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
+    x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
+    angles = circuit.angles(params, x if circuit.n_data else None)
+    pm, _, _ = angle_maps(circuit)
+    gates = np.nonzero(np.any(pm != 0, axis=0))[0]
+    vals = engine.expvals(circuit, shifted_angles(angles, gates), obs)  # [T * 2 * S, 2]
+    grad = np.stack([combine_shifts(vals, pm[p, gates]) for p in range(circuit.n_params)], 1)
+    return np.abs(grad).max(axis=(0, 2))  # grad: [S, P, 2]
+
+
+def sample_cost_variance(
+    circuit: Circuit,
+    cost: str = "local",
+    *,
+    samples: int = 500,
+    x=None,
+    rng: np.random.Generator,
+    engine: SharedEngine | None = None,
+) -> dict:
+    """Sample Var_theta[C] over parameters uniform in [0, 2 pi) at the fixed data point ``x``
+    (float[n_data]) with the JAX engine. Returns the dict of
+    :func:`bpdiag.analyses._common.summarize` (mean, mean_se, var, var_se, log2_var)."""
+    engine = _engine_for(circuit, engine)
+    params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
+    xx = None
+    if circuit.n_data:
+        if x is None:
+            raise ValueError(f"circuit {circuit.name!r} needs a data point x")
+        xx = np.repeat(np.asarray(x, float).reshape(1, -1), samples, axis=0)
+    angles = circuit.angles(params, xx)
+    obs = _cost_obs(cost, circuit.n_qubits, rng)
+    values = engine.expvals(circuit, angles, obs)[:, :1]
+    return summarize(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit
+
+
+@dataclass(frozen=True)
+class LieConfig:
+    """Everything that determines a ``lie`` run's numbers (written to the JSON)."""
+
+    ansatz: tuple[str, ...] = ("original", "dense", "sparse")
+    qubits: tuple[int, ...] = (2, 3, 4, 5, 6)
+    layers: tuple[int, ...] = (2,)
+    cost: str = "local"
+    deep_layers: int = 50
+    samples: int = 500
+    seed: int = 0
+    sparse_pattern: str = "brickwall"
+    sparse_density: float = 0.5
+
+    def __post_init__(self) -> None:
+        as_axes(self, ("ansatz", "qubits", "layers"))
+        for a in self.ansatz:
+            if a not in ANSATZE:
+                raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
+        if min(self.qubits) < 1:
+            raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
+        if max(self.qubits) > 9:
+            raise ValueError(f"n_qubits must be <= 9 for the audit, got {max(self.qubits)}")
+        if min(self.layers) < 1:
+            raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
+        if self.cost not in COSTS:
+            raise ValueError(f"unknown cost {self.cost!r}; choose from {', '.join(COSTS)}")
+        if self.cost == "zz" and min(self.qubits) < 2:
+            raise ValueError("the zz cost needs n_qubits >= 2")
+        if self.deep_layers < 1:
+            raise ValueError(f"deep_layers must be >= 1, got {self.deep_layers}")
+        if self.samples != 0 and self.samples < 2:
+            raise ValueError(f"samples must be 0 (no sampling) or >= 2, got {self.samples}")
+
+    def circuit(self, ansatz: str, n: int, layers: int) -> Circuit:
+        opts = {}
+        if ansatz == "sparse":
+            opts = {"pattern": self.sparse_pattern, "density": self.sparse_density}
+        return build(ansatz, n, layers, seed=self.seed, **opts)
+
+
+def audit(
+    circuit: Circuit,
+    cost: str = "local",
+    *,
+    deep: Circuit | None = None,
+    samples: int = 500,
+    seed: int = 0,
+    engine: SharedEngine | None = None,
+) -> tuple[list[dict], dict, dict]:
+    """Audit one circuit: per-parameter rows (``param, gate, wire, dead, redundant, reason,
+    grad_max``), a summary dict (the :data:`COLUMNS` measurements) and JSON details.
+
+    ``deep`` (default: ``circuit``) is the deep version used for the predicted and sampled cost
+    variance (``samples`` = 0 skips sampling). Raises ``RuntimeError`` if a structurally dead
+    parameter has a nonzero engine gradient (that would be a bug).
+    """
+    rng = np.random.default_rng(
+        point_seed(seed, "lie", circuit.name, circuit.n_qubits, circuit.info("n_layers", 0), cost)
+    )
+    times = {}
+    t0 = time.perf_counter()
+    params = dead_parameters(circuit, cost)
+    times["dead"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gmax = gradient_max(circuit, cost, rng=rng, engine=engine)
+    red = redundancy(circuit, rng=rng)
+    times["numeric"] = time.perf_counter() - t0
+    n_numeric_only = 0
+    for p, row in enumerate(params):
+        row["redundant"] = bool(red["redundant"][p])
+        row["grad_max"] = float(gmax[p])
+        if row["dead"] and gmax[p] > GRAD_ZERO:
+            raise RuntimeError(
+                f"parameter {p} of {circuit.name!r} was proven dead but its gradient is "
+                f"{gmax[p]:.3g}: please report this bug"
+            )
+        if not row["dead"] and gmax[p] <= GRAD_ZERO:
+            n_numeric_only += 1
+            row["reason"] = "gradient zero on every sample, but no structural proof was found"
+        if row["redundant"]:
+            note = "state derivative is a combination of earlier parameters' (QFI)"
+            row["reason"] = f"{row['reason']}; {note}" if row["reason"] else note
+    t0 = time.perf_counter()
+    x0 = rng.uniform(-np.pi, np.pi, size=circuit.n_data) if circuit.n_data else None
+    g = dla(circuit, x=x0)
+    deep = circuit if deep is None else deep
+    pred = predicted_variance(deep, cost, x=x0)
+    times["dla"] = time.perf_counter() - t0
+    sampled = {"var": float("nan"), "var_se": float("nan")}
+    if samples:
+        t0 = time.perf_counter()
+        sampled = sample_cost_variance(deep, cost, samples=samples, x=x0, rng=rng, engine=engine)
+        times["sample"] = time.perf_counter() - t0
+    summary = {
+        "cost": cost,
+        "n_params": circuit.n_params,
+        "n_dead": sum(r["dead"] for r in params),
+        "n_redundant": int(red["redundant"].sum()),
+        "rank": red["rank"],
+        "eff_dim": red["eff_dim"],
+        "dla_dim": g.dim,
+        "dla_kind": g.kind,
+        "deep_layers": deep.info("n_layers", 0),
+        "deep_dla_dim": pred.dla.dim,
+        "theory": pred.theory,
+        "predicted_var": pred.var,
+        "sampled_var": sampled["var"],
+        "sampled_var_se": sampled["var_se"],
+        "samples": samples,
+    }
+    details = {
+        "dla": _dla_json(g),
+        "deep_dla": _dla_json(pred.dla),
+        "numerically_zero_without_proof": n_numeric_only,
+        "x0": None if x0 is None else x0.tolist(),
+        "timing": times,
+    }
+    return params, summary, details
+
+
+def _dla_json(g: DLA) -> dict:
+    return {
+        "dim": g.dim,
+        "kind": g.kind,
+        "pauli": g.pauli,
+        "center": g.center,
+        "components": [{"kind": c.kind, "dim": c.dim, "rank": c.rank} for c in g.components],
+    }
+
+
+def verdict(row: dict, params: Sequence[dict] = ()) -> str:
+    """A readable verdict for one circuit row of :func:`lie` (and its parameter rows)."""
+    head = f"{row['ansatz']} n={row['n_qubits']} L={row['n_layers']} ({row['n_params']} params)"
+    P, dead = row["n_params"], row["n_dead"]
+    lines = [head]
+    by_reason: dict[str, list[int]] = {}
+    for p in params:
+        if p["dead"]:
+            by_reason.setdefault(p["reason"].split("; state derivative")[0], []).append(p["param"])
+    if dead == P and P:
+        lines.append(f"  UNTRAINABLE: all {P} parameters are dead")
+    elif dead:
+        lines.append(f"  {dead} of {P} parameters are dead")
+    else:
+        lines.append("  no dead parameters")
+    for reason, ids in by_reason.items():
+        which = ",".join(str(i) for i in ids[:8]) + (",..." if len(ids) > 8 else "")
+        lines.append(f"    params {which}: {reason}")
+    red = row["n_redundant"]
+    lines.append(
+        f"  QFI rank {row['rank']} of {P}"
+        + (f" ({red} redundant)" if red else "")
+        + f"; outcome-distribution effective dimension {row['eff_dim']}"
+    )
+    dim, n = row["dla_dim"], row["n_qubits"]
+    full = 4**n - 1
+    kind = row["dla_kind"]
+    if dim == full:
+        shape = "all of su(2^n)"
+    elif dim and "u(1)" in kind and "+" not in kind:
+        shape = "abelian: only commuting phases"
+    else:
+        shape = f"{dim} of the {full} dimensions of su(2^n)"
+    lines.append(f"  DLA {kind} (dim {dim}): {shape}")
+    pv, sv, se = row["predicted_var"], row["sampled_var"], row["sampled_var_se"]
+    pred = "n/a" if not np.isfinite(pv) else f"{pv:.3e}"
+    samp = "not sampled" if not np.isfinite(sv) else f"{sv:.3e} ± {se:.1e}"
+    lines.append(
+        f"  Var[C] at L={row['deep_layers']} (DLA dim {row['deep_dla_dim']}): predicted {pred} "
+        f"[{row['theory']}], sampled {samp}"
+    )
+    return "\n".join(lines)
+
+
+def lie(
+    ansatz: Sequence[str] = ("original", "dense", "sparse"),
+    qubits: Sequence[int] = (2, 3, 4, 5, 6),
+    layers: Sequence[int] = (2,),
+    cost: str = "local",
+    *,
+    deep_layers: int = 50,
+    samples: int = 500,
+    seed: int = 0,
+    sparse_pattern: str = "brickwall",
+    sparse_density: float = 0.5,
+    progress: bool = False,
+) -> Result:
+    """Audit every (ansatz, n_qubits, n_layers): dead and redundant parameters, DLA, predicted vs
+    sampled cost variance at ``deep_layers``.
+
+    Returns a :class:`~bpdiag.analyses._common.Result`: ``.table`` has one row per circuit,
+    columns :data:`COLUMNS` (variances are of the dimensionless cost, over parameters);
+    ``.tables["params"]`` one row per parameter, columns :data:`PARAM_COLUMNS`; ``.meta`` the
+    config, per-circuit details (DLA components, readable ``verdict``, timings, in grid order)
+    under ``"circuits"``, and :data:`UNITS`.
+    """
+    config = LieConfig(
+        tuple(ansatz),
+        tuple(qubits),
+        tuple(layers),
+        cost,
+        int(deep_layers),
+        int(samples),
+        int(seed),
+        sparse_pattern,
+        float(sparse_density),
+    )
+    points = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
+    circuits = {p: config.circuit(*p) for p in points}
+    deeps = {(a, n): config.circuit(a, n, config.deep_layers) for a, n, _ in points}
+    engine = SharedEngine(list(circuits.values()) + list(deeps.values()))
+    rows, prows, details = [], [], []
+    bar = tqdm(total=len(points), desc="lie", unit="circuit", disable=not progress, leave=False)
+    for a, n, L in points:
+        params, summary, det = audit(
+            circuits[(a, n, L)],
+            config.cost,
+            deep=deeps[(a, n)],
+            samples=config.samples,
+            seed=config.seed,
+            engine=engine,
+        )
+        coords = {"ansatz": a, "n_qubits": n, "n_layers": L}
+        prows.extend(coords | r for r in params)
+        row = coords | summary
+        rows.append(row)
+        details.append(coords | det | {"verdict": verdict(row, params)})
+        bar.update(1)
+    bar.close()
+    meta = {"analysis": "lie", "config": asdict(config), "circuits": details, "units": UNITS}
+    return Result(
+        pd.DataFrame(rows, columns=COLUMNS),
+        meta,
+        {"params": pd.DataFrame(prows, columns=PARAM_COLUMNS)},
+    )

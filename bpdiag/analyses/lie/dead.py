@@ -1,0 +1,191 @@
+"""Dead and redundant parameters.
+
+**Dead parameters** (gradient identically zero). The derivative of gate ``k`` is
+``-i/2 Tr(O_k [G_k, rho_k])``. ``rho_k`` lies in the span of ``N_{<k}``, the Pauli strings reachable
+from those of ``|0><0|`` (all Z strings) by commutators with the generators before ``k``; ``O_k``
+lies in the span of ``M_{>=k}``, reached from the observable's strings by the generators from
+``k`` on. ``Tr(P_b [G, P_a])`` is nonzero only when ``G`` anticommutes with ``P_a`` and
+``P_b = G P_a``, so the gate is dead when no ``a`` in ``N_{<k}`` anticommuting with ``G`` has
+``G P_a`` in ``M_{>=k}`` - in particular when ``G`` commutes with all of ``M_{>=k}`` (it commutes
+with everything measured after it) or with all of ``N_{<k}`` (the state before it is invariant).
+This is a sufficient condition, exact in integers, so a live parameter is never called dead; the
+audit also checks every verdict against engine gradients (exact parameter shift).
+
+**Redundancy.** The rank of the quantum Fisher information (QFI) ``F = 4 Re(J^+ J - J^+ psi
+psi^+ J)`` of the output state at random parameters (maximum over a few points) is the number of
+independent state directions (Haug, Bharti & Kim, PRX Quantum 2, 040309 (2021)); parameters whose
+state derivative is a combination of earlier ones (greedy, in parameter order) are *redundant*.
+``eff_dim`` is the rank of the classical Fisher information of the computational-basis outcome
+distribution, stacked over data points (the large-data limit of the effective dimension of
+Abbas et al., Nat. Comput. Sci. 1, 403 (2021)): how many parameter directions the measured
+probabilities respond to.
+
+>>> from bpdiag.circuits import original_circuit
+>>> [p["dead"] for p in dead_parameters(original_circuit(3, 1))]
+[True, True, True]
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from bpdiag.analyses.lie.frame import _short, _trainable, heisenberg_frame
+from bpdiag.circuits import Circuit, cost_paulis
+from bpdiag.circuits import pauli as pa
+from bpdiag.engines.numpy import jacobian
+
+_RANK_TOL = 1e-8
+_MONOMIAL = {"RZ", "RZZ", "CZ", "CNOT", "X", "Z", "S"}  # diagonal times permutation
+_DIAGONAL_ROT = {"RZ", "RZZ"}
+
+
+class GateVerdict(NamedTuple):
+    """Whether one trainable gate's angle derivative vanishes identically, and why."""
+
+    gate: int
+    dead: bool
+    reason: str
+
+
+def dead_gates(circuit: Circuit, cost: str = "local") -> dict[int, GateVerdict]:
+    """Structural verdict for every trainable gate (module docstring, ``mode="all"``): a gate is
+    dead when its angle derivative of ``cost`` vanishes for every input, every value of the other
+    parameters and every constant. Returns ``{gate index: GateVerdict}``."""
+    n = circuit.n_qubits
+    fr = heisenberg_frame(circuit, [cost_paulis(cost, n)], mode="all")
+    gens = [int(k[0]) for k, _ in fr.generators]
+    N = pa.Closure(n, seeds=pa.z_strings(n))
+    n_len = []
+    for gk in gens:
+        n_len.append(N.size)
+        N.add_generators([gk])
+    M = pa.Closure(n, seeds=fr.observables[0][0])
+    m_len = [0] * len(gens)
+    for i in range(len(gens) - 1, -1, -1):
+        M.add_generators([gens[i]])
+        m_len[i] = M.size
+    trainable = _trainable(circuit)
+    out = {}
+    for i, g in enumerate(fr.gates):
+        if not trainable[g]:
+            continue
+        G = np.uint64(gens[i])
+        before, after = N.members[: n_len[i]], M.members[: m_len[i]]
+        anti = pa.anticommutes(before, G, n)
+        obs_side = not pa.anticommutes(after, G, n).any()
+        state_side = not anti.any()
+        coupled = False
+        if not (obs_side or state_side):
+            pos = M.position(before[anti] ^ G)
+            coupled = bool(((pos >= 0) & (pos < m_len[i])).any())
+        dead = obs_side or state_side or not coupled
+        out[g] = GateVerdict(
+            g,
+            dead,
+            _reason(circuit, g, gens[i], n, obs_side, state_side, len(after), cost) if dead else "",
+        )
+    return out
+
+
+def _monomial_cone(circuit: Circuit, g: int, forward: bool) -> bool:
+    """Whether every gate in the forward (or backward) light cone of gate ``g`` is diagonal or a
+    permutation. Then a diagonal gate ``g`` can be moved to the end (start) of the circuit and stays
+    diagonal: it cannot change computational-basis probabilities (cannot act on |0..0> other than
+    by a phase)."""
+    cone = set(circuit.wires[g])
+    order = range(g + 1, circuit.n_gates) if forward else range(g - 1, -1, -1)
+    for h in order:
+        if cone & set(circuit.wires[h]):
+            if circuit.gates[h] not in _MONOMIAL:
+                return False
+            cone |= set(circuit.wires[h])
+    return True
+
+
+def _reason(circuit, g, G, n, obs_side, state_side, n_after, cost) -> str:
+    gate = circuit.gates[g]
+    if obs_side:
+        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=True):
+            return (
+                f"{gate} is diagonal and only diagonal or permutation gates follow it in its "
+                f"light cone, so the computational-basis probabilities the {cost} cost reads "
+                "do not depend on it"
+            )
+        return (
+            f"its generator {_short(G, n)} (moved to the circuit input) commutes with all "
+            f"{n_after} Pauli strings the measured observable can become after it"
+        )
+    if state_side:
+        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=False):
+            return (
+                f"only diagonal or permutation gates precede this {gate} in its light cone, so "
+                "it acts on a computational basis state, an eigenstate of its generator"
+            )
+        return f"every state reachable before it commutes with its generator {_short(G, n)}"
+    return (
+        f"its generator {_short(G, n)} couples no state reachable before it to an observable "
+        "reachable after it"
+    )
+
+
+def dead_parameters(circuit: Circuit, cost: str = "local") -> list[dict]:
+    """One dict per parameter: ``param, gate, wire, dead, reason`` (structural; see
+    :func:`dead_gates`). A parameter is dead when every gate it drives is dead."""
+    verdicts = dead_gates(circuit, cost)
+    out = []
+    for p, gates in enumerate(circuit.param_gates()):
+        names = "+".join(dict.fromkeys(circuit.gates[g] for g in gates)) or "-"
+        wires = ";".join("-".join(str(w) for w in circuit.wires[g]) for g in gates) or "-"
+        if not gates:
+            dead, reason = True, "drives no gate"
+        else:
+            dead = all(verdicts[g].dead for g in gates)
+            reason = "; ".join(dict.fromkeys(verdicts[g].reason for g in gates)) if dead else ""
+        out.append({"param": p, "gate": names, "wire": wires, "dead": dead, "reason": reason})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Redundancy and effective dimension
+
+
+def _rank(M: np.ndarray) -> int:
+    if M.size == 0:
+        return 0
+    s = np.linalg.svd(M, compute_uv=False)
+    return int(np.sum(s > _RANK_TOL * max(1.0, s[0])))
+
+
+def redundancy(
+    circuit: Circuit, *, rng: np.random.Generator, points: int = 3, data_points: int = 3
+) -> dict:
+    """QFI rank (max over ``points`` random parameter vectors), redundant parameters (greedy, in
+    parameter order, at the point of maximal rank) and ``eff_dim``, the rank of the outcome
+    distribution's Fisher information stacked over ``data_points`` random inputs (module
+    docstring). Returns ``{"rank": int, "eff_dim": int, "redundant": bool[P]}``."""
+    P = circuit.n_params
+    if P == 0:
+        return {"rank": 0, "eff_dim": 0, "redundant": np.zeros(0, bool)}
+    S = data_points if circuit.n_data else 1
+    params = np.repeat(rng.uniform(0, 2 * np.pi, size=(points, P)), S, axis=0)
+    x = rng.uniform(-np.pi, np.pi, size=(points * S, circuit.n_data))
+    psi, J = jacobian(circuit, params, x)
+    best, best_rank = None, -1
+    for b in range(points * S):
+        Jp = J[b] - np.outer(psi[b], psi[b].conj() @ J[b])  # drop the global-phase direction
+        R = np.concatenate([Jp.real, Jp.imag])  # F = 4 R^T R is the QFI
+        r = _rank(R)
+        if r > best_rank:
+            best, best_rank = R, r
+    dprob = 2 * np.real(np.conj(psi)[:, :, None] * J)  # d p_b / d theta: [B, 2^n, P]
+    eff = max(_rank(dprob[t * S : (t + 1) * S].reshape(-1, P)) for t in range(points))
+    redundant = np.zeros(P, bool)
+    chosen: list[int] = []
+    for p in range(P):
+        if _rank(best[:, chosen + [p]]) > len(chosen):
+            chosen.append(p)
+        else:
+            redundant[p] = True
+    return {"rank": best_rank, "eff_dim": eff, "redundant": redundant}

@@ -1,0 +1,338 @@
+"""The dynamical Lie algebra (DLA) of a circuit and the cost variance it predicts.
+
+**DLA.** The Lie closure of the trainable generators (:mod:`bpdiag.circuits.pauli`), in the
+``mode="trainable"`` frame of :mod:`bpdiag.analyses.lie.frame`. For Pauli strings it is classified
+from the anticommutation graph: isolated strings form the centre ``u(1)^k``, each other component
+is a simple ideal identified by its dimension and rank (size of a maximal commuting set) as su(N),
+so(N) or sp(N) (Aguilar et al. 2024, arXiv:2408.00081: Pauli Lie algebras are sums of these and
+u(1)). Notation: ``su(2^6)`` is su(64); ``sp(N)`` is the compact symplectic algebra of N x N
+matrices; ``so(7)|sp(6)`` marks dimension and rank that cannot tell B_r from C_r.
+
+**Predicted variance** (Ragone et al., Nat. Commun. 15, 7172 (2024), Thm. 1; Fontana et al., Nat.
+Commun. 15, 7171 (2024)): for a circuit deep enough to be a 2-design on ``exp(g)``, with ``O`` or
+``rho`` in ``i g`` and ``g = g_1 + ... + g_m + centre``,
+
+    Var_theta[C] = sum_j P_{g_j}(rho) P_{g_j}(O) / dim(g_j),   P_g(H) = sum_i Tr(B_i H)^2
+
+over an orthonormal basis ``B_i = P_i / sqrt(2^n)`` of ``g_j``. When ``O'`` commutes with ``g`` the
+cost does not depend on the parameters and the variance is exactly 0. This is the variance of
+the **cost** ``C`` (not of its gradient), over parameters uniform in [0, 2 pi) at one fixed data
+point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from bpdiag.analyses.lie.frame import heisenberg_frame, prefix_state
+from bpdiag.circuits import Circuit, cost_paulis
+from bpdiag.circuits import pauli as pa
+
+_GENERIC_MAX_QUBITS = 6
+
+
+class Component(NamedTuple):
+    """A simple ideal of a Pauli DLA: its name, dimension, rank, and indices into ``DLA.keys``."""
+
+    kind: str
+    dim: int
+    rank: int
+    index: np.ndarray
+
+
+@dataclass(frozen=True)
+class DLA:
+    """A dynamical Lie algebra on n qubits.
+
+    ``pauli``: spanned by Pauli strings ``keys`` (exact); otherwise ``basis`` float64[dim, 4**n]
+    holds orthonormal Pauli coordinates (coefficient of string k in column k). ``components``:
+    the simple ideals (Pauli case); ``center``: dimension of the centre.
+    """
+
+    n: int
+    dim: int
+    kind: str
+    pauli: bool
+    keys: np.ndarray | None = field(default=None, repr=False)
+    basis: np.ndarray | None = field(default=None, repr=False)
+    components: tuple[Component, ...] = ()
+    center: int = 0
+    generators: tuple = field(default=(), repr=False)
+
+    @property
+    def abelian(self) -> bool:
+        return self.center == self.dim
+
+
+def _fmt_size(N: int) -> str:
+    return f"2^{N.bit_length() - 1}" if N >= 4 and N & (N - 1) == 0 else str(N)
+
+
+def identify(dim: int, rank: int) -> str:
+    """Name of a compact simple Lie algebra of this dimension and rank among su(N), so(N) and
+    sp(N) (N x N matrices); ``simple(dim=..,rank=..)`` if none fits. so(2r+1) and sp(2r) share
+    dimension and rank; since symplectic summands of Pauli Lie algebras are sp(2^k) (Aguilar et
+    al. 2024), the pair is reported as ``so(2r+1)|sp(2r)`` only when 2r is a power of two."""
+    d, r = int(dim), int(rank)
+    if r >= 1 and d == (r + 1) ** 2 - 1:  # su(2) = so(3) = sp(2), su(4) = so(6)
+        return f"su({_fmt_size(r + 1)})"
+    so = [N for N in (2 * r, 2 * r + 1) if N >= 5 and d == N * (N - 1) // 2]
+    sp = r >= 1 and d == r * (2 * r + 1)
+    if so and sp:  # so(2r+1) and sp(2r)
+        if r == 2:
+            return "so(5)"  # = sp(4)
+        return f"so({2 * r + 1})|sp({_fmt_size(2 * r)})" if r & (r - 1) == 0 else f"so({2 * r + 1})"
+    if so:
+        return f"so({_fmt_size(so[0])})"
+    if sp:
+        return f"sp({_fmt_size(2 * r)})"
+    return f"simple(dim={d},rank={r})"
+
+
+def _kind(components: Sequence[Component], center: int) -> str:
+    counts: dict[str, int] = {}
+    for c in components:
+        counts[c.kind] = counts.get(c.kind, 0) + 1
+    parts = [k if v == 1 else f"{v}*{k}" for k, v in counts.items()]
+    if center:
+        parts.append("u(1)" if center == 1 else f"{center}*u(1)")
+    return "+".join(parts) if parts else "0"
+
+
+def _symmetry_order(comp: np.ndarray, n: int) -> int:
+    """``log2 |A|`` for the group A of Pauli strings that commute with every string of a component
+    and map it onto itself by multiplication (``Q P`` in the component for every ``P``). The
+    projectors ``(I +- Q)/2`` then split the component into ``|A|`` commuting ideals of equal
+    dimension and rank (a component can be connected and still not simple, e.g. so(2n)+so(2n)
+    for the transverse-field Ising ring, whose sectors differ in parity). Returns -1 when the
+    search is too large (n > 8)."""
+    if n > 8:
+        return -1
+    cand = np.arange(1, 4**n, dtype=np.uint64)
+    for i in range(0, len(comp), max(1, 2**23 // len(cand))):
+        block = comp[i : i + max(1, 2**23 // len(cand))]
+        cand = cand[~pa.anticommutes(cand[:, None], block[None, :], n).any(axis=1)]
+        if not len(cand):
+            return 0
+    sorted_comp = np.sort(comp)
+    order = 1
+    for q in cand:
+        prod = comp ^ q
+        pos = np.searchsorted(sorted_comp, prod).clip(max=len(comp) - 1)
+        if np.all(sorted_comp[pos] == prod):
+            order += 1
+    return int(round(math.log2(order)))
+
+
+def classify(keys, n: int) -> tuple[str, tuple[Component, ...], int]:
+    """Classify the Lie algebra spanned by Pauli strings ``keys`` (closed under commutators):
+    returns ``(kind, simple components, centre dimension)``; see the module docstring.
+
+    Isolated strings of the anticommutation graph span the centre; each other connected component
+    is split by its Pauli symmetries (:func:`_symmetry_order`) into ideals of equal dimension d
+    and rank r, each named by :func:`identify` (one :class:`Component` per ideal; ``index`` is
+    the whole connected component)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    if len(keys) == 4**n - 1:
+        comp = Component(f"su({_fmt_size(2**n)})", len(keys), 2**n - 1, np.arange(len(keys)))
+        return comp.kind, (comp,), 0
+    comps, center = [], 0
+    for idx in pa.components(keys, n):
+        if len(idx) == 1:
+            center += 1
+            continue
+        rank = len(pa.max_commuting(keys[idx], n))
+        m = _symmetry_order(keys[idx], n)
+        copies = 2 ** max(m, 0)
+        d, r = len(idx) // copies, rank // copies
+        kind = identify(d, r) if m >= 0 else f"unsplit(dim={len(idx)},rank={rank})"
+        comps.extend(Component(kind, d, r, idx) for _ in range(copies))
+    comps.sort(key=lambda c: (-c.dim, c.kind))
+    return _kind(comps, center), tuple(comps), center
+
+
+def _ad_tables(n: int, gen_keys: np.ndarray):
+    """For each Pauli term t: (perm, signs) with i[P_t, P_q] = signs[q] P_{perm[q]}."""
+    q = np.arange(4**n, dtype=np.uint64)
+    out = []
+    for k in gen_keys:
+        kk, c = pa.commutator(np.uint64(k), q, n)
+        out.append((kk.astype(np.int64), c))
+    return out
+
+
+def _float_closure(generators, n: int, tol: float = 1e-7) -> np.ndarray:
+    """Orthonormal basis float64[dim, 4**n] (Pauli coordinates) of the Lie algebra generated by
+    Pauli sums (floating point; for generators that are not single strings)."""
+    if n > _GENERIC_MAX_QUBITS:
+        raise ValueError(
+            f"the DLA of Pauli-sum generators is computed densely up to {_GENERIC_MAX_QUBITS} "
+            f"qubits, got {n} (data or non-Clifford constant gates inside the circuit)"
+        )
+    D = 4**n
+    terms = np.unique(np.concatenate([k for k, _ in generators]))
+    tables = dict(zip(terms.tolist(), _ad_tables(n, terms)))
+    gen_terms = [(k.tolist(), c) for k, c in generators]
+    Q = np.zeros((0, D))
+
+    def dense(k, c):
+        v = np.zeros(D)
+        v[k.astype(np.int64)] = c
+        return v
+
+    def add(cands: np.ndarray) -> np.ndarray:
+        nonlocal Q
+        norms = np.linalg.norm(cands, axis=1)
+        cands = cands[norms > tol] / norms[norms > tol, None]
+        if not len(cands):
+            return cands
+        for _ in range(2):
+            cands = cands - (cands @ Q.T) @ Q
+        _, s, vt = np.linalg.svd(cands, full_matrices=False)
+        new = vt[s > tol]
+        new = new - (new @ Q.T) @ Q
+        new /= np.linalg.norm(new, axis=1, keepdims=True)
+        Q = np.concatenate([Q, new])
+        return new
+
+    frontier = add(np.stack([dense(k, c) for k, c in generators]))
+    while len(frontier) and len(Q) < D - 1:
+        nxt = []
+        for i in range(0, len(frontier), 64):
+            block = frontier[i : i + 64]
+            cands = []
+            for keys, coefs in gen_terms:
+                acc = np.zeros_like(block)
+                for k, c in zip(keys, coefs):
+                    perm, sg = tables[k]
+                    acc[:, perm] += c * block * sg
+                cands.append(acc)
+            nxt.append(add(np.concatenate(cands)))
+            if len(Q) >= D - 1:
+                break
+        frontier = np.concatenate(nxt) if nxt else np.zeros((0, D))
+    return Q
+
+
+def dla_of(generators: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> DLA:
+    """The DLA generated by Pauli sums ``(keys, coefs)`` on n qubits (see :class:`DLA`)."""
+    gens = [(np.asarray(k, np.uint64), np.asarray(c, float)) for k, c in generators]
+    gens = [(k[k != 0], c[k != 0]) for k, c in gens]  # identity parts are global phases
+    gens = [(k, c) for k, c in gens if len(k)]
+    if not gens:
+        return DLA(n, 0, "0", True, keys=np.zeros(0, np.uint64))
+    if all(len(k) == 1 for k, _ in gens):
+        keys = pa.lie_closure(np.array([k[0] for k, _ in gens], np.uint64), n)
+        kind, comps, center = classify(keys, n)
+        return DLA(
+            n,
+            len(keys),
+            kind,
+            True,
+            keys=keys,
+            components=comps,
+            center=center,
+            generators=tuple(gens),
+        )
+    Q = _float_closure(gens, n)
+    dim = len(Q)
+    if dim == 4**n - 1:
+        kind = f"su({_fmt_size(2**n)})"
+        center = 0
+    elif _sums_commute(gens, n):
+        kind, center = ("u(1)" if dim == 1 else f"{dim}*u(1)"), dim
+    else:
+        kind, center = f"dim {dim} (Pauli-sum generators; not classified)", 0
+    return DLA(n, dim, kind, False, basis=Q, center=center, generators=tuple(gens))
+
+
+def _sums_commute(sums, n: int) -> bool:
+    for i, (ka, ca) in enumerate(sums):
+        for kb, cb in sums[i + 1 :]:
+            kk, c = pa.commutator(ka[:, None], kb[None, :], n)
+            w = (c * ca[:, None] * cb[None, :]).ravel()
+            _, tot = pa.simplify(kk.ravel(), w)
+            if len(tot):
+                return False
+    return True
+
+
+def dla(circuit: Circuit, *, x=None) -> DLA:
+    """The DLA of a circuit's trainable gates (``mode="trainable"`` frame; data at ``x``)."""
+    fr = heisenberg_frame(circuit, (), x=x, mode="trainable")
+    return dla_of(fr.generators, circuit.n_qubits)
+
+
+# ---------------------------------------------------------------------------------------------
+# Predicted variance
+
+
+class Prediction(NamedTuple):
+    """Var_theta[C] predicted by the DLA (``nan`` where the theory does not apply), which case of
+    the theory gave it, and the DLA."""
+
+    var: float
+    theory: str
+    dla: DLA
+
+
+def _purities(dla_: DLA, rho_exp: np.ndarray, o_coef: np.ndarray, n: int):
+    """Per simple component j: (P_j(rho), P_j(O), dim_j) from Pauli expectations of rho and Pauli
+    coordinates of O, both aligned with ``dla_.keys``."""
+    d = 2.0**n
+    return [
+        (float(np.sum(rho_exp[c.index] ** 2) / d), float(d * np.sum(o_coef[c.index] ** 2)), c.dim)
+        for c in dla_.components
+    ]
+
+
+def predicted_variance(circuit: Circuit, cost: str = "local", *, x=None) -> Prediction:
+    """Var_theta[C] of the cost over uniform parameters for a deep circuit with this structure
+    (Ragone et al. 2024, Thm 1; module docstring). ``x``: the data point, float[n_data]."""
+    n = circuit.n_qubits
+    fr = heisenberg_frame(circuit, [cost_paulis(cost, n)], x=x, mode="trainable")
+    g = dla_of(fr.generators, n)
+    ok, oc = fr.observables[0]
+    ok, oc = ok[ok != 0], oc[ok != 0]
+    if g.dim == 0:
+        return Prediction(0.0, "no trainable gates: cost constant", g)
+    gen_terms = np.unique(np.concatenate([k for k, _ in g.generators]))
+    o_sum = (ok, oc)
+    if g.pauli:
+        commutes = not pa.anticommutes(ok[:, None], gen_terms[None, :], n).any()
+    else:
+        commutes = all(_sums_commute([o_sum, gen], n) for gen in g.generators)
+    if commutes:
+        return Prediction(0.0, "O commutes with g: cost constant in the parameters", g)
+    psi = prefix_state(circuit, fr.start, x)
+    if g.pauli:
+        pos = {int(k): i for i, k in enumerate(g.keys)}
+        o_coef = np.zeros(g.dim)
+        outside_o = 0.0
+        for k, c in zip(ok, oc):
+            if int(k) in pos:
+                o_coef[pos[int(k)]] = c
+            else:
+                outside_o += c * c
+        theory = "O in ig (Ragone et al. 2024)" if outside_o < 1e-20 else ""
+        rho_exp = pa.expectations(psi, g.keys, n)
+        if not theory and n <= 8:
+            every = np.arange(1, 4**n, dtype=np.uint64)
+            mass = np.sum(pa.expectations(psi, every, n) ** 2) - np.sum(rho_exp**2)
+            theory = "rho in ig (Ragone et al. 2024)" if mass < 1e-10 else ""
+        if not theory:
+            return Prediction(float("nan"), "n/a: neither O nor rho in ig", g)
+        var = sum(pr * po / dim for pr, po, dim in _purities(g, rho_exp, o_coef, n))
+        return Prediction(float(var), theory, g)
+    if g.dim == 4**n - 1:
+        every = np.arange(1, 4**n, dtype=np.uint64)
+        d = 2.0**n
+        p_rho = np.sum(pa.expectations(psi, every, n) ** 2) / d
+        p_o = d * np.sum(oc**2)
+        return Prediction(float(p_rho * p_o / g.dim), "O in ig = su(2^n) (Ragone et al. 2024)", g)
+    return Prediction(float("nan"), "n/a: DLA not classified", g)
