@@ -7,6 +7,7 @@ sums, Lubkin 1978), GHZ and product states, and PennyLane (`qml.math.vn_entropy`
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -17,7 +18,7 @@ import pytest
 
 from bpdiag._resources import point_seed
 from bpdiag.analyses import entropy as E
-from bpdiag.circuits import ANSATZE, build, original_circuit, random_circuit
+from bpdiag.circuits import ANSATZE, build, layer_of, original_circuit, random_circuit
 from bpdiag.circuits import encodings as enc
 from bpdiag.engines import jax as je
 from bpdiag.engines import pennylane as pe
@@ -78,7 +79,7 @@ def test_haar_states_match_page_within_standard_error():
 
 
 def test_haar_reference_through_the_analysis():
-    df = E.entropy(qubits=(4, 7), rows=3000, state=("haar",), seed=3)
+    df = E.entropy(qubits=(4, 7), rows=3000, state=("haar",), seed=3).table
     assert set(df["state"]) == {"haar"}
     z = (df["entropy"] - df["page"]).abs() / df["entropy_se"]
     assert (z < 3.5).all(), df
@@ -89,7 +90,7 @@ def test_haar_reference_through_the_analysis():
 
 
 def test_product_and_ghz_references():
-    df = E.entropy(qubits=(2, 3, 5), rows=40, state=("product", "ghz"), random_cuts=2, seed=1)
+    df = E.entropy(qubits=(2, 3, 5), rows=40, state=("product", "ghz"), random_cuts=2, seed=1).table
     prod = df[df["state"] == "product"]
     ghz = df[df["state"] == "ghz"]
     assert len(prod) and len(ghz)
@@ -182,7 +183,8 @@ def test_table_matches_pennylane_on_option_rows():
 
     X = prepare("synthetic", seed=0, subset=80).X_train[:12]
     n, seed = 4, 9
-    df = E.entropy(qubits=(n,), encoding=("zz",), layers=(0,), rows=12, features=X, seed=seed)
+    res = E.entropy(qubits=(n,), encoding=("zz",), layers=(0,), rows=12, features=X, seed=seed)
+    df = res.table
     angles = E.encode_angles(
         X, E.random_encoder(X.shape[1], n, hidden=16, seed=point_seed(seed, "encoder", n))
     )
@@ -214,7 +216,7 @@ def test_trained_checkpoint_states_match_pennylane(tmp_path):
 
     cfg = TrainConfig(subset=30, epochs=1, baselines=False, qubits=3, layers=1, out=str(tmp_path))
     fit(cfg)
-    df = E.entropy(state=("trained", "haar"), qubits=(3,), rows=1000, checkpoint=tmp_path)
+    df = E.entropy(state=("trained", "haar"), qubits=(3,), rows=1000, checkpoint=tmp_path).table
     got = df[df["state"] == "trained"].iloc[0]
     assert (got["encoding"], got["ansatz"], got["n_qubits"], got["n_layers"]) == (
         "angle",
@@ -252,8 +254,10 @@ def test_encodings_reuse_the_foundation_circuits():
     for L in (0, 1, 3):
         a, b = enc.encoded_circuit("reupload", 4, L), original_circuit(4, L, reupload=True)
         assert (a.gates, a.wires, a.sources) == (b.gates, b.wires, b.sources)
+        assert a.info("layer_starts") == b.info("layer_starts")
         a, b = enc.encoded_circuit("angle", 4, L), original_circuit(4, L)
         assert (a.gates, a.wires, a.sources) == (b.gates, b.wires, b.sources)
+        assert a.info("layer_starts") == b.info("layer_starts")
     # layer splitting gives back every family gate for gate
     for ansatz in ANSATZE:
         full = build(ansatz, 5, 3, seed=4)
@@ -263,6 +267,40 @@ def test_encodings_reuse_the_foundation_circuits():
         assert joined.wires == tuple(full.wires[g] for g in keep)
         assert joined.sources == tuple(full.sources[g] for g in keep)
         assert joined.n_params == full.n_params
+        # the layers are the family's own recorded layers (the encoding is not in any layer)
+        assert layer_of(joined).tolist() == layer_of(full)[keep].tolist()
+        zz = enc.encoded_circuit("zz", 5, 3, ansatz=ansatz, seed=4)
+        n_head = enc.zz(5).n_gates
+        assert (layer_of(zz)[n_head:] == layer_of(joined)).all()
+        assert (layer_of(zz)[:n_head] == -1).all()
+    # family options reach the family: a random sparse pattern of density 1 is the dense HEA
+    a = enc.encoded_circuit("angle", 4, 2, ansatz="sparse", pattern="random", density=1.0)
+    b = enc.encoded_circuit("angle", 4, 2, ansatz="dense")
+    assert (a.gates, a.wires, a.sources) == (b.gates, b.wires, b.sources)
+
+
+def test_reference_preparations_prepare_product_and_ghz_states():
+    """transforms.preparation against states written out by hand."""
+    from bpdiag.circuits.transforms import ghz_circuit, preparation, product_state_circuit
+
+    for n in (1, 2, 4):
+        ghz = je.simulate(ghz_circuit(n), np.zeros((1, 0)))[0]
+        want = np.zeros(2**n)
+        want[[0, -1]] = 2**-0.5
+        np.testing.assert_allclose(ghz, want, atol=1e-12)
+    rng = np.random.default_rng(0)
+    n = 3
+    x = rng.uniform(0, np.pi, (1, 2 * n))
+    got = je.simulate(product_state_circuit(n), np.zeros((1, 0)), x)[0]
+    qubits = [
+        np.array([np.cos(t / 2) * np.exp(-1j * p / 2), np.sin(t / 2) * np.exp(1j * p / 2)])
+        for t, p in zip(x[0, :n], x[0, n:])
+    ]
+    want = functools.reduce(np.kron, qubits)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert preparation("ghz", 3).gates == ghz_circuit(3).gates
+    with pytest.raises(ValueError, match="unknown preparation"):
+        preparation("nope", 2)
 
 
 def test_zz_features_and_amplitude_state():
@@ -309,8 +347,10 @@ def test_verdicts_on_synthetic_curves():
 
 
 def test_verdicts_of_reference_states():
-    df = E.entropy(qubits=range(2, 9), rows=200, state=("product", "ghz", "haar"), seed=2)
-    v = E.verdicts(df).set_index("state")["verdict"]
+    res = E.entropy(qubits=range(2, 9), rows=200, state=("product", "ghz", "haar"), seed=2)
+    v = E.verdicts(res.table).set_index("state")["verdict"]
+    pd.testing.assert_frame_equal(res.tables["verdicts"], E.verdicts(res.table))
+    assert [r["verdict"] for r in res.meta["verdicts"]] == list(res.tables["verdicts"]["verdict"])
     assert v["haar"] == "volume" and v["ghz"] == "area" and v["product"] == "area"
 
 
@@ -330,11 +370,53 @@ def test_errors_and_memory_chunking():
     z = rng.normal(size=(9, 32)) + 1j * rng.normal(size=(9, 32))
     z /= np.linalg.norm(z, axis=1, keepdims=True)
     full = E.entanglement_entropies(z, 5)
-    per_row = 2 * 32 * 16 + 3 * (4 + 16) * 16
-    small = E.entanglement_entropies(z, 5, memory_budget=2.5 * per_row, workers=1)
+    one_row = E.entropy_bytes_per_row(5, E.contiguous_cuts(5))
+    small = E.entanglement_entropies(z, 5, memory_budget=2.5 * one_row, workers=1)
     np.testing.assert_allclose(small.vn, full.vn, atol=1e-14)
-    with pytest.raises(MemoryError, match="needs about"):
+    # a budget below one row: one line that names what it would need
+    with pytest.raises(MemoryError, match="needs about") as err:
         E.entanglement_entropies(z, 5, memory_budget=100)
+    assert "\n" not in str(err.value) and "entropies of 5-qubit states" in str(err.value)
+
+
+def test_memory_estimate_bounds_the_measured_peak():
+    """The estimate against what the kernel really allocates (tracemalloc sees numpy's buffers):
+    with a budget of B rows' estimate, the whole batch runs in one chunk and its measured peak
+    must stay within the budget (an underestimate fails) but not far below it (an estimate more
+    than ~3x too large fails too)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    for n, B in ((10, 64), (12, 16)):
+        z = rng.normal(size=(B, 2**n)) + 1j * rng.normal(size=(B, 2**n))
+        z /= np.linalg.norm(z, axis=1, keepdims=True)
+        cuts = E.contiguous_cuts(n) + [(1, 3), (0, n - 1)]
+        budget = B * E.entropy_bytes_per_row(n, cuts)
+        E.entanglement_entropies(z[:2], n, cuts, workers=1)  # warm-up: imports, thread pool
+        tracemalloc.start()
+        try:
+            E.entanglement_entropies(z, n, cuts, memory_budget=budget, workers=1)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert 0.3 * budget < peak <= budget, (n, peak, budget)
+
+
+def test_sink_collects_points_and_a_resumed_sink_skips_them():
+    """Points go to the sink as they finish; a sink that already holds some (a resume) gets
+    only the rest, and the table comes back in grid order with the same numbers."""
+    from bpdiag.analyses._common import MemorySink
+
+    kw = dict(qubits=(2, 3), rows=20, state=("ghz", "haar"), seed=4)
+    sink = MemorySink(E.COLUMNS, E.KEY)
+    full = E.entropy(**kw, sink=sink)
+    assert len(sink.frames) == 4 and list(full.table.columns) == E.COLUMNS
+    resumed = MemorySink(E.COLUMNS, E.KEY)
+    resumed.append(sink.frames[3])  # the last point finished first
+    again = E.entropy(**kw, sink=resumed)
+    assert len(resumed.frames) == 4  # three new points, not four
+    pd.testing.assert_frame_equal(again.table, full.table)
+    assert len(again.meta["timing"]) == 3
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -415,13 +497,13 @@ def test_pennylane_engine_matches_jax_engine(device):
         random_cuts=1,
         seed=5,
     )
-    ref = E.entropy(**kw)
-    got = E.entropy(**kw, engine="pennylane", device=device)
-    assert got.attrs["config"]["engine"] == "pennylane"
-    assert got.attrs["config"]["device"] == device
-    pd.testing.assert_frame_equal(
-        got[E._KEY + ["cut", "cut_size"]], ref[E._KEY + ["cut", "cut_size"]]
-    )
+    ref = E.entropy(**kw).table
+    res = E.entropy(**kw, engine="pennylane", device=device)
+    got = res.table
+    assert res.meta["config"]["engine"] == "pennylane"
+    assert res.meta["config"]["device"] == device
+    cols = E.KEY + ["cut", "cut_size"]
+    pd.testing.assert_frame_equal(got[cols], ref[cols])
     for col in ("entropy", "entropy_se", "renyi2", "renyi2_se"):
         np.testing.assert_allclose(got[col], ref[col], atol=1e-10, err_msg=col)
     assert ref["entropy"].max() > 0.3  # something entangled was compared

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from bpdiag.circuits._circuit import ANSATZE, Circuit, Source, X
+from bpdiag.circuits._circuit import ANSATZE, Circuit, Source, X, layer_of
 from bpdiag.circuits.families import build, chain_pairs
 
 ENCODINGS = ("angle", "zz", "reupload", "amplitude")
@@ -138,13 +138,17 @@ def encoding_features(encoding: str, x: np.ndarray, *, pairs: str = "linear") ->
 
 def compose(*circuits: Circuit, name: str | None = None, **meta) -> Circuit:
     """Run circuits one after the other on the same wires. Parameters are renumbered (circuit k's
-    parameter i becomes ``i + sum of earlier n_params``); data features are shared (the same x)."""
+    parameter i becomes ``i + sum of earlier n_params``); data features are shared (the same x).
+    The blocks' recorded layer starts (``meta["layer_starts"]``) are shifted by each block's gate
+    offset and recorded in order, unless ``layer_starts`` is given in ``meta``."""
     if not circuits:
         raise ValueError("compose needs at least one circuit")
     n = max(c.n_qubits for c in circuits)
     gates, wires, sources = [], [], []
     offset, n_data = 0, 0
+    starts: list[int] = []
     for c in circuits:
+        starts += [len(gates) + int(t) for t in c.info("layer_starts", ()) or ()]
         gates += c.gates
         wires += c.wires
         for srcs in c.sources:
@@ -156,6 +160,8 @@ def compose(*circuits: Circuit, name: str | None = None, **meta) -> Circuit:
             )
         offset += c.n_params
         n_data = max(n_data, c.n_data)
+    if starts and "layer_starts" not in meta:
+        meta["layer_starts"] = tuple(starts)
     label = name or "+".join(c.name for c in circuits)
     return Circuit(
         n,
@@ -169,39 +175,41 @@ def compose(*circuits: Circuit, name: str | None = None, **meta) -> Circuit:
     )
 
 
-def ansatz_layers(ansatz: str, n_qubits: int, n_layers: int, *, seed: int = 0) -> list[Circuit]:
-    """The ``n_layers`` layers of an ansatz family from :func:`bpdiag.circuits.build`, without its
-    own data encoding (the ``original`` family's ``RY(x)``), as separate circuits.
+def _is_data(srcs) -> bool:
+    return any(s.kind == "data" for s in srcs)
 
-    Every family hands out the same number of parameters per layer, in order, so layer ``l``
-    starts at the first gate that reads parameter ``l * P / L``. Fixed or constant gates before
-    the first layer (``mcclean``'s ``RY(pi/4)``) belong to layer 0. Layer ``l``'s parameters are
-    numbered from 0; :func:`compose` renumbers them back in order.
+
+def ansatz_layers(
+    ansatz: str, n_qubits: int, n_layers: int, *, seed: int = 0, **options
+) -> list[Circuit]:
+    """The ``n_layers`` layers of an ansatz family from :func:`bpdiag.circuits.build` (``options``
+    go there), without its own data encoding (the ``original`` family's ``RY(x)``), as separate
+    circuits.
+
+    The built circuit is cut at the layer starts it records (:func:`bpdiag.circuits.layer_of`).
+    Fixed or constant gates before the first layer (``mcclean``'s ``RY(pi/4)``) go in front of
+    layer 0 and stay outside it: layer 0's circuit records ``layer_starts = (k,)`` after those k
+    gates, every other layer ``(0,)``. Layer ``l``'s parameters are numbered from 0 (the family
+    hands them out layer by layer); :func:`compose` renumbers them back in order.
     """
     if ansatz not in ANSATZE:
         raise ValueError(f"unknown ansatz {ansatz!r}; choose from {', '.join(ANSATZE)}")
     if n_layers == 0:
         return []
-    full = build(ansatz, n_qubits, n_layers, seed=seed)
-    keep = [g for g, srcs in enumerate(full.sources) if not any(s.kind == "data" for s in srcs)]
-    per = full.n_params // n_layers
-    if per * n_layers != full.n_params:
-        raise ValueError(f"ansatz {ansatz!r} does not have equal parameters per layer")
-    starts = [0]
-    for layer in range(1, n_layers):
-        first = min(
-            g
-            for g in keep
-            if any(s.kind == "param" and s.index == layer * per for s in full.sources[g])
-        )
-        starts.append(keep.index(first))
-    starts.append(len(keep))
-    out = []
-    for layer in range(n_layers):
-        idx = keep[starts[layer] : starts[layer + 1]]
+    full = build(ansatz, n_qubits, n_layers, seed=seed, **options)
+    layer = layer_of(full).tolist()
+    keep = [g for g in range(full.n_gates) if not _is_data(full.sources[g])]
+    prefix = [g for g in keep if layer[g] < 0]
+    out, offset = [], 0
+    for l in range(n_layers):  # noqa: E741
+        members = [g for g in keep if layer[g] == l]
+        idx = (prefix if l == 0 else []) + members
+        used = sorted({s.index for g in idx for s in full.sources[g] if s.kind == "param"})
+        if used != list(range(offset, offset + len(used))):
+            raise ValueError(f"ansatz {ansatz!r} does not number its parameters layer by layer")
         srcs = tuple(
             tuple(
-                Source(s.kind, s.index - layer * per, s.coef) if s.kind == "param" else s
+                Source(s.kind, s.index - offset, s.coef) if s.kind == "param" else s
                 for s in full.sources[g]
             )
             for g in idx
@@ -212,25 +220,41 @@ def ansatz_layers(ansatz: str, n_qubits: int, n_layers: int, *, seed: int = 0) -
                 tuple(full.gates[g] for g in idx),
                 tuple(full.wires[g] for g in idx),
                 srcs,
-                per,
+                len(used),
                 0,
-                f"{ansatz}[{layer}]",
+                f"{ansatz}[{l}]",
+                (("layer_starts", (len(idx) - len(members),)),),
             )
         )
+        offset += len(used)
     return out
 
 
-def reupload(n_qubits: int, n_layers: int, *, ansatz: str = "original", seed: int = 0) -> Circuit:
-    """``RY(x)`` before every ansatz layer (once if ``n_layers == 0``)."""
-    layers = ansatz_layers(ansatz, n_qubits, n_layers, seed=seed)
+def reupload(
+    n_qubits: int, n_layers: int, *, ansatz: str = "original", seed: int = 0, **options
+) -> Circuit:
+    """``RY(x)`` before every ansatz layer (once if ``n_layers == 0``); ``options`` go to
+    :func:`bpdiag.circuits.build`. Layer ``l > 0`` starts at its re-uploaded ``RY(x)`` (as in
+    ``original_circuit(n, L, reupload=True)``); the first ``RY(x)`` comes before layer 0."""
+    layers = ansatz_layers(ansatz, n_qubits, n_layers, seed=seed, **options)
     blocks: list[Circuit] = []
-    for layer in layers or [None]:
-        blocks.append(angle(n_qubits))
+    starts: list[int] = []
+    size = 0
+    for k, layer in enumerate(layers or [None]):
+        head = angle(n_qubits)
+        if k > 0:
+            starts.append(size)
+        blocks.append(head)
+        size += head.n_gates
         if layer is not None:
+            if k == 0:
+                starts.append(size + layer.info("layer_starts")[0])
             blocks.append(layer)
-    return compose(
-        *blocks, name=f"reupload+{ansatz}", encoding="reupload", ansatz=ansatz, n_layers=n_layers
-    )
+            size += layer.n_gates
+    meta = dict(encoding="reupload", ansatz=ansatz, n_layers=n_layers)
+    if starts:
+        meta["layer_starts"] = tuple(starts)
+    return compose(*blocks, name=f"reupload+{ansatz}", **meta)
 
 
 def encoded_circuit(
@@ -241,18 +265,22 @@ def encoded_circuit(
     ansatz: str = "original",
     seed: int = 0,
     pairs: str = "linear",
+    **options,
 ) -> Circuit:
-    """The circuit of an encoding followed by ``n_layers`` ansatz layers (``seed``: the ansatz's
-    random structure, for ``sparse``/``mcclean``). For ``amplitude`` this is the ansatz alone
-    (its input state comes from :func:`amplitude_state`)."""
+    """The circuit of an encoding followed by ``n_layers`` ansatz layers: the one builder of the
+    encoded circuit. ``seed``: the ansatz's random structure (``sparse``/``mcclean``);
+    ``options``: further family options for :func:`bpdiag.circuits.build` (e.g. ``pattern``,
+    ``density``, ``ring``). For ``amplitude`` this is the ansatz alone (its input state comes
+    from :func:`amplitude_state`). ``meta["layer_starts"]`` records where each ansatz layer
+    starts (the encoding comes before layer 0)."""
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; choose from {', '.join(ENCODINGS)}")
     _check_n(n_qubits)
     if int(n_layers) != n_layers or n_layers < 0:
         raise ValueError(f"n_layers must be >= 0, got {n_layers}")
     if encoding == "reupload":
-        return reupload(n_qubits, n_layers, ansatz=ansatz, seed=seed)
-    layers = ansatz_layers(ansatz, n_qubits, n_layers, seed=seed)
+        return reupload(n_qubits, n_layers, ansatz=ansatz, seed=seed, **options)
+    layers = ansatz_layers(ansatz, n_qubits, n_layers, seed=seed, **options)
     head = {"angle": angle, "zz": lambda n: zz(n, pairs=pairs)}.get(encoding)
     blocks = ([head(n_qubits)] if head else []) + layers
     if not blocks:  # amplitude, no ansatz: the empty circuit

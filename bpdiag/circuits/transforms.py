@@ -116,3 +116,53 @@ def tie_params(circuit: Circuit, params: np.ndarray) -> np.ndarray:
     for j, i in circuit.info("tied", ()):
         params[..., j] = params[..., i]
     return params
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference state preparations
+
+
+def product_state_circuit(n_qubits: int) -> Circuit:
+    """``RY(x_i)`` then ``RZ(x_{n+i})`` on every wire ``i``: any product state, from ``2 n`` data
+    angles (radians; ``n_data = 2 n``, no parameters). With polar angles ``arccos(1 - 2u)`` and
+    azimuths uniform in [0, 2 pi) each qubit is Haar-random.
+
+    >>> product_state_circuit(2).gates
+    ('RY', 'RY', 'RZ', 'RZ')
+    """
+    n = int(n_qubits)
+    if n < 1:
+        raise ValueError(f"n_qubits must be >= 1, got {n_qubits}")
+    gates = ("RY",) * n + ("RZ",) * n
+    wires = tuple((w,) for w in range(n)) * 2
+    sources = tuple((Source("data", j, 1.0),) for j in range(2 * n))
+    return Circuit(n, gates, wires, sources, 0, 2 * n, "product", (("family", "product"),))
+
+
+def ghz_circuit(n_qubits: int) -> Circuit:
+    """``H`` on wire 0, then ``CNOT(i, i+1)``: the GHZ state ``(|0..0> + |1..1>) / sqrt(2)``
+    (no parameters, no data).
+
+    >>> ghz_circuit(3).gates
+    ('H', 'CNOT', 'CNOT')
+    """
+    n = int(n_qubits)
+    if n < 1:
+        raise ValueError(f"n_qubits must be >= 1, got {n_qubits}")
+    gates = ("H",) + ("CNOT",) * (n - 1)
+    wires = ((0,),) + tuple((i, i + 1) for i in range(n - 1))
+    return Circuit(n, gates, wires, ((),) * n, 0, 0, "ghz", (("family", "ghz"),))
+
+
+#: The reference states :func:`preparation` builds.
+PREPARATIONS = ("product", "ghz")
+
+
+def preparation(kind: str, n_qubits: int) -> Circuit:
+    """The circuit preparing a reference state: ``product`` (:func:`product_state_circuit`) or
+    ``ghz`` (:func:`ghz_circuit`)."""
+    if kind == "product":
+        return product_state_circuit(n_qubits)
+    if kind == "ghz":
+        return ghz_circuit(n_qubits)
+    raise ValueError(f"unknown preparation {kind!r}; choose from {', '.join(PREPARATIONS)}")

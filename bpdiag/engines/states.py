@@ -15,14 +15,15 @@ from bpdiag.circuits.encodings import (
     encoded_circuit,
     encoding_features,
 )
+from bpdiag.engines._batch import ITEMSIZE, batched, bytes_per_row
 
 #: Target bytes of states per engine call (see :func:`simulate_states`).
 _CHUNK_BYTES = 2**24
 
 
-def _bytes_per_row(n_register: int, dtype: str) -> float:
-    # state + the engine's split/merge temporaries and the gate loop's carry (about 8 states)
-    return 2**n_register * (16 if dtype == "complex128" else 8) * 8
+#: Statevectors alive per row at the engine's peak: the state, the split/merge temporaries and
+#: the gate loop's carry.
+_COPIES = 8
 
 
 def simulate_states(
@@ -44,7 +45,8 @@ def simulate_states(
     gates and compiled with a superset of its wire ``kernels``, so that one compiled program
     serves many circuits; extra wires stay in ``|0>`` and are dropped from the result. Rows run in
     chunks (of ``chunk`` rows, or as many as the memory budget allows, see
-    :func:`bpdiag._resources.plan_chunk`); every chunk is padded to one shape.
+    :func:`bpdiag._resources.plan_chunk`) through the one batching loop
+    (:func:`bpdiag.engines._batch.batched`); every chunk is padded to one shape.
     """
     import jax.numpy as jnp
 
@@ -83,31 +85,30 @@ def simulate_states(
         jnp.zeros((0, G)),
         jnp.zeros(G),
     )
-    itemsize = 16 if dtype == "complex128" else 8
     if chunk is None:
         chunk = plan_chunk(
             batch,
-            _bytes_per_row(N, dtype),
+            bytes_per_row(N, dtype, _COPIES),
             what=f"{circuit.name} on {n} qubits",
             budget=memory_budget,
         )
         # Cache-sized chunks: every gate is one pass over the chunk's states, so a chunk that
         # stays in cache runs about twice as fast as one that streams from memory.
-        chunk = min(chunk, max(1, _CHUNK_BYTES // (2**N * itemsize)))
+        chunk = min(chunk, max(1, _CHUNK_BYTES // (2**N * ITEMSIZE[dtype])))
     chunk = max(1, min(int(chunk), batch))
+    out_dtype = np.complex128 if dtype == "complex128" else np.complex64
+    if batch == 0:
+        return np.empty((0, 2**n), dtype=out_dtype)
     f = je.jitted("states", kernels, N, dtype)
-    out = np.empty((batch, 2**n), dtype=np.complex128 if dtype == "complex128" else np.complex64)
     no_x = jnp.zeros((chunk, 0))
-    for i in range(0, batch, chunk):
-        block = angles[i : i + chunk]
-        m = len(block)
-        if m < chunk:
-            block = np.concatenate([block, np.zeros((chunk - m, G))])
-        s = np.asarray(f(prog, jnp.asarray(block), no_x, circuit.n_gates))[:m]
+
+    def run(block: np.ndarray) -> np.ndarray:
+        s = np.asarray(f(prog, jnp.asarray(block), no_x, circuit.n_gates))
         if N > n:  # trailing extra wires stay |0>: keep their all-zero slice
-            s = s.reshape(m, 2**n, 2 ** (N - n))[:, :, 0]
-        out[i : i + m] = s
-    return out
+            s = s.reshape(len(block), 2**n, 2 ** (N - n))[:, :, 0]
+        return s.astype(out_dtype, copy=False)
+
+    return batched(run, angles, chunk=chunk)
 
 
 def amplitude_states(
