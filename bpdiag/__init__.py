@@ -4,9 +4,14 @@ The public API, imported lazily (so ``import bpdiag`` does not load JAX or torch
 
 >>> import bpdiag
 >>> c = bpdiag.dense_hea(4, 2)  # the one circuit description
->>> df = bpdiag.variance(qubits=(2, 3), layers=(2,), samples=50)  # doctest: +SKIP
+>>> res = bpdiag.variance(qubits=(2, 3), layers=(2,), samples=50)  # doctest: +SKIP
+>>> res.table, res.meta  # doctest: +SKIP
 
-Library functions return tidy pandas DataFrames; the ``bpdiag`` command writes them.
+Every analysis returns a :class:`bpdiag.Result`: ``.table`` (a tidy pandas DataFrame) and
+``.meta`` (configuration, fits, units); the ``bpdiag`` command writes them through
+:mod:`bpdiag.results`. The package's rooms, in the order data flows through them:
+``circuits`` -> ``engines`` -> ``analyses`` -> ``results`` / ``figures``; ``data`` -> ``model``
+-> ``train`` -> ``analyses.study``; ``paper`` and ``cli`` sit on top and nothing imports ``cli``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ _EXPORTS = {
     "original_circuit": "bpdiag.circuits",
     "random_circuit": "bpdiag.circuits",
     "cost_diagonal": "bpdiag.circuits",
+    "cost_terms": "bpdiag.circuits",
     "observables": "bpdiag.circuits",
+    "layer_of": "bpdiag.circuits",
+    "identity_blocks": "bpdiag.circuits.transforms",
+    # results of every analysis
+    "Result": "bpdiag.analyses._common",
     # analyses
     "variance": "bpdiag.analyses.variance",
     "fit_decay": "bpdiag.analyses.variance",
