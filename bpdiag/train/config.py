@@ -27,7 +27,8 @@ class TrainConfig:
     Data: ``data`` (``"synthetic"`` or a path any option loader reads), ``subset`` (rows drawn
     before splitting; None = all), ``split`` (``"random"`` or ``"time"``), ``seed`` (drives the
     subset, the split, the initial weights, the shuffling and the tree baseline).
-    Model: ``qubits``, ``layers``, ``ansatz`` (``original``, ``dense``, ``sparse``, ``mcclean``),
+    Model: ``qubits``, ``layers`` (options; the result tables call them ``n_qubits`` and
+    ``n_layers``), ``ansatz`` (``original``, ``dense``, ``sparse``, ``mcclean``),
     ``reupload``, ``twin`` (None for the hybrid, ``"identity"`` or ``"matched"``), ``engine``
     (``torch`` or ``pennylane``), ``device`` (the PennyLane device name, default
     ``default.qubit``, used by the pennylane engine; with the torch engine a torch device name,
@@ -42,9 +43,11 @@ class TrainConfig:
     Run: ``torch_device`` (where the torch tensors live: ``cpu``, ``cuda``, ``cuda:N`` or
     ``auto``; default ``auto`` with the pennylane engine on ``lightning.gpu``, else ``cpu``),
     ``amp`` (autocast + GradScaler, used on CUDA only), ``threads`` (torch intra-op threads
-    during the run; None = leave as is), ``baselines``, ``out`` (folder for logs and
-    checkpoints; None = nothing written), ``resume``, ``progress`` (a tqdm bar on stderr),
-    ``plots`` (write the history figure).
+    during the run; None = leave as is), ``baselines``, ``out`` (the run's folder; when set
+    and :func:`bpdiag.train.fit` gets no ``checkpoint`` sink, it logs and checkpoints there
+    through :class:`bpdiag.results.train.TrainWriter`; None = nothing written), ``resume``
+    (continue from ``out``'s last checkpoint), ``progress`` (a tqdm bar on stderr), ``plots``
+    (whether :func:`bpdiag.results.train.write_train` is asked for the history figure).
     """
 
     data: str = "synthetic"
