@@ -5,21 +5,28 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from bpdiag.analyses.study import StudyConfig, quantum_contribution, study
+from bpdiag.analyses.study import (
+    HISTORY_COLUMNS,
+    RUN_COLUMNS,
+    StudyConfig,
+    quantum_contribution,
+    study,
+)
 from bpdiag.cli import main
+from bpdiag.results.study import study_sinks, write_study
 
 
-def _fake_runs(q, c):
+def _fake_runs(q, c, subset=100):
     rows = []
     for seed, (lq, lc) in enumerate(zip(q, c)):
         for model, loss in (("quantum", lq), ("identity", lc)):
             rows.append(
                 dict(
-                    run_id=f"{seed}-{model}",
+                    run_id=f"{subset}-{seed}-{model}",
                     ansatz="original",
-                    qubits=2,
-                    layers=1,
-                    subset=100,
+                    n_qubits=2,
+                    n_layers=1,
+                    subset=subset,
                     seed=seed,
                     model=model,
                     test_mse_scaled=loss,
@@ -28,16 +35,32 @@ def _fake_runs(q, c):
     return pd.DataFrame(rows)
 
 
-def test_qc_is_one_minus_the_ratio_of_mean_losses_with_a_bootstrap_interval():
-    q, c = [0.9, 1.2, 1.5], [0.3, 0.4, 0.5]
-    qc = quantum_contribution(_fake_runs(q, c), n_boot=4000)
+def test_qc_of_a_hand_made_runs_table_with_a_bootstrap_interval():
+    # subset 100: q = 0.9, 1.2, 1.5 (mean 1.2), c = 0.3, 0.4, 0.5 (mean 0.4): qc = 1 - 3 = -2
+    # subset 500: q = 0.2, 0.3, 0.4 (mean 0.3), c = 0.4, 0.5, 0.6 (mean 0.5): qc = 1 - 0.6 = 0.4
+    # both subsets: q_avg = 0.75, c_avg = 0.45: qc = 1 - 5/3 = -2/3
+    small = _fake_runs([0.9, 1.2, 1.5], [0.3, 0.4, 0.5])
+    large = _fake_runs([0.2, 0.3, 0.4], [0.4, 0.5, 0.6], subset=500)
+    runs = pd.concat([small, large], ignore_index=True)
+    qc = quantum_contribution(runs, n_boot=4000).set_index("subset")
+    assert list(qc.columns[:2]) == ["ansatz", "n_qubits"] and qc["n_layers"].iloc[0] == 1
+    expected = {100: (1.2, 0.4, -2.0), 500: (0.3, 0.5, 0.4)}
+    for subset, (q_avg, c_avg, value) in expected.items():
+        row = qc.loc[subset]
+        assert (row["q_avg"], row["c_avg"], row["qc"]) == pytest.approx((q_avg, c_avg, value))
+        assert row["qc_lo"] < value < row["qc_hi"] and row["n_seeds"] == 3
+    both = qc[qc["n_qubits"] == 2].loc["all"]  # the configuration over both subsets
     overall = qc[qc["ansatz"] == "all"].iloc[0]
-    assert overall["qc"] == pytest.approx(1 - np.mean(q) / np.mean(c))  # = -2.0
-    assert overall["qc_lo"] <= overall["qc"] <= overall["qc_hi"]
-    # Paired resampling: each bootstrap draw is 1 - mean(q[i])/mean(c[i]); with q = 3c exactly
-    # every draw gives -2, so a paired interval has zero width (an unpaired one would not).
-    qc3 = quantum_contribution(_fake_runs([3 * v for v in c], c), n_boot=500)
+    for row in (both, overall):
+        assert (row["q_avg"], row["c_avg"], row["qc"]) == pytest.approx((0.75, 0.45, -2 / 3))
+        assert row["qc_lo"] < -2 / 3 < row["qc_hi"]
+    # Paired resampling: with q = 3c exactly every draw is 1 - 3 = -2, and with q = c every draw
+    # is 0, so a paired interval has zero width (an unpaired one would not).
+    c = [0.3, 0.4, 0.5]
+    qc3 = quantum_contribution(_fake_runs([0.9, 1.2, 1.5], c), n_boot=500)
     assert np.allclose(qc3[["qc", "qc_lo", "qc_hi"]].to_numpy(), -2.0)
+    qc1 = quantum_contribution(_fake_runs(c, c), n_boot=500)
+    assert np.allclose(qc1[["qc", "qc_lo", "qc_hi"]].to_numpy(), 0.0, atol=1e-15)
 
 
 def test_default_grid_is_the_original_study():
@@ -45,7 +68,7 @@ def test_default_grid_is_the_original_study():
     runs = cfg.runs()
     hybrids = [r for r in runs if r["model"] == "quantum"]
     assert len(hybrids) == 36 and len(runs) == 72
-    assert {(r["qubits"], r["layers"]) for r in hybrids} == {(2, 1), (2, 2), (4, 1), (4, 2)}
+    assert {(r["n_qubits"], r["n_layers"]) for r in hybrids} == {(2, 1), (2, 2), (4, 1), (4, 2)}
     assert {r["config"].epochs for r in runs} == {20}
     assert len({r["run_id"] for r in runs}) == len(runs)
 
@@ -82,14 +105,23 @@ def _results(path):
     return pd.read_csv(path / "runs.csv").drop(columns="wall_s")
 
 
+def _study(cfg, out, *, resume=False, **kw):
+    """What `bpdiag study` does: sinks on disk, the study, its files."""
+    runs, history = study_sinks(out, RUN_COLUMNS, HISTORY_COLUMNS, resume=resume)
+    res = study(cfg, sink=runs, history_sink=history, **kw)
+    write_study(res, out)
+    return res
+
+
 def test_results_do_not_depend_on_scheduling_and_resume_completes_a_killed_run(tmp_path):
     cfg = StudyConfig(**SMALL)
-    serial, qc = study(cfg, out=tmp_path / "serial")
+    res = _study(cfg, tmp_path / "serial")
+    serial, qc = res.table, res.tables["qc"]
     assert len(serial) == 4 and set(serial["model"]) == {"quantum", "identity"}
     assert np.isfinite(qc["qc"]).all()
     # The original circuit's quantum parameters never move the readout: zero gradient variance.
     assert (serial[serial["model"] == "quantum"]["qgrad_var_mean"].abs() < 1e-12).all()
-    study(cfg, out=tmp_path / "procs", jobs=2)
+    _study(cfg, tmp_path / "procs", jobs=2)
     pd.testing.assert_frame_equal(_results(tmp_path / "serial"), _results(tmp_path / "procs"))
     # A run killed after one finished run and half a line: resume ends with the same table.
     killed = tmp_path / "killed"
@@ -97,16 +129,23 @@ def test_results_do_not_depend_on_scheduling_and_resume_completes_a_killed_run(t
     text = (tmp_path / "serial/runs.csv").read_text().splitlines(keepends=True)
     (killed / "runs.csv").write_text(text[0] + text[1] + text[2][:20])
     seen = []
-    study(cfg, out=killed, resume=True, on_run=seen.append)
+    _study(cfg, killed, resume=True, on_run=seen.append)
     assert len(seen) == 3  # the finished run was not repeated
     pd.testing.assert_frame_equal(_results(tmp_path / "serial"), _results(killed))
+    # In memory (no sinks): the same table, and the history of every run
+    mem = study(cfg)
+    pd.testing.assert_frame_equal(
+        serial.drop(columns="wall_s"), mem.table.drop(columns="wall_s"), check_dtype=False
+    )
+    assert len(mem.tables["history"]) == 4 * cfg.epochs
+    assert mem.meta["runs"] == 4 and mem.meta["config"]["seeds"] == (0, 1)
 
 
 def test_dask_local_cluster_gives_the_same_results(tmp_path):
     pytest.importorskip("dask.distributed")
     cfg = StudyConfig(**{**SMALL, "seeds": (0,)})
-    a, _ = study(cfg, out=tmp_path / "a")
-    b, _ = study(cfg, out=tmp_path / "b", executor="dask", jobs=1)
+    _study(cfg, tmp_path / "a")
+    _study(cfg, tmp_path / "b", executor="dask", jobs=1)
     pd.testing.assert_frame_equal(_results(tmp_path / "a"), _results(tmp_path / "b"))
 
 
@@ -134,7 +173,8 @@ def test_cli_writes_tables_and_figures(tmp_path):
     q = runs[runs.model == "quantum"].test_mse_scaled.mean()
     c = runs[runs.model == "identity"].test_mse_scaled.mean()
     overall = qc[qc.ansatz == "all"].iloc[0]
-    assert overall.qc == pytest.approx(1 - q / c, rel=1e-9)
+    assert (overall.q_avg, overall.c_avg) == pytest.approx((q, c), rel=1e-9)
+    assert {"n_qubits", "n_layers"} <= set(runs) and {"qubits", "layers"}.isdisjoint(runs)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from sklearn.metrics import (
 from bpdiag.cli import main
 from bpdiag.data import bs_price
 from bpdiag.model import build_model, hybrid_circuit
+from bpdiag.results.train import TrainWriter, write_train
 from bpdiag.train import TrainConfig, fit, load_data, metrics
 
 SMALL = TrainConfig(subset=150, epochs=3, batch_size=32, hidden=8, baselines=False, plots=False)
@@ -55,22 +56,38 @@ def test_same_seed_same_metrics_other_seed_differs(small_data):
 
 def test_resume_gives_the_same_final_metrics(tmp_path, small_data):
     cfg = dataclasses.replace(SMALL, epochs=4)
-    full = fit(dataclasses.replace(cfg, out=str(tmp_path / "full")), data=small_data)
+    full = fit(cfg, data=small_data, checkpoint=TrainWriter(tmp_path / "full"))
+    write_train(full, tmp_path / "full")
     part = tmp_path / "part"
-    fit(dataclasses.replace(cfg, out=str(part), epochs=2), data=small_data)  # "killed" after 2
-    # ... while epoch 3 was being logged, before its checkpoint was written
+    fit(dataclasses.replace(cfg, epochs=2), data=small_data, checkpoint=TrainWriter(part))
+    # "killed" after 2 epochs, while epoch 3 was being logged, before its checkpoint was written
     with open(part / "history.csv", "a") as fh:
         fh.write((part / "history.csv").read_text().splitlines()[-1].replace("2,", "3,", 1) + "\n")
     with open(part / "log.jsonl", "a") as fh:
         fh.write('{"epoch": 3, "train_loss": 0.0}\n')
-    resumed = fit(dataclasses.replace(cfg, out=str(part), resume=True), data=small_data)
+    resumed = fit(cfg, data=small_data, checkpoint=TrainWriter(part, resume=True))
+    write_train(resumed, part)
     pd.testing.assert_frame_equal(full.history, resumed.history)
     assert resumed.summary["test_rmse"] == full.summary["test_rmse"]
     for name in ("history.csv", "summary.csv", "predictions.csv", "metrics.csv"):
         assert (tmp_path / "full" / name).read_bytes() == (part / name).read_bytes(), name
     assert len((part / "log.jsonl").read_text().splitlines()) == 4
     with pytest.raises(ValueError, match="checkpoint"):
-        fit(dataclasses.replace(cfg, out=str(part), resume=True, lr=0.5), data=small_data)
+        bad = dataclasses.replace(cfg, lr=0.5)
+        fit(bad, data=small_data, checkpoint=TrainWriter(part, resume=True))
+    # the config's out/resume still build the same writer (the library's short form)
+    again = fit(dataclasses.replace(cfg, out=str(part), resume=True), data=small_data)
+    pd.testing.assert_frame_equal(full.history, again.history)
+
+
+def test_result_reads_like_an_analysis_result(small_data):
+    res = fit(SMALL, data=small_data)
+    assert list(res.table.columns) == [k for k in res.summary if k != "wall_s"]
+    assert res.table.loc[0, "n_qubits"] == SMALL.qubits
+    assert res.table.loc[0, "n_layers"] == SMALL.layers
+    assert "qubits" not in res.table and "layers" not in res.table
+    assert res.meta["summary"]["wall_s"] > 0 and res.meta["units"]["rmse"] == "rupees"
+    assert res.tables["history"] is res.history and len(res.history) == SMALL.epochs
 
 
 @pytest.mark.parametrize(
@@ -153,8 +170,9 @@ def test_no_test_leakage(small_data):
 
 
 def test_predictions_are_rupees_and_baselines_are_independent(tmp_path, small_data):
-    cfg = dataclasses.replace(SMALL, baselines=True, epochs=1, out=str(tmp_path), plots=True)
-    res = fit(cfg, data=small_data)
+    cfg = dataclasses.replace(SMALL, baselines=True, epochs=1)
+    res = fit(cfg, data=small_data, checkpoint=TrainWriter(tmp_path))
+    write_train(res, tmp_path, plots=True)
     pred = pd.read_csv(tmp_path / "predictions.csv")
     np.testing.assert_allclose(pred["price_true"], small_data.test_rows["target"], rtol=1e-10)
     # Black–Scholes at sigma = hv_21 recomputed from the raw features

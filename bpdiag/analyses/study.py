@@ -8,8 +8,11 @@ The original study trained 4 circuit configurations x subsets of 100/500/1000 ro
 with ``q_avg`` the mean test loss (MSE of the standardised target) of the hybrid models and
 ``c_avg`` that of their twins; negative means the circuit hurts. Here every run is an independent
 point (a :class:`bpdiag.train.TrainConfig`), run in this process, in local worker processes, or on
-a Dask cluster; each finished run is appended to ``runs.csv`` at once, and the final tables are
-sorted in grid order, so results do not depend on scheduling and ``--resume`` skips what is done.
+a Dask cluster; each finished run goes to a sink at once (``runs.csv`` on disk: the CLI passes a
+:class:`bpdiag.results.CsvSink`), and the final tables are sorted in grid order, so results do
+not depend on scheduling and ``--resume`` skips what is done. :func:`study` returns a
+:class:`~bpdiag.analyses._common.Result`: ``.table`` the runs, ``.tables["history"]`` their
+epochs, ``.tables["qc"]`` the quantum contribution; writing is :mod:`bpdiag.results.study`.
 
 >>> cfg = StudyConfig.default()
 >>> len(cfg.runs())  # 4 configs x 3 subsets x 3 seeds x (hybrid + identity twin)
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +32,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bpdiag import results as _io
 from bpdiag._resources import as_axes
+from bpdiag.analyses._common import MemorySink, Result, Sink
 
 #: Columns of runs.csv that identify a run (all other columns are its results).
-RUN_KEYS = ["run_id", "ansatz", "qubits", "layers", "subset", "seed", "model"]
+RUN_KEYS = ["run_id", "ansatz", "n_qubits", "n_layers", "subset", "seed", "model"]
+#: Every column of runs.csv, in order (losses on the standardised target; rmse, mae in rupees;
+#: mape in percent; wall_s in seconds).
+RUN_COLUMNS = [
+    *RUN_KEYS,
+    "epochs_run",
+    "best_epoch",
+    "final_train_loss",
+    "final_val_loss",
+    "best_val_loss",
+    "test_mse_scaled",
+    "test_rmse",
+    "test_mae",
+    "test_mape",
+    "test_r2",
+    "n_params",
+    "n_params_quantum",
+    "qgrad_var_mean",
+    "qgrad_var_per_epoch",
+    "wall_s",
+]
+#: Columns of history.csv: one row per run and epoch.
+HISTORY_COLUMNS = ["run_id", "epoch", "train_loss", "val_loss", "qgrad_var", "lr"]
+#: Columns of qc.csv (``all`` marks an aggregated axis).
+QC_COLUMNS = [
+    "ansatz",
+    "n_qubits",
+    "n_layers",
+    "subset",
+    "twin",
+    "q_avg",
+    "c_avg",
+    "qc",
+    "qc_lo",
+    "qc_hi",
+    "n_seeds",
+]
 #: What the study compares: the test loss on the standardised target.
 LOSS = "test_mse_scaled"
 
@@ -134,8 +172,8 @@ class StudyConfig:
                                     dict(
                                         run_id=rid,
                                         ansatz=a,
-                                        qubits=n,
-                                        layers=L,
+                                        n_qubits=n,
+                                        n_layers=L,
                                         subset=s,
                                         seed=seed,
                                         model=model,
@@ -187,7 +225,7 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
         qgrad_var_per_epoch=";".join(f"{v:.6g}" for v in h["qgrad_var"].fillna(np.nan)),
         wall_s=time.perf_counter() - t0,
     )
-    hist = h[[c for c in ("epoch", "train_loss", "val_loss", "qgrad_var", "lr") if c in h]].copy()
+    hist = h[[c for c in HISTORY_COLUMNS[1:] if c in h]].copy()
     hist.insert(0, "run_id", run["run_id"])
     row["history"] = hist
     return row
@@ -249,36 +287,39 @@ def _executor(executor: str, jobs: int, address: str | None):
 def study(
     config: StudyConfig | None = None,
     *,
-    out: str | Path | None = None,
-    resume: bool = False,
+    sink: Sink | None = None,
+    history_sink: Sink | None = None,
     jobs: int = 1,
     executor: str = "local",
     address: str | None = None,
     progress: bool = False,
     on_run: Callable[[dict], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every point of ``config`` and return ``(runs, qc)`` DataFrames.
+) -> Result:
+    """Run every point of ``config``; return a :class:`~bpdiag.analyses._common.Result`.
 
-    ``runs``: one row per run (RUN_KEYS, losses, test metrics in rupees, parameter counts, the
-    quantum gradient variance per epoch, ``wall_s``). ``qc``: see :func:`quantum_contribution`.
-    With ``out``, finished runs are appended to ``out/runs.csv`` (and their epochs to
-    ``out/history.csv``) as they finish.
+    ``.table``: the runs, one row per run in grid order (:data:`RUN_COLUMNS`: RUN_KEYS, losses,
+    test metrics in rupees, parameter counts, the quantum gradient variance per epoch,
+    ``wall_s``). ``.tables["history"]``: one row per run and epoch (:data:`HISTORY_COLUMNS`).
+    ``.tables["qc"]``: see :func:`quantum_contribution`. ``.meta``: config, loss, definition,
+    run count and wall time (seconds).
+
+    Each finished run is put into ``sink`` (and its epochs into ``history_sink``) at once; runs
+    whose ``run_id`` the sink already holds are skipped (resume). Both default to in-memory
+    sinks; on disk the caller passes :class:`bpdiag.results.CsvSink` s keyed by ``run_id`` and by
+    ``(run_id, epoch)``. ``on_run(row)`` is called after each finished run.
     """
+    t0 = time.perf_counter()
     config = config or StudyConfig.default()
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if sink is None:
+        sink = MemorySink(RUN_COLUMNS, ["run_id"])
+    if history_sink is None:
+        history_sink = MemorySink(HISTORY_COLUMNS, ["run_id", "epoch"])
     runs = config.runs()
-    out = Path(out) if out is not None else None
-    done: set[str] = set()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("runs.csv", "history.csv"):
-            p = out / name
-            if p.exists() and not resume:
-                p.unlink()
-        done = _finished(out / "runs.csv")
+    done = {key[0] for key in sink.done()}
+    history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
-    fresh = []
     mapper, handle = _executor(executor, jobs, address)
     from tqdm.auto import tqdm
 
@@ -293,10 +334,8 @@ def study(
     try:
         for row in mapper(run_one, todo):
             hist = row.pop("history")
-            if out is not None:
-                _io.append_csv(pd.DataFrame([row]), out / "runs.csv")
-                _io.append_csv(hist, out / "history.csv")
-            fresh.append(row)
+            sink.append(pd.DataFrame([row], columns=RUN_COLUMNS))
+            history_sink.append(hist)
             if on_run is not None:
                 on_run(row)
             bar.update(1)
@@ -304,43 +343,31 @@ def study(
         bar.close()
         if handle is not None:
             handle.shutdown() if hasattr(handle, "shutdown") else handle.close()
-    if out is not None:
-        table = pd.read_csv(out / "runs.csv")
-    else:
-        table = pd.DataFrame(fresh)
     order = {r["run_id"]: i for i, r in enumerate(runs)}
-    table = (
-        table[table["run_id"].isin(order)]
-        .assign(_o=lambda d: d["run_id"].map(order))
-        .sort_values("_o")
+    table = _in_grid_order(sink.read(), order, ["_o"])
+    history = _in_grid_order(history_sink.read(), order, ["_o", "epoch"])
+    qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
+    meta = {
+        "analysis": "study",
+        "config": config.to_dict(),
+        "loss": LOSS,
+        "definition": "qc = 1 - q_avg / c_avg (mean test loss of hybrids over their twins)",
+        "units": {"test_rmse": "rupees", "test_mae": "rupees", "test_mape": "percent"},
+        "runs": len(table),
+        "wall_s": time.perf_counter() - t0,
+    }
+    return Result(table, meta, {"history": history, "qc": qc})
+
+
+def _in_grid_order(df: pd.DataFrame, order: dict[str, int], by: list[str]) -> pd.DataFrame:
+    """The rows of the grid's runs, sorted in grid order (independent of scheduling)."""
+    df = df[df["run_id"].isin(order)]
+    return (
+        df.assign(_o=df["run_id"].map(order))
+        .sort_values(by, kind="stable")
         .drop(columns="_o")
         .reset_index(drop=True)
     )
-    qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
-    if out is not None:  # canonical order: independent of scheduling
-        _io.write_csv(table, out / "runs.csv")
-        hist = pd.read_csv(out / "history.csv")
-        hist = (
-            hist.assign(_o=hist["run_id"].map(order))
-            .sort_values(["_o", "epoch"])
-            .drop(columns="_o")
-            .reset_index(drop=True)
-        )
-        _io.write_csv(hist, out / "history.csv")
-    table.attrs["config"] = config.to_dict()
-    return table, qc
-
-
-def _finished(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    text = path.read_text()
-    if text and not text.endswith("\n"):  # killed mid-line
-        path.write_text(text[: text.rfind("\n") + 1])
-    try:
-        return set(pd.read_csv(path)["run_id"])
-    except (pd.errors.EmptyDataError, KeyError):
-        return set()
 
 
 def quantum_contribution(
@@ -351,14 +378,19 @@ def quantum_contribution(
     ``q_avg``/``c_avg``: mean test loss of hybrid/twin runs in the group (one twin kind at a
     time). The interval is a percentile bootstrap over seeds: seeds are resampled with
     replacement (the same draw for hybrids and twins, so pairs stay paired), ``n_boot`` times.
-    Columns: ``ansatz, qubits, layers, subset, twin, q_avg, c_avg, qc, qc_lo, qc_hi, n_seeds``
+    Columns (:data:`QC_COLUMNS`): ``ansatz, n_qubits, n_layers, subset, twin, q_avg, c_avg, qc,
+    qc_lo, qc_hi, n_seeds``
     (``all`` marks an aggregated axis).
     """
     rng = np.random.default_rng(seed)
     twins = [m for m in runs["model"].unique() if m != "quantum"]
     seeds = np.array(sorted(runs["seed"].unique()))
     rows = []
-    groupings = [["ansatz", "qubits", "layers", "subset"], ["ansatz", "qubits", "layers"], []]
+    groupings = [
+        ["ansatz", "n_qubits", "n_layers", "subset"],
+        ["ansatz", "n_qubits", "n_layers"],
+        [],
+    ]
     for twin in twins:
         for keys in groupings:
             groups = runs.groupby(keys, sort=False) if keys else [((), runs)]
@@ -373,7 +405,7 @@ def quantum_contribution(
                 idx = rng.integers(0, len(q), size=(n_boot, len(q)))
                 boot = 1 - q[idx].mean(axis=1) / c[idx].mean(axis=1)
                 lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-                row = {k: "all" for k in ("ansatz", "qubits", "layers", "subset")}
+                row = {k: "all" for k in QC_COLUMNS[:4]}
                 row.update(dict(zip(keys, key)))
                 row.update(
                     twin=twin,
@@ -385,54 +417,7 @@ def quantum_contribution(
                     n_seeds=len(q),
                 )
                 rows.append(row)
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "ansatz",
-            "qubits",
-            "layers",
-            "subset",
-            "twin",
-            "q_avg",
-            "c_avg",
-            "qc",
-            "qc_lo",
-            "qc_hi",
-            "n_seeds",
-        ],
-    )
-
-
-def write(
-    runs: pd.DataFrame, qc: pd.DataFrame, out: str | Path, *, wall_s: float | None = None
-) -> dict[str, Path]:
-    """Write ``qc.csv``/``qc.json`` and the figures ``study_loss``, ``study_qc``,
-    ``study_qgrad`` (runs.csv and history.csv are written by :func:`study`)."""
-    from bpdiag.figures import study as fs
-
-    out = Path(out)
-    meta = {
-        "analysis": "study",
-        "config": runs.attrs.get("config", {}),
-        "loss": LOSS,
-        "definition": "qc = 1 - q_avg / c_avg (mean test loss of hybrids over their twins)",
-        "wall_s": wall_s,
-        "runs": len(runs),
-    }
-    paths = _io.write_result(qc, meta, out, "qc", figure=fs.qc_figure)
-    history = pd.read_csv(out / "history.csv") if (out / "history.csv").exists() else None
-    for name, fig in (("study_loss", fs.loss_figure), ("study_qgrad", fs.qgrad_figure)):
-        figure = fig(runs, history)
-        for ext in ("png", "pdf"):
-            paths[f"{name}.{ext}"] = out / f"{name}.{ext}"
-            figure.savefig(
-                out / f"{name}.{ext}", bbox_inches="tight", metadata=_io._fig_metadata(ext)
-            )
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
-    (out / "study.json").write_text(json.dumps(_io._jsonable(meta), indent=2, sort_keys=True))
-    return paths
+    return pd.DataFrame(rows, columns=QC_COLUMNS)
 
 
 def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
@@ -442,6 +427,4 @@ def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
         f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
         for v, lo, hi in zip(view["qc"], view["qc_lo"], view["qc_hi"])
     ]
-    return view[
-        ["ansatz", "qubits", "layers", "subset", "twin", "q_avg", "c_avg", "qc [95% CI]", "n_seeds"]
-    ]
+    return view[[*QC_COLUMNS[:7], "qc [95% CI]", "n_seeds"]]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-import time
-
 import click
 
-from bpdiag.cli._common import _echo_table, library_errors
+from bpdiag.cli._common import _echo_table, library_errors, out_option, progress, resume_option
 
 
 @click.command()
@@ -18,8 +15,8 @@ from bpdiag.cli._common import _echo_table, library_errors
     show_default=True,
     help="a study TOML file, or 'default' for the original 36-model grid",
 )
-@click.option("--out", type=click.Path(file_okay=False), default="results/study", show_default=True)
-@click.option("--resume", is_flag=True, help="skip the runs already in OUT/runs.csv")
+@out_option("results/study")
+@resume_option("runs.csv")
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -35,26 +32,27 @@ from bpdiag.cli._common import _echo_table, library_errors
 def study(config_path, out, resume, jobs, executor, address):
     """Train hybrids and their classical twins on a grid; report qc = 1 - q_avg/c_avg."""
     from bpdiag.analyses import study as st
+    from bpdiag.results.study import study_sinks, write_study
 
-    cfg = (
-        st.StudyConfig.default()
-        if config_path == "default"
-        else st.StudyConfig.from_toml(config_path)
-    )
-    t0 = time.perf_counter()
-    runs, qc = st.study(
+    if config_path == "default":
+        cfg = st.StudyConfig.default()
+    else:
+        cfg = st.StudyConfig.from_toml(config_path)
+    runs, history = study_sinks(out, st.RUN_COLUMNS, st.HISTORY_COLUMNS, resume=resume)
+    res = st.study(
         cfg,
-        out=out,
-        resume=resume,
+        sink=runs,
+        history_sink=history,
         jobs=jobs,
         executor=executor,
         address=address,
-        progress=sys.stderr.isatty(),
+        progress=progress(),
     )
-    wall = time.perf_counter() - t0
-    paths = st.write(runs, qc, out, wall_s=wall)
-    _echo_table(st.summary_table(qc).round(4), "Quantum contribution qc = 1 - q_avg / c_avg")
+    paths = write_study(res, out)
+    _echo_table(
+        st.summary_table(res.tables["qc"]).round(4), "Quantum contribution qc = 1 - q_avg / c_avg"
+    )
     click.echo(
-        f"\n{len(runs)} runs in {wall:.1f} s; wrote {out}/runs.csv, {out}/history.csv, "
-        + ", ".join(str(p) for p in paths.values())
+        f"\n{len(res.table)} runs in {res.meta['wall_s']:.1f} s; wrote {out}/runs.csv, "
+        f"{out}/history.csv, " + ", ".join(str(p) for p in paths.values())
     )

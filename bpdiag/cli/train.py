@@ -3,12 +3,18 @@ Black–Scholes and gradient-boosted-tree baselines. A thin layer over :func:`bp
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from bpdiag.circuits import ANSATZE
-from bpdiag.cli._common import _echo_table, _resolve_device, library_errors
+from bpdiag.cli._common import (
+    _echo_table,
+    _resolve_device,
+    fallback_option,
+    library_errors,
+    out_option,
+    progress,
+    seed_option,
+)
 
 
 @click.command("train")
@@ -31,7 +37,7 @@ from bpdiag.cli._common import _echo_table, _resolve_device, library_errors
 )
 @click.option("--split", type=click.Choice(["random", "time"]), default="random", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option(
     "--engine", type=click.Choice(["torch", "pennylane"]), default="torch", show_default=True
 )
@@ -42,11 +48,7 @@ from bpdiag.cli._common import _echo_table, _resolve_device, library_errors
     "on cuda); pennylane engine: the PennyLane device, default.qubit (default), lightning.qubit, "
     "lightning.gpu (torch layers on cuda where present), default.mixed",
 )
-@click.option(
-    "--fallback",
-    is_flag=True,
-    help="if --device is missing: run on default.qubit (PennyLane) or on cpu (no CUDA)",
-)
+@fallback_option
 @click.option(
     "--twin",
     type=click.Choice(["identity", "matched"]),
@@ -95,81 +97,39 @@ from bpdiag.cli._common import _echo_table, _resolve_device, library_errors
 @click.option("--no-amp", is_flag=True, help="no mixed precision on cuda")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-baselines", is_flag=True, help="skip the Black–Scholes and tree baselines")
-@click.option("--out", type=click.Path(file_okay=False), default="results/train", show_default=True)
+@out_option("results/train")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint_last.pt")
 @library_errors
-def train(
-    data,
-    qubits,
-    layers,
-    ansatz,
-    reupload,
-    subset,
-    split,
-    epochs,
-    seed,
-    engine,
-    device,
-    fallback,
-    twin,
-    batch_size,
-    lr,
-    lr_quantum,
-    weight_decay,
-    weight_decay_quantum,
-    hidden,
-    patience,
-    plateau_patience,
-    dtype,
-    torch_device,
-    no_amp,
-    threads,
-    no_baselines,
-    out,
-    resume,
-):
+def train(subset, engine, device, torch_device, fallback, no_amp, no_baselines, **options):
     """Train the hybrid option-pricing regressor; report test metrics in rupees."""
+    from bpdiag.results.train import TrainWriter, write_train
     from bpdiag.train import TrainConfig, fit
 
     device, torch_device = _resolve_devices(engine, device, torch_device, fallback)
-    config = TrainConfig(
-        data=data,
-        qubits=qubits,
-        layers=layers,
-        ansatz=ansatz,
-        reupload=reupload,
+    config = TrainConfig(  # every other option is named like its TrainConfig field
         subset=subset or None,
-        split=split,
-        epochs=epochs,
-        seed=seed,
         engine=engine,
         device=device,
-        twin=twin,
-        batch_size=batch_size,
-        lr=lr,
-        lr_quantum=lr_quantum,
-        weight_decay=weight_decay,
-        weight_decay_quantum=weight_decay_quantum,
-        hidden=hidden,
-        patience=patience,
-        plateau_patience=plateau_patience,
-        dtype=dtype,
         torch_device=torch_device,
         amp=not no_amp,
-        threads=threads,
         baselines=not no_baselines,
-        out=out,
-        resume=resume,
-        progress=sys.stderr.isatty(),
+        progress=progress(),
+        **options,
     )
-    res = fit(config)
+    res = fit(config, checkpoint=TrainWriter(config.out, resume=config.resume))
+    write_train(res, config.out, plots=config.plots)
+    _report(res, config.out)
+
+
+def _report(res, out: str) -> None:
+    """The test metrics table and a few lines on the run."""
     s = res.summary
     table = res.metrics.set_index("model")[["n", "rmse", "mae", "mape", "r2", "mse_scaled"]]
     table.index = [s["model"] if m == "model" else m for m in table.index]
     _echo_table(
         table.round(4),
         f"Test metrics (rmse, mae in rupees; mape in %), {s['ansatz']} "
-        f"n={s['qubits']} L={s['layers']}, {s['n_train']} training rows",
+        f"n={s['n_qubits']} L={s['n_layers']}, {s['n_train']} training rows",
     )
     click.echo(
         f"\nepochs run {s['epochs_run']}, best epoch {s['best_epoch']}, best val loss "

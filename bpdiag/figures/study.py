@@ -12,7 +12,7 @@ _LOSS = "test_mse_scaled"
 
 
 def _configs(runs: pd.DataFrame) -> list[tuple]:
-    return list(dict.fromkeys(zip(runs["ansatz"], runs["qubits"], runs["layers"])))
+    return list(dict.fromkeys(zip(runs["ansatz"], runs["n_qubits"], runs["n_layers"])))
 
 
 def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.Figure:
@@ -28,7 +28,7 @@ def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.
     models = list(dict.fromkeys(runs["model"]))
     colors = dict(zip(models, _colors(len(models))))
     for ax, (a, n, L) in zip(axes.flat, configs):
-        d = runs[(runs["ansatz"] == a) & (runs["qubits"] == n) & (runs["layers"] == L)]
+        d = runs[(runs["ansatz"] == a) & (runs["n_qubits"] == n) & (runs["n_layers"] == L)]
         for m in models:
             g = d[d["model"] == m].groupby("subset")[_LOSS]
             mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.count())
@@ -62,7 +62,7 @@ def qc_figure(qc: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     labels = [
         "overall"
         if r.ansatz == "all"
-        else f"{r.ansatz} n={r.qubits} L={r.layers}"
+        else f"{r.ansatz} n={r.n_qubits} L={r.n_layers}"
         + ("" if r.subset == "all" else f" s={r.subset}")
         for r in d.itertuples()
     ]
@@ -91,13 +91,13 @@ def qgrad_figure(runs: pd.DataFrame, history: pd.DataFrame | None) -> plt.Figure
     if history is None or history.empty:
         ax.text(0.5, 0.5, "no per-epoch history", ha="center", transform=ax.transAxes)
         return fig
-    q = runs[runs["model"] == "quantum"][["run_id", "ansatz", "qubits", "layers"]]
+    q = runs[runs["model"] == "quantum"][["run_id", "ansatz", "n_qubits", "n_layers"]]
     h = history.merge(q, on="run_id")
     configs = _configs(q)
     colors = _colors(len(configs))
     zero = []
     for color, (a, n, L) in zip(colors, configs):
-        g = h[(h["ansatz"] == a) & (h["qubits"] == n) & (h["layers"] == L)]
+        g = h[(h["ansatz"] == a) & (h["n_qubits"] == n) & (h["n_layers"] == L)]
         v = g.groupby("epoch")["qgrad_var"]
         mean, se = v.mean(), v.std(ddof=1) / np.sqrt(v.count())
         if (mean.abs() < 1e-30).all():

@@ -5,8 +5,9 @@
 
 The middle layer is one of
 
-* ``quantum``: a circuit description (``original`` by default; ``dense``, ``sparse``,
-  ``mcclean`` get an RY(x_i) encoding in front) whose data gates are driven by the n angles;
+* ``quantum``: the encoded circuit of :func:`hybrid_circuit` (RY(x_i) encoding, then the
+  ansatz, ``original`` by default; with ``reupload`` RY(x_i) before every layer) whose data
+  gates are driven by the n angles;
   readout <Z_i> on every qubit. Engines: ``torch`` (:class:`bpdiag.engines.torch.TorchCircuit`,
   batched statevector) or ``pennylane`` (PennyLane's ``qml.qnn.TorchLayer`` on any device).
 * ``identity`` twin: the n angles go straight to the decoder (0 parameters).
@@ -28,7 +29,8 @@ import math
 import torch
 from torch import nn
 
-from bpdiag.circuits import ANSATZE, Circuit, X, build, original_circuit
+from bpdiag.circuits import ANSATZE, Circuit
+from bpdiag.circuits.encodings import encoded_circuit
 
 TWINS = ("identity", "matched")
 ENGINES = ("torch", "pennylane")
@@ -42,57 +44,20 @@ def hybrid_circuit(
     *,
     reupload: bool = False,
     seed: int = 0,
-    **options,
 ) -> Circuit:
     """The circuit of the quantum layer: ``n_qubits`` data features (the encoder's angles,
     radians) and the ansatz's trainable parameters.
 
-    ``original`` is :func:`bpdiag.circuits.original_circuit` (RY(x_i) encoding built in). The
-    other families get RY(x_i) on every wire in front; with ``reupload`` the encoding is repeated
-    before every layer (a layer's gates start at the gate that uses its first parameter; layers
-    have equal parameter counts in every family).
+    It is the one encoded circuit, :func:`bpdiag.circuits.encodings.encoded_circuit`: the
+    ``angle`` encoding RY(x_i) on every wire in front of ``n_layers`` layers of the ansatz
+    (``original`` is then exactly :func:`bpdiag.circuits.original_circuit`), or with
+    ``reupload`` the ``reupload`` encoding (RY(x_i) before every layer). ``seed`` picks random
+    circuit structure (``sparse`` pattern, ``mcclean`` axes).
     """
-    if ansatz == "original":
-        return original_circuit(n_qubits, n_layers, reupload=reupload)
     if ansatz not in ANSATZE:
         raise ValueError(f"unknown ansatz {ansatz!r}; choose from {', '.join(ANSATZE)}")
-    base = build(ansatz, n_qubits, n_layers, seed=seed, **options)
-    per_layer = base.n_params // n_layers if n_layers else 0
-    starts = {0}
-    if reupload and per_layer:
-        for layer in range(1, n_layers):
-            first = layer * per_layer
-            starts.add(
-                next(
-                    g
-                    for g, srcs in enumerate(base.sources)
-                    if any(s.kind == "param" and s.index == first for s in srcs)
-                )
-            )
-    gates, wires, sources = [], [], []
-    for g in range(base.n_gates):
-        if g in starts:
-            for w in range(n_qubits):
-                gates.append("RY")
-                wires.append((w,))
-                sources.append(X(w))
-        gates.append(base.gates[g])
-        wires.append(base.wires[g])
-        sources.append(base.sources[g])
-    if not base.n_gates:
-        return original_circuit(n_qubits, 0)
-    meta = dict(base.meta)
-    meta.update(encoding="RY", reupload=reupload)
-    return Circuit(
-        n_qubits,
-        tuple(gates),
-        tuple(wires),
-        tuple(sources),
-        base.n_params,
-        n_qubits,
-        base.name,
-        tuple(sorted(meta.items())),
-    )
+    encoding = "reupload" if reupload else "angle"
+    return encoded_circuit(encoding, n_qubits, n_layers, ansatz=ansatz, seed=seed)
 
 
 def _pennylane_layer(circuit: Circuit, device: str, diff_method: str) -> nn.Module:
@@ -245,7 +210,6 @@ def build_model(
     angle_scale: float = math.pi,
     seed: int = 0,
     diff_method: str = "best",
-    **circuit_options,
 ) -> HybridModel:
     """Build a hybrid model (``twin=None``) or one of its classical twins.
 
@@ -260,9 +224,7 @@ def build_model(
         raise ValueError(f"hidden must be >= 1, got {hidden}")
     if twin not in (None, *TWINS):
         raise ValueError(f"twin must be one of {', '.join(TWINS)}, got {twin!r}")
-    circuit = hybrid_circuit(
-        ansatz, qubits, layers, reupload=reupload, seed=seed, **circuit_options
-    )
+    circuit = hybrid_circuit(ansatz, qubits, layers, reupload=reupload, seed=seed)
     if twin is None:
         middle: nn.Module = QuantumLayer(
             circuit, engine=engine, device=device, dtype=dtype, diff_method=diff_method
