@@ -200,7 +200,7 @@ class _Builder:
         self.n_params += 1
 
     def circuit(self, name: str, **meta) -> Circuit:
-        if self.layer_starts:
+        if self.layer_starts or "n_layers" in meta:  # a layered family (possibly 0 layers)
             meta.setdefault("layer_starts", tuple(self.layer_starts))
         return Circuit(
             self.n,
