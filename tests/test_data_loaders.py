@@ -22,7 +22,21 @@ from bpdiag.data import (
 )
 from bpdiag.data._loaders import _header
 
+#: The shared real-data folder: ``../shared/data/real`` relative to the repository root (CI lays
+#: the clone at ``$d/p`` and the shared folder at ``$d/shared``).
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+
+
+def real(rel: str) -> Path:
+    """The real file ``rel``; skips only when the shared folder itself is absent, and fails when
+    the folder is there but the file is not (a renamed or lost file must not pass silently)."""
+    if not REAL.is_dir():
+        pytest.skip(f"shared real-data folder not present: {REAL}")
+    path = REAL / rel
+    assert path.is_file(), f"{path} is missing from the shared real-data folder"
+    return path
+
+
 UDIFF = "shayakbanerjee99_nifty_options_elt/BhavCopy_NSE_FO_20260813_NIFTY_only.csv"
 CONVERTED = "jgoetzmann_nse_options_valuation/converted_bhavcopy_NIFTY_20250814.csv"
 LEGACY = "keziyakurian13_qode_fno_database/legacy_fo_bhavcopy_sample_20190801.csv"
@@ -32,13 +46,6 @@ YAHOO = ("palbence_pinns_fin_math/spx_options_v1_2026-03-13.csv",
          "palbence_pinns_fin_math/spx_options_v2_2026-03-16.csv")  # fmt: skip
 CHAIN = "chiragaibooks_option_chain_parquet/nifty_option_chain_snapshots_2026082{}.csv.gz"
 DHAN = "kd6669_nifty_options_vrp_research/nifty_gold_sample_intraday.csv.gz"
-
-
-def real(rel: str) -> Path:
-    path = REAL / rel
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
 
 
 def _raw_rows(path: Path) -> int:
