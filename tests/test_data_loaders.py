@@ -400,6 +400,39 @@ def test_bad_containers(tmp_path):
         load_options(tmp_path / "missing.csv")
 
 
+def test_a_new_format_is_one_table_entry(tmp_path, monkeypatch):
+    from bpdiag.data import _loaders as L
+
+    fmt = L._Format(
+        "toy",
+        ("day", "sym", "mat", "k", "cp", "px"),
+        {
+            "date": L.Date("day", ("%d.%m.%Y",)),
+            "underlying": L.Text("sym", "upper"),
+            "expiry": L.Date("mat", ("%d.%m.%Y",)),
+            "strike": L.Strike("k"),
+            "option_type": L.Type("cp", futures_ok=False),
+            "close": L.Num("px"),
+            "settle": L.Mid("b", "a"),
+        },
+    )
+    monkeypatch.setitem(L.OPTION_FORMATS, "toy", fmt)
+    (tmp_path / "t.csv").write_text(
+        "day,sym,mat,k,cp,px,b,a\n02.01.2024,nifty,25.01.2024,21000,call,310.5,309,311\n"
+        "02.01.2024,nifty,25.01.2024,21000,P,120,,121\n"
+    )
+    df = load_options(tmp_path / "t.csv")  # detected from the header
+    _check_canonical(df)
+    assert df["underlying"].tolist() == ["NIFTY", "NIFTY"]
+    assert df["option_type"].tolist() == ["CE", "PE"]
+    assert df["expiry"].iloc[0] == pd.Timestamp("2024-01-25")
+    assert df["settle"].iloc[0] == 310.0 and np.isnan(df["settle"].iloc[1])
+    assert df["instrument"].tolist() == ["OPTIDX", "OPTIDX"]  # from the option type
+    (tmp_path / "bad.csv").write_text("day,sym,mat,k,cp,px\n02.01.2024,X,2024-01-25,1,C,1\n")
+    with pytest.raises(DataError, match=r"bad\.csv: line 2, column mat: cannot parse"):
+        load_options(tmp_path / "bad.csv")
+
+
 def test_unrecognised_header(tmp_path):
     (tmp_path / "x.csv").write_text("a,b,c\n1,2,3\n")
     with pytest.raises(DataError, match="not recognised"):

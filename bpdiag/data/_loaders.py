@@ -33,6 +33,12 @@ For US index options the underlying is the index, not the OCC root: SPX and SPXW
 SPXW contract with the same expiry and strike then share a key, and :func:`bpdiag.data.clean`
 counts the earlier one as a duplicate.
 
+Each format is one entry of :data:`OPTION_FORMATS`: the header columns that identify it, and a
+table canonical column -> parse rule (:class:`Num`, :class:`Text`, :class:`Date`, :class:`Type`,
+:class:`Strike`, :class:`Mid`, :class:`Const`, :class:`Occ`, or a :class:`Custom` function for
+the few fields a file derives). The columns to read, their types (text or float64) and
+auto-detection all follow from that entry, so adding a format is adding an entry.
+
 Intraday formats keep every row: the rows of one contract on one day are duplicates that
 :func:`bpdiag.data.clean` counts, keeping the latest.
 """
@@ -404,280 +410,322 @@ def _instrument_from_type(opt: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------- formats
+#
+# Each format is one table entry: canonical column -> a parse rule naming its source column(s).
+# A canonical column a format does not map is NaN (``instrument``: OPTIDX/FUTIDX from the option
+# type); the optional extras (lot_size, vix, rate) appear only when mapped (and, for rules marked
+# ``if_present``, only when the file has the column). Adding a format is adding an entry to
+# :data:`OPTION_FORMATS`.
 
 
-def _legacy(c: _Ctx) -> pd.DataFrame:
-    fmts = ("%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d", "%d%b%Y", "%d/%m/%Y")
-    opt = c.option_type("OPTION_TYP")
-    return _frame(
-        c.raw.index,
-        date=c.dates("TIMESTAMP", fmts),
-        underlying=c.text("SYMBOL"),
-        expiry=c.dates("EXPIRY_DT", fmts),
-        strike=c.strike("STRIKE_PR", opt),
-        option_type=opt,
-        open=c.num("OPEN"),
-        high=c.num("HIGH"),
-        low=c.num("LOW"),
-        close=c.num("CLOSE"),
-        settle=c.num("SETTLE_PR"),
-        volume=c.num("CONTRACTS"),
-        open_interest=c.num("OPEN_INT"),
-        instrument=c.text("INSTRUMENT", "upper"),
-        oi_change=c.num("CHG_IN_OI"),
-    )
+@dataclass(frozen=True)
+class _Rule:
+    """How one canonical column is read. ``text``/``num``: the source columns it reads as text or
+    as float64; ``if_present``: leave the column out (as if unmapped) when a source is absent."""
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        raise NotImplementedError
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def num(self) -> tuple[str, ...]:
+        return ()
+
+    if_present = False
+
+
+@dataclass(frozen=True)
+class Num(_Rule):
+    """A number; further columns fill where the first is missing."""
+
+    cols: tuple[str, ...]
+    if_present: bool = False
+
+    def __init__(self, *cols: str, if_present: bool = False):
+        object.__setattr__(self, "cols", cols)
+        object.__setattr__(self, "if_present", if_present)
+
+    @property
+    def num(self) -> tuple[str, ...]:
+        return self.cols
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        out = c.num(self.cols[0])
+        for col in self.cols[1:]:
+            out = out.fillna(c.num(col))
+        return out
+
+
+@dataclass(frozen=True)
+class Text(_Rule):
+    """Stripped text (``case`` "upper"/"lower"), optional value ``replace`` map and leading
+    ``strip`` characters; ``default`` is the constant used when the file lacks the column."""
+
+    col: str
+    case: str | None = None
+    replace: tuple[tuple[str, str], ...] = ()
+    strip: str = ""
+    default: str | None = None
+    if_present: bool = False
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return (self.col,)
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        if self.default is not None and not c.has(self.col):
+            return pd.Series(self.default, index=c.raw.index)
+        out = c.text(self.col, self.case)
+        if self.strip:
+            out = out.str.lstrip(self.strip)
+        return out.replace(dict(self.replace)) if self.replace else out
+
+
+@dataclass(frozen=True)
+class Date(_Rule):
+    """A date column, read with the first of ``formats`` (default: the format's own) that reads
+    every value; ``head`` keeps only the first characters (e.g. 8 for ``YYYYMMDD...``)."""
+
+    col: str
+    formats: tuple[str, ...] = ()
+    head: int | None = None
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return (self.col,)
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        fmts = self.formats or env["dates"]
+        s = c.text(self.col)
+        if self.head is not None:
+            s = s.str.slice(0, self.head)
+        return _parse_dates(c, s, self.col, fmts)
+
+
+@dataclass(frozen=True)
+class Type(_Rule):
+    """CE/PE from CE/PE/C/P/CALL/PUT; futures (XX, FF, empty) are NaN unless ``futures_ok`` is
+    False (then they are an error)."""
+
+    col: str
+    futures_ok: bool = True
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return (self.col,)
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return c.option_type(self.col, self.futures_ok)
+
+
+@dataclass(frozen=True)
+class Strike(_Rule):
+    """A strike, positive on every option row."""
+
+    col: str
+
+    @property
+    def num(self) -> tuple[str, ...]:
+        return (self.col,)
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return c.strike(self.col, env["option_type"])
+
+
+@dataclass(frozen=True)
+class Mid(_Rule):
+    """The bid/ask mid where both are positive and ask >= bid."""
+
+    bid: str
+    ask: str
+
+    @property
+    def num(self) -> tuple[str, ...]:
+        return (self.bid, self.ask)
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return _mid(c.num(self.bid), c.num(self.ask))
+
+
+@dataclass(frozen=True)
+class Const(_Rule):
+    """The same value on every row."""
+
+    value: str
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return pd.Series(self.value, index=c.raw.index, dtype="str")
+
+
+@dataclass(frozen=True)
+class Occ(_Rule):
+    """A field (root, underlying, expiry, option_type, strike) of the format's OCC ticker."""
+
+    field: str
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return env["occ"][self.field]
+
+
+@dataclass(frozen=True)
+class Custom(_Rule):
+    """A rule of its own: ``func(ctx, env) -> Series`` reading the columns ``text`` and ``num``."""
+
+    func: Callable[[_Ctx, dict], pd.Series]
+    reads_text: tuple[str, ...] = ()
+    reads_num: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return self.reads_text
+
+    @property
+    def num(self) -> tuple[str, ...]:
+        return self.reads_num
+
+    def read(self, c: _Ctx, env: dict) -> pd.Series:
+        return self.func(c, env)
 
 
 _UDIFF_INSTR = {"IDO": "OPTIDX", "IDF": "FUTIDX", "STO": "OPTSTK", "STF": "FUTSTK"}
 
 
-def _udiff(c: _Ctx) -> pd.DataFrame:
-    fmts = ("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%Y%m%d")
-    opt = c.option_type("OptnTp")
-    if c.has("FinInstrmTp"):
-        tp = c.text("FinInstrmTp", "upper")
-        instr = tp.map(_UDIFF_INSTR).fillna(tp).astype("str")
-    else:
-        instr = _instrument_from_type(opt)
-    return _frame(
-        c.raw.index,
-        date=c.dates("TradDt", fmts),
-        underlying=c.text("TckrSymb"),
-        expiry=c.dates("XpryDt", fmts),
-        strike=c.strike("StrkPric", opt),
-        option_type=opt,
-        open=c.num("OpnPric"),
-        high=c.num("HghPric"),
-        low=c.num("LwPric"),
-        close=c.num("ClsPric"),
-        settle=c.num("SttlmPric"),
-        volume=c.num("TtlTradgVol"),
-        open_interest=c.num("OpnIntrst"),
-        underlying_price=c.num("UndrlygPric"),
-        instrument=instr,
-        prev_close=c.num("PrvsClsgPric"),
-        oi_change=c.num("ChngInOpnIntrst"),
-        lot_size=c.num("NewBrdLotQty"),
-    )
+def _udiff_instrument(c: _Ctx, env: dict) -> pd.Series:
+    if not c.has("FinInstrmTp"):
+        return _instrument_from_type(env["option_type"])
+    tp = c.text("FinInstrmTp", "upper")
+    return tp.map(_UDIFF_INSTR).fillna(tp).astype("str")
 
 
-def _udiff_converted(c: _Ctx) -> pd.DataFrame:
-    fmts = ("%d-%m-%Y", "%Y-%m-%d", "%d-%b-%Y")
-    opt = c.option_type("OPTION_TYP")
-    return _frame(
-        c.raw.index,
-        date=c.dates("TRADE_DATE", fmts),
-        underlying=c.text("SYMBOL"),
-        expiry=c.dates("EXPIRY_DT", fmts),
-        strike=c.strike("STRIKE_PR", opt),
-        option_type=opt,
-        open=c.num("OPEN_PRICE"),
-        high=c.num("HIGH_PRICE"),
-        low=c.num("LOW_PRICE"),
-        close=c.num("CLOSE_PRICE"),
-        settle=c.num("SETTLE_PR"),
-        volume=c.num("VOLUME"),
-        open_interest=c.num("OPEN_INT"),
-        underlying_price=c.num("UNDERLYING_PRICE"),
-        instrument=_instrument_from_type(opt),
-        oi_change=c.num("CHG_IN_OI"),
-    )
-
-
-def _canonical(c: _Ctx) -> pd.DataFrame:
-    fmts = ("%Y-%m-%d", "ISO8601")
-    opt = c.option_type("option_type")
-    cols = {k: c.num(k) for k in _PRICE_COLUMNS}
-    extras = {k: c.num(k) for k in _OPTIONAL_EXTRAS if c.has(k)}
-    instr = c.text("instrument") if c.has("instrument") else _instrument_from_type(opt)
-    return _frame(
-        c.raw.index,
-        date=c.dates("date", fmts),
-        underlying=c.text("underlying"),
-        expiry=c.dates("expiry", fmts),
-        strike=c.strike("strike", opt),
-        option_type=opt,
-        instrument=instr,
-        **cols,
-        **extras,
-    )
-
-
-def _cboe(c: _Ctx) -> pd.DataFrame:
-    fmts = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d")
-    opt = c.option_type("option_type", futures_ok=False)
+def _cboe_underlying_price(c: _Ctx, env: dict) -> pd.Series:
     und = c.num("active_underlying_price_1545")
     for b, a in (
         ("underlying_bid_eod", "underlying_ask_eod"),
         ("underlying_bid_1545", "underlying_ask_1545"),
     ):
         und = und.fillna(_mid(c.num(b), c.num(a)))
-    return _frame(
-        c.raw.index,
-        date=c.dates("quote_date", fmts),
-        underlying=c.text("underlying_symbol").str.lstrip("^"),
-        expiry=c.dates("expiration", fmts),
-        strike=c.strike("strike", opt),
-        option_type=opt,
-        open=c.num("open"),
-        high=c.num("high"),
-        low=c.num("low"),
-        close=c.num("close"),
-        settle=_mid(c.num("bid_eod"), c.num("ask_eod")),
-        volume=c.num("trade_volume"),
-        open_interest=c.num("open_interest"),
-        underlying_price=und,
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-    )
+    return und
 
 
-def _polygon_aggs(c: _Ctx) -> pd.DataFrame:
-    occ = _parse_occ(c, "ticker")
+def _polygon_date(c: _Ctx, env: dict) -> pd.Series:
     ws = c.text("window_start")
     ns = pd.to_numeric(ws, errors="coerce")
     if ns.isna().any():
         i = ns.isna().idxmax()
         raise c.fail(i, "window_start", f"cannot parse {ws.loc[i]!r} as nanoseconds")
     ts = pd.to_datetime(ns.astype(np.int64), unit="ns", utc=True).dt.tz_convert("America/New_York")
-    return _frame(
-        c.raw.index,
-        date=ts.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]"),
-        underlying=occ["underlying"],
-        expiry=occ["expiry"],
-        strike=occ["strike"],
-        option_type=occ["option_type"],
-        open=c.num("open"),
-        high=c.num("high"),
-        low=c.num("low"),
-        close=c.num("close"),
-        volume=c.num("volume"),
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-    )
+    return ts.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
 
 
-def _massive_snapshot(c: _Ctx) -> pd.DataFrame:
-    occ = _parse_occ(c, "occ_ticker")
-    date = c.dates("snapshot_date", ("%Y-%m-%d",))
+def _contract_type(c: _Ctx, env: dict) -> pd.Series:
     ctype = c.text("contract_type", "lower").map({"call": "CE", "put": "PE"})
     if ctype.isna().any():
         i = ctype.isna().idxmax()
         raise c.fail(i, "contract_type", f"unknown contract type {c.raw['contract_type'].loc[i]!r}")
-    if c.has("underlying_ticker"):
-        und = c.text("underlying_ticker").str.replace(r"^I:", "", regex=True)
-        und = und.fillna(occ["underlying"])
-    else:
-        und = occ["underlying"]
+    return ctype.astype("str")
+
+
+def _massive_underlying(c: _Ctx, env: dict) -> pd.Series:
+    if not c.has("underlying_ticker"):
+        return env["occ"]["underlying"]
+    und = c.text("underlying_ticker").str.replace(r"^I:", "", regex=True)
+    return und.fillna(env["occ"]["underlying"]).astype("str")
+
+
+def _massive_volume(c: _Ctx, env: dict) -> pd.Series:
+    """Day volume; a bar last updated on an earlier session counts as untraded (0)."""
     volume = c.num("day_volume").fillna(0.0)
     if c.has("day_last_updated_et"):
         same_day = c.text("day_last_updated_et").str.slice(0, 10) == c.text("snapshot_date")
         volume = volume.where(same_day.fillna(False), 0.0)
-    return _frame(
-        c.raw.index,
-        date=date,
-        underlying=und.astype("str"),
-        expiry=c.dates("expiration_date", ("%Y-%m-%d",)),
-        strike=c.strike("strike_price", ctype),
-        option_type=ctype.astype("str"),
-        open=c.num("day_open"),
-        high=c.num("day_high"),
-        low=c.num("day_low"),
-        close=c.num("day_close"),
-        volume=volume,
-        open_interest=c.num("open_interest"),
-        underlying_price=c.num("underlying_price"),
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-        prev_close=c.num("day_previous_close"),
-    )
+    return volume
 
 
-def _yahoo(c: _Ctx) -> pd.DataFrame:
-    occ = _parse_occ(c, "contractSymbol")
+def _yahoo_date(c: _Ctx, env: dict) -> pd.Series:
+    """The quote date: expiry minus the (rounded) days to maturity."""
     ttm = c.num("timetoMaturity")
     if ttm.isna().any():
         i = ttm.isna().idxmax()
         raise c.fail(i, "timetoMaturity", "missing days to maturity")
-    date = (occ["expiry"] - pd.to_timedelta(ttm.round().astype(np.int64), unit="D")).astype(
-        "datetime64[ns]"
-    )
+    days = pd.to_timedelta(ttm.round().astype(np.int64), unit="D")
+    return (env["occ"]["expiry"] - days).astype("datetime64[ns]")
+
+
+def _yahoo_volume(c: _Ctx, env: dict) -> pd.Series:
+    """Volume; a last trade before the quote date counts as untraded (0)."""
     volume = c.num("volume").fillna(0.0)
     if c.has("lastTradeDate"):
         last = pd.to_datetime(c.text("lastTradeDate"), utc=True, errors="coerce", format="ISO8601")
         last_day = last.dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
-        volume = volume.where(~(last_day < date).fillna(True), 0.0)
-    return _frame(
-        c.raw.index,
-        date=date,
-        underlying=occ["underlying"],
-        expiry=occ["expiry"],
-        strike=c.strike("strike", occ["option_type"]),
-        option_type=occ["option_type"],
-        close=c.num("lastPrice"),
-        settle=_mid(c.num("bid"), c.num("ask")),
-        volume=volume,
-        open_interest=c.num("openInterest"),
-        underlying_price=c.num("spotPrice"),
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-    )
+        volume = volume.where(~(last_day < env["date"]).fillna(True), 0.0)
+    return volume
 
 
-def _nse_chain(c: _Ctx) -> pd.DataFrame:
-    ts = c.text("timestamp")
-    date = _parse_dates(c, ts.str.slice(0, 8), "timestamp", ("%Y%m%d",))
-    opt = c.option_type("option_type", futures_ok=False)
-    sym = c.text("symbol", "upper").replace({"NIFTY50": "NIFTY", "NIFTY 50": "NIFTY"})
-    return _frame(
-        c.raw.index,
-        date=date,
-        underlying=sym,
-        expiry=c.dates("expiry", ("%d-%b-%Y", "%Y-%m-%d", "%d-%m-%Y")),
-        strike=c.strike("strike", opt),
-        option_type=opt,
-        open=c.num("open"),
-        high=c.num("high"),
-        low=c.num("low"),
-        close=c.num("ltp"),
-        volume=c.num("volume"),
-        open_interest=c.num("oi"),
-        underlying_price=c.num("spot"),
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-        oi_change=c.num("oi_chg"),
-    )
-
-
-def _dhan_intraday(c: _Ctx) -> pd.DataFrame:
-    opt = c.option_type("option_type", futures_ok=False)
-    spot = c.num("independent_nifty_spot").fillna(c.num("provider_spot"))
-    und = c.text("underlying") if c.has("underlying") else pd.Series("NIFTY", index=c.raw.index)
-    extras = {"vix": c.num("india_vix")} if c.has("india_vix") else {}
-    return _frame(
-        c.raw.index,
-        date=c.dates("trade_date", ("%Y-%m-%d",)),
-        underlying=und.astype("str"),
-        expiry=c.dates("actual_expiry_date", ("%Y-%m-%d",)),
-        strike=c.strike("strike", opt),
-        option_type=opt,
-        open=c.num("open"),
-        high=c.num("high"),
-        low=c.num("low"),
-        close=c.num("close"),
-        volume=c.num("volume"),
-        open_interest=c.num("open_interest"),
-        underlying_price=spot,
-        instrument=pd.Series("OPTIDX", index=c.raw.index, dtype="str"),
-        **extras,
-    )
+_OPTIDX = Const("OPTIDX")
+_OCC_COLUMNS = {
+    "underlying": Occ("underlying"),
+    "expiry": Occ("expiry"),
+    "option_type": Occ("option_type"),
+}
 
 
 @dataclass(frozen=True)
 class _Format:
+    """One option file format: the header columns that identify it (``required``, in the order
+    errors name them), canonical column -> rule (``columns``), the date formats its date rules
+    try (``dates``), an OCC ticker column parsed before the rules (``occ``), a column ordering
+    intraday rows (``sort_by``, latest last) and the verbatim underlying column that enables the
+    symbol pre-filter (``symbol_col``)."""
+
     name: str
     required: tuple[str, ...]
-    optional: tuple[str, ...]
-    text: tuple[str, ...]  # columns read as text; the others as float64
-    build: Callable[[_Ctx], pd.DataFrame]
-    sort_by: str | None = None  # intraday: order rows by this column (latest last)
-    symbol_col: str | None = None  # the underlying, verbatim (enables the symbol pre-filter)
+    columns: dict[str, _Rule]
+    dates: tuple[str, ...] = ("%Y-%m-%d",)
+    occ: str | None = None
+    sort_by: str | None = None
+    symbol_col: str | None = None
 
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        """Source columns read as float64."""
+        return tuple(dict.fromkeys(c for r in self.columns.values() for c in r.num))
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """Source columns read when present (every one a rule or the ordering names)."""
+        sources = [c for r in self.columns.values() for c in (*r.text, *r.num)]
+        sources += [c for c in (self.occ, self.sort_by) if c]
+        return tuple(c for c in dict.fromkeys(sources) if c not in self.required)
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        """Source columns read as text (every read column that is not numeric)."""
+        num = set(self.numeric)
+        return tuple(c for c in self.required + self.optional if c not in num)
+
+    def build(self, c: _Ctx) -> pd.DataFrame:
+        """The canonical rows of the typed source table ``c.raw``."""
+        env: dict = {"dates": self.dates}
+        if self.occ:
+            env["occ"] = _parse_occ(c, self.occ)
+        cols: dict[str, pd.Series] = {}
+        order = ("option_type", "date") + tuple(
+            k for k in self.columns if k not in ("option_type", "date")
+        )
+        for name in order:
+            rule = self.columns.get(name)
+            if rule is None or (rule.if_present and not all(map(c.has, (*rule.text, *rule.num)))):
+                continue
+            cols[name] = env[name] = rule.read(c, env)
+        if "instrument" not in cols:
+            cols["instrument"] = _instrument_from_type(cols["option_type"])
+        return _frame(c.raw.index, **cols)
+
+
+_LEGACY_DATES = ("%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d", "%d%b%Y", "%d/%m/%Y")
 
 OPTION_FORMATS: dict[str, _Format] = {
     f.name: f
@@ -685,66 +733,86 @@ OPTION_FORMATS: dict[str, _Format] = {
         _Format(
             "udiff",
             ("TradDt", "TckrSymb", "XpryDt", "StrkPric", "OptnTp", "ClsPric"),
-            (
-                "FinInstrmTp",
-                "OpnPric",
-                "HghPric",
-                "LwPric",
-                "SttlmPric",
-                "TtlTradgVol",
-                "OpnIntrst",
-                "ChngInOpnIntrst",
-                "UndrlygPric",
-                "PrvsClsgPric",
-                "NewBrdLotQty",
-            ),
-            ("TradDt", "TckrSymb", "XpryDt", "OptnTp", "FinInstrmTp"),
-            _udiff,
+            {
+                "date": Date("TradDt"),
+                "underlying": Text("TckrSymb"),
+                "expiry": Date("XpryDt"),
+                "strike": Strike("StrkPric"),
+                "option_type": Type("OptnTp"),
+                "open": Num("OpnPric"),
+                "high": Num("HghPric"),
+                "low": Num("LwPric"),
+                "close": Num("ClsPric"),
+                "settle": Num("SttlmPric"),
+                "volume": Num("TtlTradgVol"),
+                "open_interest": Num("OpnIntrst"),
+                "underlying_price": Num("UndrlygPric"),
+                "instrument": Custom(_udiff_instrument, reads_text=("FinInstrmTp",)),
+                "prev_close": Num("PrvsClsgPric"),
+                "oi_change": Num("ChngInOpnIntrst"),
+                "lot_size": Num("NewBrdLotQty"),
+            },
+            dates=("%Y-%m-%d", "%d-%b-%Y", "%d-%m-%Y", "%Y%m%d"),
             symbol_col="TckrSymb",
         ),
         _Format(
             "legacy",
             ("INSTRUMENT", "SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "CLOSE", "TIMESTAMP"),
-            ("OPEN", "HIGH", "LOW", "SETTLE_PR", "CONTRACTS", "OPEN_INT", "CHG_IN_OI"),
-            ("INSTRUMENT", "SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TIMESTAMP"),
-            _legacy,
+            {
+                "date": Date("TIMESTAMP"),
+                "underlying": Text("SYMBOL"),
+                "expiry": Date("EXPIRY_DT"),
+                "strike": Strike("STRIKE_PR"),
+                "option_type": Type("OPTION_TYP"),
+                "open": Num("OPEN"),
+                "high": Num("HIGH"),
+                "low": Num("LOW"),
+                "close": Num("CLOSE"),
+                "settle": Num("SETTLE_PR"),
+                "volume": Num("CONTRACTS"),
+                "open_interest": Num("OPEN_INT"),
+                "instrument": Text("INSTRUMENT", "upper"),
+                "oi_change": Num("CHG_IN_OI"),
+            },
+            dates=_LEGACY_DATES,
             symbol_col="SYMBOL",
         ),
         _Format(
             "udiff_converted",
             ("SYMBOL", "EXPIRY_DT", "STRIKE_PR", "OPTION_TYP", "CLOSE_PRICE", "TRADE_DATE"),
-            (
-                "SETTLE_PR",
-                "OPEN_INT",
-                "CHG_IN_OI",
-                "VOLUME",
-                "UNDERLYING_PRICE",
-                "HIGH_PRICE",
-                "LOW_PRICE",
-                "OPEN_PRICE",
-            ),
-            ("SYMBOL", "EXPIRY_DT", "OPTION_TYP", "TRADE_DATE"),
-            _udiff_converted,
+            {
+                "date": Date("TRADE_DATE"),
+                "underlying": Text("SYMBOL"),
+                "expiry": Date("EXPIRY_DT"),
+                "strike": Strike("STRIKE_PR"),
+                "option_type": Type("OPTION_TYP"),
+                "open": Num("OPEN_PRICE"),
+                "high": Num("HIGH_PRICE"),
+                "low": Num("LOW_PRICE"),
+                "close": Num("CLOSE_PRICE"),
+                "settle": Num("SETTLE_PR"),
+                "volume": Num("VOLUME"),
+                "open_interest": Num("OPEN_INT"),
+                "underlying_price": Num("UNDERLYING_PRICE"),
+                "oi_change": Num("CHG_IN_OI"),
+            },
+            dates=("%d-%m-%Y", "%Y-%m-%d", "%d-%b-%Y"),
             symbol_col="SYMBOL",
         ),
         _Format(
             "canonical",
             ("date", "underlying", "expiry", "strike", "option_type", "close"),
-            (
-                "open",
-                "high",
-                "low",
-                "settle",
-                "volume",
-                "open_interest",
-                "underlying_price",
-                "instrument",
-                "prev_close",
-                "oi_change",
-            )
-            + _OPTIONAL_EXTRAS,
-            ("date", "underlying", "expiry", "option_type", "instrument"),
-            _canonical,
+            {
+                "date": Date("date"),
+                "underlying": Text("underlying"),
+                "expiry": Date("expiry"),
+                "strike": Strike("strike"),
+                "option_type": Type("option_type"),
+                **{k: Num(k) for k in _PRICE_COLUMNS},
+                "instrument": Text("instrument", if_present=True),
+                **{k: Num(k, if_present=True) for k in _OPTIONAL_EXTRAS},
+            },
+            dates=("%Y-%m-%d", "ISO8601"),
             symbol_col="underlying",
         ),
         _Format(
@@ -758,29 +826,48 @@ OPTION_FORMATS: dict[str, _Format] = {
                 "option_type",
                 "close",
             ),
-            (
-                "open",
-                "high",
-                "low",
-                "trade_volume",
-                "open_interest",
-                "bid_eod",
-                "ask_eod",
-                "underlying_bid_eod",
-                "underlying_ask_eod",
-                "underlying_bid_1545",
-                "underlying_ask_1545",
-                "active_underlying_price_1545",
-            ),
-            ("underlying_symbol", "quote_date", "root", "expiration", "option_type"),
-            _cboe,
+            {
+                "date": Date("quote_date"),
+                "underlying": Text("underlying_symbol", strip="^"),
+                "expiry": Date("expiration"),
+                "strike": Strike("strike"),
+                "option_type": Type("option_type", futures_ok=False),
+                "open": Num("open"),
+                "high": Num("high"),
+                "low": Num("low"),
+                "close": Num("close"),
+                "settle": Mid("bid_eod", "ask_eod"),
+                "volume": Num("trade_volume"),
+                "open_interest": Num("open_interest"),
+                "underlying_price": Custom(
+                    _cboe_underlying_price,
+                    reads_num=(
+                        "active_underlying_price_1545",
+                        "underlying_bid_eod",
+                        "underlying_ask_eod",
+                        "underlying_bid_1545",
+                        "underlying_ask_1545",
+                    ),
+                ),
+                "instrument": _OPTIDX,
+            },
+            dates=("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d"),
         ),
         _Format(
             "polygon_aggs",
             ("ticker", "close", "window_start"),
-            ("volume", "open", "high", "low"),
-            ("ticker", "window_start"),
-            _polygon_aggs,
+            {
+                "date": Custom(_polygon_date, reads_text=("window_start",)),
+                **_OCC_COLUMNS,
+                "strike": Occ("strike"),
+                "open": Num("open"),
+                "high": Num("high"),
+                "low": Num("low"),
+                "close": Num("close"),
+                "volume": Num("volume"),
+                "instrument": _OPTIDX,
+            },
+            occ="ticker",
         ),
         _Format(
             "massive_snapshot",
@@ -792,59 +879,88 @@ OPTION_FORMATS: dict[str, _Format] = {
                 "strike_price",
                 "day_close",
             ),
-            (
-                "underlying_ticker",
-                "day_open",
-                "day_high",
-                "day_low",
-                "day_volume",
-                "open_interest",
-                "underlying_price",
-                "day_previous_close",
-                "day_last_updated_et",
-            ),
-            (
-                "snapshot_date",
-                "occ_ticker",
-                "contract_type",
-                "expiration_date",
-                "underlying_ticker",
-                "day_last_updated_et",
-            ),
-            _massive_snapshot,
+            {
+                "date": Date("snapshot_date"),
+                "underlying": Custom(_massive_underlying, reads_text=("underlying_ticker",)),
+                "expiry": Date("expiration_date"),
+                "strike": Strike("strike_price"),
+                "option_type": Custom(_contract_type, reads_text=("contract_type",)),
+                "open": Num("day_open"),
+                "high": Num("day_high"),
+                "low": Num("day_low"),
+                "close": Num("day_close"),
+                "volume": Custom(
+                    _massive_volume,
+                    reads_text=("day_last_updated_et", "snapshot_date"),
+                    reads_num=("day_volume",),
+                ),
+                "open_interest": Num("open_interest"),
+                "underlying_price": Num("underlying_price"),
+                "instrument": _OPTIDX,
+                "prev_close": Num("day_previous_close"),
+            },
+            occ="occ_ticker",
         ),
         _Format(
             "yahoo",
             ("contractSymbol", "strike", "lastPrice", "bid", "ask", "spotPrice", "timetoMaturity"),
-            ("volume", "openInterest", "lastTradeDate"),
-            ("contractSymbol", "lastTradeDate"),
-            _yahoo,
+            {
+                "date": Custom(_yahoo_date, reads_num=("timetoMaturity",)),
+                **_OCC_COLUMNS,
+                "strike": Strike("strike"),
+                "close": Num("lastPrice"),
+                "settle": Mid("bid", "ask"),
+                "volume": Custom(
+                    _yahoo_volume, reads_text=("lastTradeDate",), reads_num=("volume",)
+                ),
+                "open_interest": Num("openInterest"),
+                "underlying_price": Num("spotPrice"),
+                "instrument": _OPTIDX,
+            },
+            occ="contractSymbol",
         ),
         _Format(
             "nse_chain",
             ("timestamp", "symbol", "expiry", "strike", "option_type", "ltp"),
-            ("spot", "open", "high", "low", "volume", "oi", "oi_chg"),
-            ("timestamp", "symbol", "expiry", "option_type"),
-            _nse_chain,
+            {
+                "date": Date("timestamp", ("%Y%m%d",), head=8),
+                "underlying": Text(
+                    "symbol", "upper", replace=(("NIFTY50", "NIFTY"), ("NIFTY 50", "NIFTY"))
+                ),
+                "expiry": Date("expiry", ("%d-%b-%Y", "%Y-%m-%d", "%d-%m-%Y")),
+                "strike": Strike("strike"),
+                "option_type": Type("option_type", futures_ok=False),
+                "open": Num("open"),
+                "high": Num("high"),
+                "low": Num("low"),
+                "close": Num("ltp"),
+                "volume": Num("volume"),
+                "open_interest": Num("oi"),
+                "underlying_price": Num("spot"),
+                "instrument": _OPTIDX,
+                "oi_change": Num("oi_chg"),
+            },
             sort_by="timestamp",
         ),
         _Format(
             "dhan_intraday",
             ("trade_date", "strike", "option_type", "close", "actual_expiry_date"),
-            (
-                "timestamp_ist",
-                "underlying",
-                "open",
-                "high",
-                "low",
-                "volume",
-                "open_interest",
-                "independent_nifty_spot",
-                "provider_spot",
-                "india_vix",
-            ),
-            ("trade_date", "option_type", "actual_expiry_date", "timestamp_ist", "underlying"),
-            _dhan_intraday,
+            {
+                "date": Date("trade_date"),
+                "underlying": Text("underlying", default="NIFTY"),
+                "expiry": Date("actual_expiry_date"),
+                "strike": Strike("strike"),
+                "option_type": Type("option_type", futures_ok=False),
+                "open": Num("open"),
+                "high": Num("high"),
+                "low": Num("low"),
+                "close": Num("close"),
+                "volume": Num("volume"),
+                "open_interest": Num("open_interest"),
+                "underlying_price": Num("independent_nifty_spot", "provider_spot"),
+                "instrument": _OPTIDX,
+                "vix": Num("india_vix", if_present=True),
+            },
             sort_by="timestamp_ist",
         ),
     )
