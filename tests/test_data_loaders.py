@@ -401,7 +401,7 @@ def test_bad_containers(tmp_path):
 
 
 def test_a_new_format_is_one_table_entry(tmp_path, monkeypatch):
-    from bpdiag.data import _loaders as L
+    from bpdiag.data import _formats as L
 
     fmt = L._Format(
         "toy",
