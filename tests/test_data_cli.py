@@ -12,8 +12,17 @@ from click.testing import CliRunner
 from bpdiag.cli import main
 from bpdiag.data import FEATURES, REASONS, clean, load_default, load_options
 
+#: ``../shared/data/real`` relative to the repository root.
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 CONVERTED = REAL / "jgoetzmann_nse_options_valuation" / "converted_bhavcopy_NIFTY_20250814.csv"
+
+
+def _converted() -> Path:
+    """The real converted chain: skip only without the shared folder; fail if the file is lost."""
+    if not REAL.is_dir():
+        pytest.skip(f"shared real-data folder not present: {REAL}")
+    assert CONVERTED.is_file(), f"{CONVERTED} is missing from the shared real-data folder"
+    return CONVERTED
 
 
 def run(*args: str):
@@ -47,10 +56,12 @@ def test_info_default_and_real_file():
     assert lines["rows"].strip() == str(len(df))
     assert str(df["date"].min().date()) in result.output
     assert f"{df['expiry'].nunique()} (" in result.output
-    if CONVERTED.exists():
-        real = run("info", str(CONVERTED))
-        assert real.exit_code == 0, real.output
-        assert "2025-08-14" in real.output and "NIFTY" in real.output
+
+
+def test_info_real_file():
+    real = run("info", str(_converted()))
+    assert real.exit_code == 0, real.output
+    assert "2025-08-14" in real.output and "NIFTY" in real.output
 
 
 def test_validate_prints_every_reason(tmp_path):
@@ -65,9 +76,7 @@ def test_validate_prints_every_reason(tmp_path):
 
 
 def test_validate_real_chain():
-    if not CONVERTED.exists():
-        pytest.skip("real data not available")
-    result = run("validate", str(CONVERTED))
+    result = run("validate", str(_converted()))
     assert result.exit_code == 0, result.output
     _, report = clean(load_options(CONVERTED), "NIFTY")
     n = report.set_index("reason")["count"]["no_trades"]

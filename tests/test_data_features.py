@@ -28,15 +28,22 @@ from bpdiag.data import (
     synthesize,
 )
 
+#: The shared real-data folder: ``../shared/data/real`` relative to the repository root (CI lays
+#: the clone at ``$d/p`` and the shared folder at ``$d/shared``).
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-PRICE_COLS = ["open", "high", "low", "close", "settle"]
 
 
 def real(rel: str) -> Path:
+    """The real file ``rel``; skips only when the shared folder itself is absent, and fails when
+    the folder is there but the file is not (a renamed or lost file must not pass silently)."""
+    if not REAL.is_dir():
+        pytest.skip(f"shared real-data folder not present: {REAL}")
     path = REAL / rel
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
+    assert path.is_file(), f"{path} is missing from the shared real-data folder"
     return path
+
+
+PRICE_COLS = ["open", "high", "low", "close", "settle"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +57,22 @@ def cleaned() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- Black–Scholes
+
+
+def test_bs_textbook_values():
+    """Hull, Options, Futures and Other Derivatives, Example 15.6 (S=42, K=40, r=10 %,
+    sigma=20 %, T=0.5): call 4.76, put 0.81 (quoted to the cent)."""
+    call = float(bs_price(42.0, 40.0, 0.5, 0.10, 0.20, True))
+    put = float(bs_price(42.0, 40.0, 0.5, 0.10, 0.20, False))
+    assert round(call, 2) == 4.76 and round(put, 2) == 0.81
+    # the same from the normal CDF written out with math.erf (independent of scipy's ndtr)
+    from math import erf, exp, log, sqrt
+
+    d1 = (log(42 / 40) + (0.10 + 0.02) * 0.5) / (0.20 * sqrt(0.5))
+    d2 = d1 - 0.20 * sqrt(0.5)
+    n = lambda x: 0.5 * (1 + erf(x / sqrt(2)))  # noqa: E731
+    assert call == pytest.approx(42 * n(d1) - 40 * exp(-0.05) * n(d2), rel=1e-12)
+    assert put == pytest.approx(40 * exp(-0.05) * n(-d2) - 42 * n(-d1), rel=1e-12)
 
 
 def test_bs_parity_greeks_and_implied_vol():

@@ -22,7 +22,21 @@ from bpdiag.data import (
 )
 from bpdiag.data._loaders import _header
 
+#: The shared real-data folder: ``../shared/data/real`` relative to the repository root (CI lays
+#: the clone at ``$d/p`` and the shared folder at ``$d/shared``).
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+
+
+def real(rel: str) -> Path:
+    """The real file ``rel``; skips only when the shared folder itself is absent, and fails when
+    the folder is there but the file is not (a renamed or lost file must not pass silently)."""
+    if not REAL.is_dir():
+        pytest.skip(f"shared real-data folder not present: {REAL}")
+    path = REAL / rel
+    assert path.is_file(), f"{path} is missing from the shared real-data folder"
+    return path
+
+
 UDIFF = "shayakbanerjee99_nifty_options_elt/BhavCopy_NSE_FO_20260813_NIFTY_only.csv"
 CONVERTED = "jgoetzmann_nse_options_valuation/converted_bhavcopy_NIFTY_20250814.csv"
 LEGACY = "keziyakurian13_qode_fno_database/legacy_fo_bhavcopy_sample_20190801.csv"
@@ -32,13 +46,6 @@ YAHOO = ("palbence_pinns_fin_math/spx_options_v1_2026-03-13.csv",
          "palbence_pinns_fin_math/spx_options_v2_2026-03-16.csv")  # fmt: skip
 CHAIN = "chiragaibooks_option_chain_parquet/nifty_option_chain_snapshots_2026082{}.csv.gz"
 DHAN = "kd6669_nifty_options_vrp_research/nifty_gold_sample_intraday.csv.gz"
-
-
-def real(rel: str) -> Path:
-    path = REAL / rel
-    if not path.exists():
-        pytest.skip(f"real data not available: {path}")
-    return path
 
 
 def _raw_rows(path: Path) -> int:
@@ -391,6 +398,39 @@ def test_bad_containers(tmp_path):
         load_options(tmp_path / "empty_dir")
     with pytest.raises(DataError, match="no such file"):
         load_options(tmp_path / "missing.csv")
+
+
+def test_a_new_format_is_one_table_entry(tmp_path, monkeypatch):
+    from bpdiag.data import _formats as L
+
+    fmt = L._Format(
+        "toy",
+        ("day", "sym", "mat", "k", "cp", "px"),
+        {
+            "date": L.Date("day", ("%d.%m.%Y",)),
+            "underlying": L.Text("sym", "upper"),
+            "expiry": L.Date("mat", ("%d.%m.%Y",)),
+            "strike": L.Strike("k"),
+            "option_type": L.Type("cp", futures_ok=False),
+            "close": L.Num("px"),
+            "settle": L.Mid("b", "a"),
+        },
+    )
+    monkeypatch.setitem(L.OPTION_FORMATS, "toy", fmt)
+    (tmp_path / "t.csv").write_text(
+        "day,sym,mat,k,cp,px,b,a\n02.01.2024,nifty,25.01.2024,21000,call,310.5,309,311\n"
+        "02.01.2024,nifty,25.01.2024,21000,P,120,,121\n"
+    )
+    df = load_options(tmp_path / "t.csv")  # detected from the header
+    _check_canonical(df)
+    assert df["underlying"].tolist() == ["NIFTY", "NIFTY"]
+    assert df["option_type"].tolist() == ["CE", "PE"]
+    assert df["expiry"].iloc[0] == pd.Timestamp("2024-01-25")
+    assert df["settle"].iloc[0] == 310.0 and np.isnan(df["settle"].iloc[1])
+    assert df["instrument"].tolist() == ["OPTIDX", "OPTIDX"]  # from the option type
+    (tmp_path / "bad.csv").write_text("day,sym,mat,k,cp,px\n02.01.2024,X,2024-01-25,1,C,1\n")
+    with pytest.raises(DataError, match=r"bad\.csv: line 2, column mat: cannot parse"):
+        load_options(tmp_path / "bad.csv")
 
 
 def test_unrecognised_header(tmp_path):

@@ -16,9 +16,9 @@ from bpdiag.data import (
     implied_vol,
     load_default,
     load_options,
-    save_options,
     synthesize,
 )
+from bpdiag.results.data import save_options
 
 KEY = ["underlying", "expiry", "strike", "option_type"]
 

@@ -45,10 +45,10 @@ from bpdiag.data._prepare import (
     load_default,
     nested_subsets,
     prepare,
-    save_options,
     split,
 )
 from bpdiag.data._synth import SYNTH_COLUMNS, synthesize
+from bpdiag.results.data import save_options  # the writer lives in results/; kept here by name
 
 __all__ = [
     "CANONICAL_COLUMNS",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,12 +32,10 @@ __all__ = [
     "split",
     "nested_subsets",
     "load_default",
-    "save_options",
     "prepare",
 ]
 
 DEFAULT_FILE = "nifty_synthetic.csv.gz"
-FLOAT_FORMAT = "%.12g"
 
 
 # ---------------------------------------------------------------------------- splits
@@ -168,23 +165,6 @@ class Scaler:
 
 
 # ---------------------------------------------------------------------------- default data
-
-
-def save_options(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write an option table as CSV (gzip if the name ends in ``.gz``; byte-stable)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = df.to_csv(
-        index=False, float_format=FLOAT_FORMAT, date_format="%Y-%m-%d", lineterminator="\n"
-    )
-    data = text.encode("utf-8")
-    if path.name.endswith(".gz"):
-        buf = io.BytesIO()
-        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
-            gz.write(data)
-        data = buf.getvalue()
-    path.write_bytes(data)
-    return path
 
 
 @functools.lru_cache(maxsize=1)
