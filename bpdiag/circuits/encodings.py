@@ -160,8 +160,8 @@ def compose(*circuits: Circuit, name: str | None = None, **meta) -> Circuit:
             )
         offset += c.n_params
         n_data = max(n_data, c.n_data)
-    if starts and "layer_starts" not in meta:
-        meta["layer_starts"] = tuple(starts)
+    if (starts or "n_layers" in meta) and "layer_starts" not in meta:
+        meta["layer_starts"] = tuple(starts)  # a layered circuit (possibly 0 layers)
     label = name or "+".join(c.name for c in circuits)
     return Circuit(
         n,
@@ -252,8 +252,7 @@ def reupload(
             blocks.append(layer)
             size += layer.n_gates
     meta = dict(encoding="reupload", ansatz=ansatz, n_layers=n_layers)
-    if starts:
-        meta["layer_starts"] = tuple(starts)
+    meta["layer_starts"] = tuple(starts)
     return compose(*blocks, name=f"reupload+{ansatz}", **meta)
 
 
