@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bpdiag import results
 from bpdiag.paper.registry import PROVENANCE, Experiment, experiments
 from bpdiag.results.paper import write_provenance
 
@@ -38,26 +39,31 @@ def _run_noise(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool
 
 def _run_entropy(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:
     from bpdiag.analyses import entropy as en
+    from bpdiag.figures.entropy import entropy_figure
 
-    df = en.entropy(out=out, resume=resume, progress=progress, **opts)
-    return en.write(df, out)
+    sink = results.CsvSink(out / "entropy.csv", en.COLUMNS, en.KEY, "entropy", resume=resume)
+    res = en.entropy(sink=sink, progress=progress, **opts)
+    return results.write_result(res.table, res.meta, out, "entropy", figure=entropy_figure)
 
 
 def _run_lie(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:
     from bpdiag.analyses import lie as la
+    from bpdiag.figures.lie import lie_figure
+    from bpdiag.results.lie import write_lie
 
-    return la.write(la.lie(progress=progress, **opts), out)
+    return write_lie(la.lie(progress=progress, **opts), out, figure=lie_figure)
 
 
 def _run_study(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:
     from bpdiag.analyses import study as st
+    from bpdiag.results.study import study_sinks, write_study
 
-    t0 = time.perf_counter()
     if "train" in opts:
         opts["train"] = dict(opts["train"])
     config = st.StudyConfig(**opts)
-    runs, qc = st.study(config, out=out, resume=resume, jobs=jobs, progress=progress)
-    return st.write(runs, qc, out, wall_s=time.perf_counter() - t0)
+    runs, history = study_sinks(out, st.RUN_COLUMNS, st.HISTORY_COLUMNS, resume=resume)
+    res = st.study(config, sink=runs, history_sink=history, jobs=jobs, progress=progress)
+    return write_study(res, out)
 
 
 #: analysis name -> the one function that runs it into a result folder and writes it.
