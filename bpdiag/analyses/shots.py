@@ -25,6 +25,7 @@ from bpdiag._resources import plan_chunk
 from bpdiag.analyses._common import summarize
 from bpdiag.circuits import Circuit, angle_maps, cost_diagonal
 from bpdiag.engines._batch import batched, bytes_per_row, capacity, shifted_angles
+from bpdiag.engines._program import Program, gate_kernels, lower
 
 #: Columns of the shot table (``variance_shots.csv``).
 SHOT_COLUMNS = [
@@ -80,7 +81,6 @@ def sampled_shots(
     import jax.numpy as jnp  # heavy: loaded only when shots are asked for
 
     from bpdiag.engines import jax as je
-    from bpdiag.engines._program import Program, gate_kernels, lower
 
     n = circuit.n_qubits
     S = params.shape[0]

@@ -51,7 +51,7 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
 from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
 from bpdiag.circuits.transforms import identity_blocks
 from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shifts, shifted_angles
-from bpdiag.engines._program import gate_kernels
+from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
 
 PARAMS = ("middle", "first", "last", "all")
 ENGINES = ("jax", "pennylane")
@@ -186,10 +186,9 @@ def _jax_gradients(
     config: VarianceConfig, circuit: Circuit, params, x, costs, *, n_register, capacity, kernels
 ) -> np.ndarray:
     """Derivatives float[samples, n_diff, k] of every cost, by the JAX engine."""
-    import jax.numpy as jnp  # heavy: loaded when a point runs
+    import jax.numpy as jnp  # heavy (JAX): loaded when a point runs, not on import
 
     from bpdiag.engines import jax as je
-    from bpdiag.engines._program import Program, embed_observables, lower
 
     prog_np = lower(circuit, kernels=kernels, n_register=n_register, n_gates=capacity)
     prog = Program(*(jnp.asarray(t) for t in prog_np))

@@ -54,7 +54,7 @@ from bpdiag._resources import plan_chunk
 from bpdiag.circuits import TWO_QUBIT, Circuit, chain_pairs, observables
 from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
 from bpdiag.engines._program import gate_kernels, lower
-from bpdiag.engines.jax import DTYPES, _gate
+from bpdiag.engines.jax import DTYPES, _batch, _gate
 
 jax.config.update("jax_enable_x64", True)
 
@@ -415,12 +415,6 @@ def jitted(kind: str, kernels: tuple, n_qubits: int, dtype_name: str = "complex1
 def bytes_per_sample(n_qubits: int, dtype: str = "complex128") -> float:
     """Estimated peak bytes per sample in flight: a density matrix and its temporaries."""
     return 4**n_qubits * (16 if dtype == "complex128" else 8) * 8
-
-
-def _batch(circuit: Circuit, params, x):
-    from bpdiag.engines.jax import _batch as batch
-
-    return batch(circuit, params, x)
 
 
 def _angles(circuit: Circuit, params, x, G: int) -> np.ndarray:
