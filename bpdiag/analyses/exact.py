@@ -780,8 +780,8 @@ def exact_moments(
     circuit outside the method's assumptions.
 
     >>> from bpdiag.circuits import dense_hea
-    >>> exact_moments(dense_hea(3, 20), "global", param="middle")["var"] < 0.02
-    True
+    >>> round(exact_moments(dense_hea(3, 20), "global", param="middle")["var"], 4)  # Haar: 0.0564
+    0.0564
     """
     average = _average_axes(circuit, axes)
     terms = _cost_terms(cost, circuit.n_qubits)
