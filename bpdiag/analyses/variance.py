@@ -73,7 +73,6 @@ COLUMNS = [
     *_shots.SHOT_FIELDS,
 ]
 KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", *_noise.NOISE_COLUMNS, "method"]
-_KEY = KEY  # the old name
 UNITS = {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"}
 NOISE_UNITS = {
     "var": "1/rad^2",
