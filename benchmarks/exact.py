@@ -89,10 +89,10 @@ def main() -> None:
             t0 = time.perf_counter()
             df = variance(
                 qubits=(n,), layers=(L,), cost=("global", "local"), samples=200, method="exact"
-            )
+            ).table
             te = time.perf_counter() - t0
             t0 = time.perf_counter()
-            sa = variance(qubits=(n,), layers=(L,), cost=("global", "local"), samples=200)
+            sa = variance(qubits=(n,), layers=(L,), cost=("global", "local"), samples=200).table
             ts = time.perf_counter() - t0
             rel = float((sa["var_se"] / sa["var"]).mean())
             z = (sa["var"].to_numpy() - df["var"].to_numpy()) / sa["var_se"].to_numpy()

@@ -187,7 +187,7 @@ def test_agrees_with_sampling_for_every_family_and_cost():
         method=("sample", "exact"),
         mcclean_axes="fixed",
         seed=3,
-    )
+    ).table
     ex = df[df["method"] == "exact"].set_index(["ansatz", "cost", "n_qubits"])
     sa = df[df["method"] == "sample"].set_index(["ansatz", "cost", "n_qubits"])
     assert len(ex) == len(sa) == 27
@@ -316,7 +316,7 @@ def test_identity_blocks_through_variance_exact_and_sampled():
         method=("sample", "exact"),
         mcclean_axes="fixed",
         param="all",
-    )
+    ).table
     key = ["ansatz", "cost", "n_qubits"]
     ex = df[df["method"] == "exact"].set_index(key).sort_index()
     sa = df[df["method"] == "sample"].set_index(key).sort_index()
@@ -383,19 +383,21 @@ def test_cli_exact_and_refusal(tmp_path):
 
 
 def test_resume_keeps_both_methods(tmp_path):
+    from bpdiag.analyses.variance import COLUMNS, KEY
+    from bpdiag.results import CsvSink
+
     kw = dict(
-        qubits=(2, 3),
-        layers=(2, 3),
-        cost=("global",),
-        samples=20,
-        method=("exact", "sample"),
-        out=tmp_path,
+        qubits=(2, 3), layers=(2, 3), cost=("global",), samples=20, method=("exact", "sample")
     )
-    full = variance(**kw)
-    text = (tmp_path / "variance.csv").read_text().splitlines(keepends=True)
-    (tmp_path / "variance.csv").write_text("".join(text[:4]))  # header + 3 rows survive
-    resumed = variance(**kw, resume=True)
+    path = tmp_path / "variance.csv"
+    full = variance(**kw, sink=CsvSink(path, COLUMNS, KEY, "variance")).table
+    text = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(text[:4]))  # header + 3 rows survive
+    resumed = variance(**kw, sink=CsvSink(path, COLUMNS, KEY, "variance", resume=True)).table
     pd.testing.assert_frame_equal(full.reset_index(drop=True), resumed.reset_index(drop=True))
+    # the in-memory default holds the same rows (to the CSV's 12 significant digits)
+    memory = variance(**kw).table
+    pd.testing.assert_frame_equal(memory, full, check_dtype=False, check_exact=False, rtol=1e-11)
 
 
 def test_exact_rows_are_exact_numbers():
@@ -419,7 +421,7 @@ def test_agrees_with_sampling_wider_grid(init):
         method=("sample", "exact"),
         mcclean_axes="fixed",
         seed=8,
-    )
+    ).table
     key = ["ansatz", "cost", "n_qubits", "n_layers"]
     ex = df[df["method"] == "exact"].set_index(key).sort_index()
     sa = df[df["method"] == "sample"].set_index(key).sort_index()

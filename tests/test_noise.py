@@ -6,13 +6,14 @@ the analytic contraction bound of Wang et al. 2021 for the decay rate with depth
 """
 
 import numpy as np
+import pandas as pd
 import pennylane as qml
 import pytest
 from click.testing import CliRunner
 from pennylane import numpy as pnp
 
 from bpdiag.analyses import noise as nm
-from bpdiag.analyses.variance import haar_variance, variance
+from bpdiag.analyses.variance import haar_variance, noise_variance, variance
 from bpdiag.circuits import (
     C,
     Circuit,
@@ -265,7 +266,7 @@ def test_forward_autodiff_equals_parameter_shift():
 def test_variance_noiseless_density_rows_equal_statevector_rows():
     df = variance(
         (3,), (2, 3), ("dense", "original"), ("global", "local"), 40, noise="none,depolarizing:0"
-    )
+    ).table
     a = df[df["noise"] == "none"].reset_index(drop=True)
     b = df[df["noise"] == "depolarizing"].reset_index(drop=True)
     assert len(a) == len(b) == 8
@@ -286,15 +287,21 @@ def test_channels_per_layer():
 
 
 def test_local_cost_variance_decays_exponentially_with_depth_under_noise():
-    df = nm.sweep(
+    res = noise_variance(
         qubits=(4,),
         layers=(2, 4, 6, 8, 10, 12),
         cost=("local",),
         samples=200,
         noise="none,depolarizing:0.02,0.05",
         seed=1,
+        min_layers=4,
     )
-    fits = nm.fit_depth_decay(df, min_layers=4).set_index("noise_strength")
+    df = res.table
+    fits = pd.DataFrame(res.meta["depth_fits"]).set_index("noise_strength")
+    # the fits in meta are fit_depth_decay's, with the bound from the grid's own circuits
+    again = nm.fit_depth_decay(df, min_layers=4)
+    np.testing.assert_allclose(again["rate"], fits["rate"], rtol=1e-12)
+    assert again["rate_bound"].isna().sum() == 2  # no circuit given: no bound for noisy rows
     clean, weak, strong = fits.loc[0.0], fits.loc[0.02], fits.loc[0.05]
     # Without noise the variance levels off at fixed n, at the 2-design value (McClean 2018).
     deep = df[(df["noise"] == "none") & (df["n_layers"] >= 10)]
@@ -319,7 +326,7 @@ def test_local_cost_variance_decays_exponentially_with_depth_under_noise():
 def test_decay_rate_grows_with_strength_for_every_channel_layer_noise():
     # Even depths only: with param="middle" the differentiated gate alternates between an RY and
     # an RZ as the depth's parity changes.
-    df = nm.sweep(
+    res = noise_variance(
         qubits=(5,),
         layers=(4, 8, 12, 16, 20),
         cost=("local",),
@@ -327,8 +334,9 @@ def test_decay_rate_grows_with_strength_for_every_channel_layer_noise():
         noise="none,depolarizing:0.02,0.06,dephasing:0.02,0.06,amplitude_damping:0.02,0.06",
         where="layer",
         seed=2,
+        min_layers=4,
     )
-    fits = nm.fit_depth_decay(df, min_layers=4)
+    fits = pd.DataFrame(res.meta["depth_fits"])
     clean = next(fits[fits["noise"] == "none"].itertuples())
 
     def above(a, b):  # a's rate exceeds b's by more than 3 combined standard errors

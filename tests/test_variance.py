@@ -39,14 +39,18 @@ def test_haar_closed_form_by_brute_force_for_one_qubit():
 
 
 def test_deep_dense_hea_reaches_the_haar_value():
-    df = variance(qubits=range(2, 7), layers=(50,), cost=("global", "local"), samples=1000, seed=3)
+    df = variance(
+        qubits=range(2, 7), layers=(50,), cost=("global", "local"), samples=1000, seed=3
+    ).table
     haar = np.array([haar_variance(n, c) for n, c in zip(df["n_qubits"], df["cost"])])
     z = (df["var"].to_numpy() - haar) / df["var_se"].to_numpy()
     assert np.all(np.abs(z) < 3.5), df.assign(haar=haar, z=z)
 
 
 def test_global_cost_decays_exponentially_local_cost_slowly_at_shallow_depth():
-    df = variance(qubits=range(2, 9), layers=(2, 10), cost=("global", "local"), samples=400, seed=1)
+    df = variance(
+        qubits=range(2, 9), layers=(2, 10), cost=("global", "local"), samples=400, seed=1
+    ).table
     fits = fit_decay(df).set_index(["cost", "n_layers"])
     g10 = fits.loc[("global", 10)]
     assert abs(g10["b"] - 1.0) < 3 * g10["b_se"] + 0.1  # Var ~ 2^-n, the Haar rate
@@ -57,7 +61,9 @@ def test_global_cost_decays_exponentially_local_cost_slowly_at_shallow_depth():
 
 def test_original_circuit_has_exactly_zero_gradients():
     """RZ and CNOT only phase and permute basis states, so <Z_i> ignores every RZ(w)."""
-    df = variance(qubits=(2, 4), layers=(1, 3), ansatz=("original",), cost=("local",), samples=20)
+    df = variance(
+        qubits=(2, 4), layers=(1, 3), ansatz=("original",), cost=("local",), samples=20
+    ).table
     assert (df["var"].abs() < 1e-28).all() and (df["mean"].abs() < 1e-14).all()
 
 
@@ -72,7 +78,7 @@ def test_summarize_against_normal_samples():
 
 
 def test_param_all_averages_per_parameter_variances():
-    df = variance(qubits=(3,), layers=(2,), cost=("global",), samples=64, param="all", seed=5)
+    df = variance(qubits=(3,), layers=(2,), cost=("global",), samples=64, param="all", seed=5).table
     from bpdiag._resources import point_seed
     from bpdiag.analyses.variance import draw
 
@@ -92,15 +98,17 @@ def test_pennylane_engine_gives_the_same_numbers():
         samples=6,
         seed=2,
     )
-    a = variance(**kw)
-    b = variance(**kw, engine="pennylane")
+    a = variance(**kw).table
+    b = variance(**kw, engine="pennylane").table
     np.testing.assert_allclose(a["var"], b["var"], rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(a["mean"], b["mean"], atol=1e-12)
 
 
 def test_a_point_does_not_depend_on_the_rest_of_the_grid():
-    alone = variance(qubits=(3,), layers=(5,), ansatz=("sparse",), samples=50, seed=4)
-    grid = variance(qubits=(2, 3, 7), layers=(1, 5), ansatz=("dense", "sparse"), samples=50, seed=4)
+    alone = variance(qubits=(3,), layers=(5,), ansatz=("sparse",), samples=50, seed=4).table
+    grid = variance(
+        qubits=(2, 3, 7), layers=(1, 5), ansatz=("dense", "sparse"), samples=50, seed=4
+    ).table
     sub = grid[(grid["ansatz"] == "sparse") & (grid["n_qubits"] == 3) & (grid["n_layers"] == 5)]
     np.testing.assert_allclose(sub["var"].to_numpy(), alone["var"].to_numpy(), rtol=1e-12)
 
@@ -110,14 +118,33 @@ def test_memory_is_predicted():
         variance(qubits=(20,), layers=(1,), samples=10, memory_budget=1e6)
 
 
-@pytest.mark.parametrize("value, field", [("0", "n_qubits"), ("dense,", None)])
-def test_config_validation(value, field):
-    if field:
-        with pytest.raises(ValueError, match="n_qubits must be >= 1, got 0"):
-            variance(qubits=(int(value),), layers=(1,))
-    else:
-        with pytest.raises(ValueError, match="samples must be >= 2"):
-            variance(qubits=(2,), layers=(1,), samples=1)
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(qubits=(0,)), "n_qubits must be >= 1, got 0"),
+        (dict(layers=(0,)), "n_layers must be >= 1, got 0"),
+        (dict(samples=1), "samples must be >= 2"),
+        (dict(ansatz=("dense", "")), "unknown ansatz ''"),
+    ],
+)
+def test_config_validation(kw, message):
+    with pytest.raises(ValueError, match=message):
+        variance(**{"qubits": (2,), "layers": (1,), **kw})
+
+
+def test_trailing_comma_in_a_name_list_is_dropped(tmp_path):
+    """``--ansatz dense,`` parses to ("dense",) and runs exactly as ``--ansatz dense``."""
+    from bpdiag.cli._common import Choices
+
+    assert Choices(("dense", "sparse")).convert("dense,", None, None) == ("dense",)
+    base = ["variance", "--qubits", "2", "--layers", "1", "--samples", "4", "--cost", "global"]
+    runner = CliRunner()
+    for name, value in (("a", "dense,"), ("b", "dense")):
+        r = runner.invoke(main, base + ["--ansatz", value, "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+    a, b = (tmp_path / n / "variance.csv" for n in "ab")
+    assert a.read_bytes() == b.read_bytes()
+    assert pd.read_csv(a)["ansatz"].tolist() == ["dense"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,8 +239,8 @@ def test_shared_prefix_parameter_shift_equals_the_plain_one(monkeypatch):
         samples=12,
         seed=7,
     )
-    plain = variance(**kw)
+    plain = variance(**kw).table
     monkeypatch.setattr(va, "_SHARED_PREFIX_FROM", 2)
-    shared = variance(**kw)
+    shared = variance(**kw).table
     np.testing.assert_allclose(shared["var"], plain["var"], rtol=1e-12)
     np.testing.assert_allclose(shared["mean"], plain["mean"], atol=1e-15)

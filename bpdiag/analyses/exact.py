@@ -1,4 +1,5 @@
-"""Exact gradient variance without sampling, shot noise, and identity-block initialisation.
+"""Exact gradient variance without sampling (and the exact shot-noise term), including
+identity-block initialisation.
 
 **Exact variance (Heisenberg picture on Pauli strings).** Write the derivative of
 ``C = <psi0| U^+ O U |psi0>`` with respect to one parameter as ``<psi0| O_k |psi0>``, where
@@ -37,12 +38,9 @@ Gates run in an order that follows the circuit's wire dependencies and applies s
 gates first, so a brick of CZs sweeps across the register with at most two full qubits at a time.
 Peak memory is predicted by a dry run before any large array is made.
 
-**Shot noise.** A parameter-shift gradient ``g = c (C(t+pi/2) - C(t-pi/2)) / 2`` estimated from N
-shots per shifted circuit has, at fixed angles, variance
-``c^2 (v_+ + v_-) / (4 N)`` with ``v = <O^2> - <O>^2`` the single-shot variance of the cost
-(for the local cost mean_i Z_i, ``<O^2>`` contains every ``<Z_i Z_j>``: shots are correlated
-bitstrings, not independent qubits). Averaged over the angles this is ``s1 / N``; the gradient's
-spread exceeds its shot noise once ``N > s1 / Var[g]`` (``shots_needed``).
+**Shot noise.** With ``shots=True`` :func:`exact_moments` also returns ``s1``, the angle average
+of ``c^2 (v_+ + v_-) / 4`` (``v`` the single-shot variance of each shifted circuit); the
+sampled counterpart and the definitions are in :mod:`bpdiag.analyses.shots`.
 
 **Identity blocks** (Grant et al. 2019, Quantum 3, 214): the circuit is cut into blocks of K
 layers, each followed by its inverse (gates reversed, angles negated) with its *own* parameters,
@@ -65,41 +63,27 @@ with all gradients exactly 0 — McClean's RY(pi/4) preparation avoids this.
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
-from bpdiag._resources import plan_chunk, point_seed
-from bpdiag.circuits import ROTATIONS, TWO_QUBIT, Circuit, angle_maps, cost_diagonal
+from bpdiag._resources import plan_chunk
+from bpdiag.analyses._common import param_index, parse_init
+from bpdiag.circuits import ROTATIONS, TWO_QUBIT, Circuit, cost_terms, pauli
 from bpdiag.engines._program import gate_pair
 
-#: Columns that the exact method and ``--shots`` add at the end of the variance table.
-EXTRA_COLUMNS = [
-    "method",
-    "shots",
-    "shot_var",
-    "shot_var_se",
-    "noisy_var",
-    "noisy_var_se",
-    "shots_needed",
-]
 METHODS = ("sample", "exact")
 
 _ROT_PAULI = {"RX": 1, "RY": 2, "RZ": 3, "RZZ": 15}
-_LETTER_BITS = ((0, 0), (1, 0), (1, 1), (0, 1))  # I, X, Y, Z as (x, z) bits
-_BITS_LETTER = {b: i for i, b in enumerate(_LETTER_BITS)}
-_SINGLE = np.array(
-    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
-)
+_LETTERS = "IXYZ"  # local letter index 0..3
 
 
 # ---------------------------------------------------------------------------------------------
-# Pauli algebra on 1 or 2 qubits. A local string on k wires has index sum(q_m 4**(k-1-m)) with
-# letters 0..3 = I, X, Y, Z (the gate's first wire is the most significant digit).
+# Pauli tables on 1 or 2 qubits, from bpdiag.circuits.pauli. A local string on k wires has index
+# sum(q_m 4**(k-1-m)) with letters 0..3 = I, X, Y, Z (the gate's first wire is the most
+# significant digit).
 
 
 @dataclass(frozen=True)
@@ -113,26 +97,14 @@ class _Tables:
 @lru_cache(maxsize=4)
 def _tables(k: int) -> _Tables:
     m = 4**k
-    digits = [[(q // 4 ** (k - 1 - j)) % 4 for j in range(k)] for q in range(m)]
-    mats = []
-    for d in digits:
-        M = np.ones((1, 1), dtype=complex)
-        for letter in d:
-            M = np.kron(M, _SINGLE[letter])
-        mats.append(M)
-    mats = np.array(mats)
-    xor = np.zeros((m, m), dtype=int)
-    anti = np.zeros((m, m), dtype=bool)
-    for p in range(m):
-        for q in range(m):
-            idx, sym = 0, 0
-            for a, b in zip(digits[p], digits[q]):
-                (xa, za), (xb, zb) = _LETTER_BITS[a], _LETTER_BITS[b]
-                idx = 4 * idx + _BITS_LETTER[(xa ^ xb, za ^ zb)]
-                sym += xa * zb + za * xb
-            xor[p, q], anti[p, q] = idx, sym % 2 == 1
-    prod = np.einsum("pab,qbc->pqac", mats, mats)
-    phase = np.einsum("pqac,pqca->pq", prod, mats[xor].conj().transpose(0, 1, 3, 2)) / 2**k
+    names = ["".join(_LETTERS[(q // 4 ** (k - 1 - j)) % 4] for j in range(k)) for q in range(m)]
+    keys = np.array([pauli.key(t) for t in names], dtype=np.uint64)
+    local = {int(key): i for i, key in enumerate(keys)}
+    mats = np.array([pauli.matrix(int(key), k) for key in keys])
+    prod, e = pauli.product(keys[:, None], keys[None, :], k)
+    xor = np.vectorize(lambda c: local[int(c)])(prod).astype(int)
+    anti = pauli.anticommutes(keys[:, None], keys[None, :], k)
+    phase = (1j ** np.asarray(e)).astype(complex)
     return _Tables(mats, xor, anti, phase)
 
 
@@ -219,12 +191,6 @@ class _Compiled:
     generator: tuple | None = None
 
 
-def _init_kind(init: str) -> tuple[str, float]:
-    from bpdiag.analyses.variance import parse_init
-
-    return parse_init(init)
-
-
 def _moments_of(kind: str, sigma: float, coef: float, gate: int, name: str) -> tuple:
     """(E cos, E cos^2, E sin^2) of the angle ``coef * theta``."""
     if kind == "normal":
@@ -266,7 +232,7 @@ def _compile(
     """Compile for the derivative of ``param`` (shift = 0) or, with ``param`` and ``shift`` = +-1,
     for the cost with that parameter's gate shifted by shift * pi/2; ``param=None``: the cost.
     ``axis`` fixes the random axis (1, 2, 3 = X, Y, Z) of the differentiated gate."""
-    kind, sigma = _init_kind(init)
+    kind, sigma = parse_init(init)
     n = circuit.n_qubits
     gates = list(range(circuit.n_gates))
     target, fixed_zero, coef_sign = -1, False, 1.0
@@ -383,7 +349,7 @@ def _compile(
     for w in range(n):
         psi = prep[w][:, 0]
         rho = np.outer(psi, psi.conj())
-        bloch[w] = [np.real(np.trace(rho @ _SINGLE[i])) for i in (1, 2, 3)]
+        bloch[w] = [np.real(np.trace(rho @ _tables(1).mats[i])) for i in (1, 2, 3)]
     comp = _Compiled(n, ops, bloch, coef, generator=generator)
     comp.order = _schedule(n, ops)
     return comp
@@ -666,17 +632,13 @@ def _chain_bound(comp: _Compiled, D0: tuple[int, ...]) -> float:
 
 
 def _cost_terms(cost: str, n: int) -> list[tuple[float, tuple[int, ...]]]:
-    """The cost observable as Pauli terms [(coefficient, letters)] (all Z-type strings)."""
-    diag = cost_diagonal(cost, n)
-    # Walsh-Hadamard transform of the diagonal: coefficient of Z^m is mean(diag * (-1)^(m.b)).
-    d = diag.reshape((2,) * n).astype(float)
-    for ax in range(n):
-        a, b = np.take(d, 0, axis=ax), np.take(d, 1, axis=ax)
-        d = np.stack([(a + b) / 2, (a - b) / 2], axis=ax)
-    terms = []
-    for m in zip(*np.nonzero(np.abs(d) > 1e-15)):
-        terms.append((float(d[m]), tuple(3 if bit else 0 for bit in m)))
-    return terms
+    """The cost observable as Pauli terms [(coefficient, letters)] (letters 0..3 = I, X, Y, Z
+    per wire), from :func:`bpdiag.circuits.cost_terms`."""
+    letter = {"I": 0, "X": 1, "Y": 2, "Z": 3}
+    return [
+        (float(c), tuple(letter[ops.get(w, "I")] for w in range(n)))
+        for c, ops in cost_terms(cost, n)
+    ]
 
 
 def _square_terms(terms) -> list[tuple[float, tuple[int, ...]]]:
@@ -784,8 +746,6 @@ def _average_axes(circuit: Circuit, axes: str) -> bool:
 
 
 def _param_list(circuit: Circuit, param) -> list[int]:
-    from bpdiag.analyses.variance import param_index
-
     if isinstance(param, (int, np.integer)):
         return [int(param)]
     return param_index(circuit, param)
@@ -820,8 +780,8 @@ def exact_moments(
     circuit outside the method's assumptions.
 
     >>> from bpdiag.circuits import dense_hea
-    >>> exact_moments(dense_hea(3, 20), "global", param="middle")["var"] < 0.02
-    True
+    >>> round(exact_moments(dense_hea(3, 20), "global", param="middle")["var"], 4)  # Haar: 0.0564
+    0.0564
     """
     average = _average_axes(circuit, axes)
     terms = _cost_terms(cost, circuit.n_qubits)
@@ -852,7 +812,7 @@ def exact_moments(
 
 def _shot1(circuit, p, coef, terms, init, average, rtol, budget) -> float:
     """E over the angles of c^2 (v_+ + v_-) / 4, v = <O^2> - <O>^2 of the shifted circuits."""
-    kind, _ = _init_kind(init)
+    kind, _ = parse_init(init)
     sq = _square_terms(terms)
     # Uniform angles: t +- pi/2 is uniform again, so both shifted circuits average like the
     # unshifted cost. Otherwise insert the Clifford R(+-pi/2) and, for random axes, fix the axis.
@@ -892,426 +852,4 @@ def cost_moments(
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Shot noise with the sampling method
-
-
-def _levels(cost: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct single-shot values v float[m] of a cost and the indicator float[2**n, m]."""
-    diag = cost_diagonal(cost, n)
-    values, inverse = np.unique(np.round(diag, 12), return_inverse=True)
-    return values, np.eye(len(values))[inverse]
-
-
-def sampled_shots(
-    circuit: Circuit,
-    params: np.ndarray,
-    x: np.ndarray,
-    costs: tuple[str, ...],
-    which: list[int],
-    shots: int,
-    rng: np.random.Generator,
-    *,
-    dtype: str = "complex128",
-    memory_budget: float | None = None,
-) -> dict[str, np.ndarray]:
-    """Parameter-shift gradients from ``shots`` bitstrings per shifted circuit.
-
-    For each sample (params float[S, P], x float[S, D]), differentiated parameter in ``which``
-    and gate it drives, the two shifted circuits are run on the JAX engine; their probabilities
-    of each single-shot value of every cost give the exact single-shot variance
-    ``v = <O^2> - <O>^2`` (correlations between qubits included) and a multinomial draw of
-    ``shots`` outcomes (seeded by ``rng``) gives the noisy estimate.
-
-    Returns ``shot1`` float[S, len(which), k] (sum over the param's gates of
-    c^2 (v_+ + v_-) / 4: the shot-noise variance times ``shots``) and ``noisy`` float[S,
-    len(which), k] (the estimated gradients).
-    """
-    import jax.numpy as jnp
-
-    from bpdiag.engines import jax as je
-    from bpdiag.engines._program import Program, gate_kernels, lower
-
-    n = circuit.n_qubits
-    S = params.shape[0]
-    angles = circuit.angles(params, x if circuit.n_data else None)
-    pm, _, _ = angle_maps(circuit)
-    rows, index = [], []
-    for a, p in enumerate(which):
-        for g in np.nonzero(pm[p])[0]:
-            for sign in (1, -1):
-                shifted = angles.copy()
-                shifted[:, g] += sign * np.pi / 2
-                rows.append(shifted)
-                index.append((a, float(pm[p, g]), sign))
-    rows = np.concatenate(rows)
-    levels = [_levels(c, n) for c in costs]
-    obs = np.concatenate([ind for _, ind in levels], axis=1)
-    kernels = gate_kernels(circuit)
-    capacity = 1 << max(4, math.ceil(math.log2(max(circuit.n_gates, 1))))
-    prog_np = lower(circuit, kernels=kernels, n_gates=capacity)
-    empty = jnp.zeros((0, capacity))
-    prog = Program(*(jnp.asarray(t) for t in prog_np))._replace(pm=empty, dm=empty)
-    f = je.jitted("angles", kernels, n, dtype)
-    itemsize = 16 if dtype == "complex128" else 8
-    chunk = plan_chunk(
-        len(rows),
-        2**n * itemsize * 8,
-        what=f"{circuit.name} on {n} qubits",
-        budget=memory_budget,
-    )
-    chunk = min(chunk, S)
-    padded = np.zeros((len(rows), capacity))
-    padded[:, : circuit.n_gates] = rows
-    probs = []
-    for i in range(0, len(rows), chunk):
-        block = padded[i : i + chunk]
-        pad = chunk - len(block)
-        if pad:
-            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
-        probs.append(np.asarray(f(prog, block, jnp.asarray(obs), circuit.n_gates))[: chunk - pad])
-    probs = np.clip(np.concatenate(probs), 0.0, None).reshape(len(index), S, -1)
-    shot1 = np.zeros((S, len(which), len(costs)))
-    noisy = np.zeros((S, len(which), len(costs)))
-    col = 0
-    for k, (values, _) in enumerate(levels):
-        m = len(values)
-        pk = probs[:, :, col : col + m]
-        pk = pk / pk.sum(axis=2, keepdims=True)
-        col += m
-        mean = pk @ values
-        var1 = pk @ values**2 - mean**2
-        counts = rng.multinomial(shots, pk.reshape(-1, m)).reshape(pk.shape)
-        estimate = counts @ values / shots
-        for r, (a, c, sign) in enumerate(index):
-            shot1[:, a, k] += c**2 * var1[r] / 4
-            noisy[:, a, k] += sign * c * estimate[r] / 2
-    return {"shot1": shot1, "noisy": noisy}
-
-
-def shot_columns(shot: dict | None, k: int, var: float, shots: int | None) -> dict[str, float]:
-    """The shot-noise columns of one sampled row (cost ``k``) from :func:`sampled_shots`."""
-    from bpdiag.analyses.variance import summarize
-
-    if shot is None or not shots:
-        return {c: float("nan") for c in EXTRA_COLUMNS[1:]}
-    s1 = shot["shot1"][:, :, k].mean(axis=1)  # per sample, averaged over differentiated params
-    S = len(s1)
-    noisy = summarize(shot["noisy"][:, :, k])
-    mean_s1 = float(s1.mean())
-    return {
-        "shots": int(shots),
-        "shot_var": mean_s1 / shots,
-        "shot_var_se": float(s1.std(ddof=1) / math.sqrt(S)) / shots,
-        "noisy_var": noisy["var"],
-        "noisy_var_se": noisy["var_se"],
-        "shots_needed": _needed(mean_s1, var),
-    }
-
-
-def _needed(shot1: float, var: float) -> float:
-    """Smallest N with shot1 / N <= var (inf when the gradient has no spread)."""
-    if var <= 0:
-        return float("inf")
-    return float(max(1, math.ceil(shot1 / var - 1e-9)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Integration with bpdiag.analyses.variance
-
-
-def check_config(config) -> None:
-    """Validate (and normalise) the ``method`` and ``shots`` fields of a VarianceConfig."""
-    method = config.method
-    if isinstance(method, str):
-        method = tuple(m.strip() for m in method.split(",") if m.strip())
-    method = tuple(dict.fromkeys(method))
-    if not method or any(m not in METHODS for m in method):
-        raise ValueError(f"method must be sample and/or exact, got {config.method!r}")
-    object.__setattr__(config, "method", method)
-    shots = config.shots
-    if shots is not None:
-        if int(shots) != shots or shots < 1:
-            raise ValueError(f"shots must be an integer >= 1, got {shots}")
-        object.__setattr__(config, "shots", int(shots))
-    if config.mcclean_axes not in ("average", "fixed"):
-        raise ValueError(f"mcclean_axes must be 'average' or 'fixed', got {config.mcclean_axes!r}")
-    noisy = config.noise not in ("none", "", None)
-    if noisy and "exact" in method:
-        raise ValueError(
-            "the exact method is for noiseless circuits; drop --noise or use --method sample"
-        )
-    if noisy and shots:
-        raise ValueError("--shots models noiseless circuits; drop --noise or --shots")
-
-
-def point_frame(config, circuit: Circuit, ansatz: str, n: int, layers: int, nz=None):
-    """Exact rows (one per cost) of a variance grid point, with the variance table's columns.
-
-    ``samples`` is 0 and the standard errors are 0: the numbers are exact. ``nz`` is the point's
-    noise model (always noiseless here). ``df.attrs['seconds']`` holds the wall time.
-    """
-    from bpdiag.analyses.variance import COLUMNS
-
-    t0 = time.perf_counter()
-    rows = []
-    for cost in config.cost:
-        m = exact_moments(
-            circuit,
-            cost,
-            param=config.param,
-            init=config.init,
-            shots=bool(config.shots),
-            memory_budget=config.memory_budget,
-            axes="auto" if config.mcclean_axes == "average" else "fixed",
-        )
-        var = m["var"]
-        row = {
-            "ansatz": ansatz,
-            "cost": cost,
-            "n_qubits": n,
-            "n_layers": layers,
-            "param": config.param,
-            "samples": 0,
-            "mean": m["mean"],
-            "mean_se": 0.0,
-            "var": var,
-            "var_se": 0.0,
-            "log2_var": math.log2(var) if var > 0 else float("-inf"),
-            "noise": getattr(nz, "kind", "none"),
-            "noise_strength": getattr(nz, "strength", 0.0),
-            "noise_where": getattr(nz, "where", config.noise_where),
-            "method": "exact",
-        }
-        if config.shots:
-            N = int(config.shots)
-            row.update(
-                shots=N,
-                shot_var=m["shot1"] / N,
-                shot_var_se=0.0,
-                noisy_var=var + m["shot1"] / N,
-                noisy_var_se=0.0,
-                shots_needed=_needed(m["shot1"], var),
-            )
-        else:
-            row.update({c: float("nan") for c in EXTRA_COLUMNS[1:]})
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs["seconds"] = time.perf_counter() - t0
-    return df
-
-
-def sampled_shot_rows(config, circuit: Circuit, params, x, ansatz: str, n: int, layers: int):
-    """:func:`sampled_shots` for one sampled grid point (JAX engine, seeded from the point)."""
-    from bpdiag.analyses.variance import param_index
-
-    rng = np.random.default_rng(
-        point_seed(config.seed, ansatz, n, layers, config.param, config.init, "shots", config.shots)
-    )
-    return sampled_shots(
-        circuit,
-        params,
-        x,
-        tuple(config.cost),
-        param_index(circuit, config.param),
-        int(config.shots),
-        rng,
-        dtype=config.dtype,
-        memory_budget=config.memory_budget,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def has_extras(df: pd.DataFrame) -> bool:
-    """True if a variance table has exact rows or shot-noise columns (:func:`write` then uses
-    :func:`variance_method_figure` and :func:`write_shots`)."""
-    if "method" not in df:
-        return False
-    return bool((df["method"] == "exact").any() or df["shots_needed"].notna().any())
-
-
-def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
-    """Var[dC/dtheta] against n (left) and depth (right), one row per cost: exact results as
-    lines (one line style per ansatz), sampled ones as points with standard-error bars, on the
-    same axes; the Haar (2-design) value as a thin grey line against n. With shots, the
-    shot-noise variance s1 / N of the exact rows (else of the sampled ones) is drawn dotted."""
-    import matplotlib.pyplot as plt
-
-    from bpdiag.analyses.variance import haar_variance
-    from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style
-
-    style()
-    if "noise" in df:
-        df = df[df["noise"].fillna("none") == "none"]
-    costs = list(dict.fromkeys(df["cost"]))
-    fig, axes = plt.subplots(
-        len(costs), 2, figsize=(2 * COLUMN_WIDTH, 2.6 * len(costs)), squeeze=False
-    )
-    ansatze = list(dict.fromkeys(df["ansatz"]))
-    layers = sorted(df["n_layers"].unique())
-    qubits = sorted(df["n_qubits"].unique())
-    lc, qc = _colors(len(layers)), _colors(len(qubits))
-    for r, cost in enumerate(costs):
-        ax_n, ax_l = axes[r]
-        d = df[(df["cost"] == cost) & (df["var"] > 0)]
-        shot_label = "shot noise s1/N"
-        for ia, a in enumerate(ansatze):
-            ls, mk = LINESTYLES[ia % len(LINESTYLES)], MARKERS[ia % len(MARKERS)]
-            for ax, key, values, colors, xcol in (
-                (ax_n, "n_layers", layers, lc, "n_qubits"),
-                (ax_l, "n_qubits", qubits, qc, "n_layers"),
-            ):
-                for iv, v in enumerate(values):
-                    g = d[(d["ansatz"] == a) & (d[key] == v)].sort_values(xcol)
-                    label = f"{a}, {'L' if key == 'n_layers' else 'n'}={v}"
-                    ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
-                    if len(ex):
-                        ax.plot(
-                            ex[xcol],
-                            ex["var"],
-                            color=colors[iv],
-                            linestyle=ls,
-                            marker=".",
-                            markersize=2,
-                            label=label + " exact",
-                        )
-                    if len(sa):
-                        ax.errorbar(
-                            sa[xcol],
-                            sa["var"],
-                            yerr=sa["var_se"],
-                            color=colors[iv],
-                            marker=mk,
-                            linestyle="none",
-                            label=label + " sampled",
-                        )
-                    sh = ex if len(ex) else sa
-                    if len(sh) and sh["shot_var"].notna().any():
-                        ax.plot(
-                            sh[xcol],
-                            sh["shot_var"],
-                            color=colors[iv],
-                            linestyle=":",
-                            linewidth=0.8,
-                            label=shot_label if ax is ax_n else None,
-                        )
-                        shot_label = None if ax is ax_n else shot_label
-        if len(d) and cost in ("global", "local", "zz"):
-            n = np.arange(min(qubits), max(qubits) + 1)
-            ax_n.plot(
-                n,
-                [haar_variance(int(k), cost) for k in n],
-                color="0.5",
-                linewidth=0.6,
-                label="Haar (2-design)",
-            )
-        for ax in (ax_n, ax_l):
-            ax.set_yscale("log")
-            ax.set_ylabel(r"Var[$\partial C/\partial\theta$]")
-            ax.set_title(f"{cost} cost: lines exact, points sampled")
-            ax.legend(ncol=2, frameon=False, fontsize=5)
-        ax_n.set_xlabel("qubits n")
-        ax_l.set_xlabel("layers L")
-        ax_l.set_xscale("log")
-    fig.tight_layout()
-    return fig
-
-
-def shots_figure(df: pd.DataFrame, meta: dict | None = None):
-    """Shots per circuit needed for the gradient's spread to exceed its shot noise
-    (``shots_needed`` = s1 / Var) against n, one panel per cost; exact lines, sampled points."""
-    import matplotlib.pyplot as plt
-
-    from bpdiag.figures._style import COLUMN_WIDTH, _colors, style
-
-    style()
-    costs = list(dict.fromkeys(df["cost"]))
-    fig, axes = plt.subplots(1, len(costs), figsize=(COLUMN_WIDTH * len(costs), 2.6), squeeze=False)
-    groups = list(dict.fromkeys(zip(df["ansatz"], df["n_layers"])))
-    colors = _colors(len(groups))
-    for ax, cost in zip(axes[0], costs):
-        d = df[(df["cost"] == cost) & np.isfinite(df["shots_needed"])]
-        for ig, (a, L) in enumerate(groups):
-            g = d[(d["ansatz"] == a) & (d["n_layers"] == L)].sort_values("n_qubits")
-            ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
-            if len(ex):
-                ax.plot(
-                    ex["n_qubits"],
-                    ex["shots_needed"],
-                    color=colors[ig],
-                    marker=".",
-                    label=f"{a}, L={L} exact",
-                )
-            if len(sa):
-                ax.plot(
-                    sa["n_qubits"],
-                    sa["shots_needed"],
-                    color=colors[ig],
-                    marker="o",
-                    linestyle="none",
-                    label=f"{a}, L={L} sampled",
-                )
-        ax.set_yscale("log")
-        ax.set_xlabel("qubits n")
-        ax.set_ylabel("shots needed per circuit")
-        ax.set_title(f"{cost} cost: std[g] > shot noise")
-        ax.legend(frameon=False, fontsize=5)
-    fig.tight_layout()
-    return fig
-
-
-SHOT_COLUMNS = [
-    "ansatz",
-    "cost",
-    "n_qubits",
-    "n_layers",
-    "param",
-    "method",
-    "var",
-    "shots",
-    "shot_var",
-    "shot_var_se",
-    "noisy_var",
-    "noisy_var_se",
-    "shots_needed",
-]
-
-
-def write_shots(df: pd.DataFrame, meta: dict, out) -> dict:
-    """If ``df`` has shot-noise columns, write ``variance_shots.csv``/``.json`` and the shots-needed
-    figure; returns the paths written (keys prefixed ``shots_``)."""
-    from bpdiag import results as _io
-
-    if "shots_needed" not in df or not df["shots_needed"].notna().any():
-        return {}
-    table = df[df["shots_needed"].notna()][SHOT_COLUMNS].reset_index(drop=True)
-    info = {
-        "analysis": "variance shots",
-        "config": meta.get("config", {}),
-        "units": {
-            "shot_var": "1/rad^2 (shot-noise variance of an N-shot parameter-shift gradient)",
-            "shots_needed": "shots per shifted circuit for std[g] to exceed the shot noise",
-        },
-    }
-    paths = _io.write_result(table, info, out, "variance_shots", figure=shots_figure)
-    return {f"shots_{k}": v for k, v in paths.items()}
-
-
-__all__ = [
-    "EXTRA_COLUMNS",
-    "check_config",
-    "has_extras",
-    "shots_figure",
-    "variance_method_figure",
-    "write_shots",
-    "METHODS",
-    "cost_moments",
-    "exact_moments",
-    "exact_variance",
-    "point_frame",
-    "sampled_shots",
-    "shot_columns",
-]
+__all__ = ["METHODS", "cost_moments", "exact_moments", "exact_variance"]

@@ -6,29 +6,33 @@ the Heisenberg-evolved cost) by at least ``q**m``, where ``m`` is the number of 
 wire is certain to receive per layer, so ``|dC/dtheta| <= c(n) q**(m L)`` and the gradient
 variance decays exponentially with depth L even at fixed n and for a local cost (Wang et al.,
 "Noise-induced barren plateaus in variational quantum algorithms", Nat. Commun. 12, 6961 (2021)).
-:func:`sweep` samples the variance on a depth grid for several strengths (through
-:func:`bpdiag.analyses.variance.variance` with ``noise=``, run on the density-matrix engine
-:mod:`bpdiag.engines.density`); :func:`fit_depth_decay` fits ``Var = A * 2**(-r L)`` per strength
-and reports the rate ``r`` (bits of variance lost per layer) with its standard error, beside the
-rigorous lower bound ``2 m log2(1/q)`` from :func:`rate_bound`.
+:func:`bpdiag.analyses.variance.noise_variance` samples the variance on a depth grid for several
+strengths (the variance analysis with ``noise=``, run on the density-matrix engine
+:mod:`bpdiag.engines.density` through :func:`gradients`); :func:`fit_depth_decay` fits
+``Var = A * 2**(-r L)`` per strength and reports the rate ``r`` (bits of variance lost per layer)
+with its standard error, beside the rigorous lower bound ``2 m log2(1/q)`` from
+:func:`rate_bound`. This module holds the physics only and never imports the variance analysis
+(which orchestrates it).
 
->>> df = sweep(qubits=(3,), layers=(2, 4), noise="depolarizing:0.05", samples=20)
->>> sorted(set(df["noise_strength"]))
-[0.05]
+>>> round(rate_bound("depolarizing", 0.3, 2), 6)  # 4 log2(1 / 0.6): q = 0.6, m = 2
+2.947862
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from bpdiag import results as _io
+from bpdiag._resources import plan_chunk
+from bpdiag.analyses._common import param_index, weighted_line_fit
 from bpdiag.circuits import TWO_QUBIT, Circuit
+from bpdiag.engines._batch import capacity
+
+# bpdiag.engines.density imports JAX: it is loaded inside the functions that run it, so that
+# importing the analyses stays fast.
 
 #: Noise coordinates of a variance row (appended to the variance table's columns).
 NOISE_COLUMNS = ["noise", "noise_strength", "noise_where"]
@@ -58,7 +62,6 @@ def check_config(config) -> tuple:
 
 def check_memory(config, models, n_max: int) -> None:
     """Raise MemoryError (one line) if one n_max-qubit density matrix cannot fit."""
-    from bpdiag._resources import plan_chunk
     from bpdiag.engines.density import bytes_per_sample
 
     if any(m.kind != "none" for m in models):
@@ -70,29 +73,24 @@ def check_memory(config, models, n_max: int) -> None:
         )
 
 
-@functools.lru_cache(maxsize=32)
-def _capacity(config, n: int, model) -> tuple[int, int]:
-    """(steps, gates) capacity covering every (ansatz, depth) of the grid at n qubits, so that one
-    compiled program serves the whole depth sweep."""
-    from bpdiag.analyses.variance import circuit_for
-    from bpdiag.engines.density import _capacity as pow2
-    from bpdiag.engines.density import count_steps
+def grid_capacity(circuits: Sequence[Circuit], model) -> tuple[int, int]:
+    """(steps, gates) table capacity covering every circuit of a depth sweep under ``model``, so
+    that one compiled program serves the whole sweep."""
+    from bpdiag.engines.density import MIN_GATES, MIN_STEPS, count_steps
 
-    steps = gates = 0
-    for a in config.ansatz:
-        for L in config.layers:
-            c = circuit_for(config, a, n, L)
-            steps, gates = max(steps, count_steps(c, model)), max(gates, c.n_gates)
-    return pow2(steps, 64), pow2(gates)
+    steps = max(count_steps(c, model) for c in circuits)
+    gates = max(c.n_gates for c in circuits)
+    return capacity(steps, MIN_STEPS), capacity(gates, MIN_GATES)
 
 
-def gradients(config, circuit: Circuit, params: np.ndarray, x: np.ndarray, model) -> np.ndarray:
+def gradients(
+    config, circuit: Circuit, params: np.ndarray, x: np.ndarray, model, *, n_steps, n_gates
+) -> np.ndarray:
     """Derivatives float[samples, n_diff, k] of every cost of ``config`` with respect to the
-    parameter(s) ``config.param`` under noise ``model``, by the density-matrix engine."""
-    from bpdiag.analyses.variance import param_index
+    parameter(s) ``config.param`` under noise ``model``, by the density-matrix engine, with
+    tables padded to ``n_steps``/``n_gates`` (:func:`grid_capacity`)."""
     from bpdiag.engines.density import shift_gradients
 
-    n_steps, n_gates = _capacity(config, circuit.n_qubits, model)
     return shift_gradients(
         circuit,
         params,
@@ -136,7 +134,7 @@ def channels_per_layer(circuit: Circuit, where: str) -> int:
     """
     if where == "layer":
         return 1
-    from bpdiag.engines.density import gate_layers
+    from bpdiag.engines.density import gate_layers  # JAX: see the note at the imports
 
     layers = gate_layers(circuit)
     n = circuit.n_qubits
@@ -171,79 +169,30 @@ def rate_bound(kind: str, strength: float, m: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sweep and fit
+# Fit
 
 
-def sweep(
-    qubits: Sequence[int] = (4,),
-    layers: Sequence[int] = tuple(range(1, 13)),
-    ansatz: Sequence[str] = ("dense",),
-    cost: Sequence[str] = ("local",),
-    samples: int = 200,
+def fit_depth_decay(
+    df: pd.DataFrame,
+    min_layers: int = 1,
     *,
-    noise: str = "depolarizing:0,0.01,0.02,0.05",
-    where: str = "gate",
-    param: str = "middle",
-    seed: int = 0,
-    dtype: str = "complex128",
-    out: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = False,
-    **options,
+    circuit: Callable[[str, int], Circuit] | None = None,
 ) -> pd.DataFrame:
-    """Var[dC/dtheta] on a (ansatz, n_qubits, n_layers) grid for every noise model in ``noise``
-    (comma-separated, e.g. ``"depolarizing:0,0.01,0.05"``), applied after every gate or layer.
-
-    Returns the variance table (see :func:`bpdiag.analyses.variance.variance`) with the columns
-    ``noise, noise_strength, noise_where``. Every noise model sees the same parameter draws.
-
-    With ``param="middle"`` the differentiated gate depends on the depth's parity (an RY for even
-    depths, an RZ for odd ones in the dense HEA), so fit depth decays on depths of one parity.
-    """
-    from bpdiag.analyses.variance import variance
-
-    return variance(
-        qubits,
-        layers,
-        ansatz,
-        cost,
-        samples,
-        param=param,
-        seed=seed,
-        dtype=dtype,
-        out=out,
-        resume=resume,
-        progress=progress,
-        noise=noise,
-        noise_where=where,
-        **options,
-    )
-
-
-def _bound_for(row, config: dict) -> float:
-    from bpdiag.analyses.variance import VarianceConfig, circuit_for
-
-    fields = {k: v for k, v in config.items() if k in VarianceConfig.__dataclass_fields__}
-    cfg = VarianceConfig(**fields) if fields else VarianceConfig()
-    c = circuit_for(cfg, row["ansatz"], int(row["n_qubits"]), 2)
-    m = channels_per_layer(c, row["noise_where"]) if row["noise"] != "none" else 0
-    return rate_bound(row["noise"], float(row["noise_strength"]), m)
-
-
-def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
     """Fit ``Var = A * 2**(-r L)`` against depth L >= ``min_layers`` per (ansatz, cost, n_qubits,
-    param, noise, noise_strength, noise_where), by weighted least squares on log2(var) (weights
-    from var_se; standard errors inflated by the reduced chi^2 when it exceeds 1).
+    param, noise, noise_strength, noise_where), by weighted least squares on log2(var)
+    (:func:`bpdiag.analyses._common.weighted_line_fit`: weights from var_se, standard errors
+    inflated by the reduced chi^2 when it exceeds 1).
 
     Returns columns ``ansatz, cost, n_qubits, param, noise, noise_strength, noise_where, rate,
     rate_se, log2_A, points, rate_bound``: ``rate`` in bits of variance lost per layer and
-    ``rate_bound`` the lower bound of :func:`rate_bound` (Wang et al. 2021). Groups with fewer
-    than 3 positive variances are skipped.
+    ``rate_bound`` the lower bound of :func:`rate_bound` (Wang et al. 2021), which needs
+    ``circuit(ansatz, n_qubits)`` (a circuit of the grid, to count the channels per layer; the
+    variance analysis passes its own; without it noisy rows get NaN). Groups with fewer than 3
+    positive variances are skipped.
     """
     if "noise" not in df:
         df = df.assign(noise="none", noise_strength=0.0, noise_where="none")
     out = []
-    config = df.attrs.get("config", {})
     group = _GROUP + [c for c in ("method",) if c in df]  # exact and sampled rows apart
     for key, g in df.groupby(group, sort=False):
         g = g[(g["var"] > 0) & (g["n_layers"] >= min_layers)]
@@ -251,44 +200,19 @@ def fit_depth_decay(df: pd.DataFrame, min_layers: int = 1) -> pd.DataFrame:
             continue
         L = g["n_layers"].to_numpy(float)
         var = g["var"].to_numpy(float)
-        y = np.log2(var)
-        sy = np.maximum(g["var_se"].to_numpy(float) / (var * math.log(2)), 1e-6)
-        W = 1 / sy**2
-        X = np.stack([np.ones_like(L), -L], axis=1)
-        cov = np.linalg.inv(X.T @ (W[:, None] * X))
-        beta = cov @ X.T @ (W * y)
-        resid = y - X @ beta
-        dof = len(L) - 2
-        scale = max(1.0, float(resid @ (W * resid)) / dof)
+        fit = weighted_line_fit(-L, np.log2(var), g["var_se"].to_numpy(float) / (var * math.log(2)))
         row = dict(zip(group, key, strict=True))
-        row |= {
-            "rate": float(beta[1]),
-            "rate_se": float(math.sqrt(cov[1, 1] * scale)),
-            "log2_A": float(beta[0]),
-            "points": int(len(L)),
-        }
-        row["rate_bound"] = _bound_for(row, config)
+        row |= {"rate": fit["b"], "rate_se": fit["b_se"], "log2_A": fit["a"], "points": len(L)}
+        row["rate_bound"] = _bound_for(row, circuit)
         out.append(row)
     cols = [*group, "rate", "rate_se", "log2_A", "points", "rate_bound"]
     return pd.DataFrame(out, columns=cols)
 
 
-def write(df: pd.DataFrame, out: str | Path, min_layers: int = 1) -> dict[str, Path]:
-    """Write ``noise.csv`` (the variance rows), ``noise.json`` (config, depth fits, units) and
-    the figure ``noise.png``/``.pdf`` (Var against depth per strength)."""
-    from bpdiag.figures.noise import noise_figure
-
-    fits = fit_depth_decay(df, min_layers=min_layers)
-    meta = {
-        "analysis": "noise",
-        "config": df.attrs.get("config", {}),
-        "timing": df.attrs.get("timing", []),
-        "depth_fits": fits.to_dict(orient="records"),
-        "min_layers": min_layers,
-        "units": {
-            "var": "1/rad^2",
-            "noise_strength": "probability (depolarizing, dephasing) or damping rate",
-            "rate": "log2(var) lost per layer",
-        },
-    }
-    return _io.write_result(df, meta, out, "noise", figure=noise_figure)
+def _bound_for(row: dict, circuit) -> float:
+    if row["noise"] == "none":
+        return rate_bound("none", 0.0, 0)
+    if circuit is None:
+        return float("nan")
+    m = channels_per_layer(circuit(row["ansatz"], int(row["n_qubits"])), row["noise_where"])
+    return rate_bound(row["noise"], float(row["noise_strength"]), m)

@@ -7,31 +7,51 @@ errors. One forward pass serves every cost. Single-parameter derivatives use the
 rule on the gate angles (two forward runs, no reverse pass); ``param="all"`` uses the adjoint
 gradient of all parameters and averages the per-parameter variances.
 
+This module orchestrates the variance family: the exact method (:mod:`bpdiag.analyses.exact`),
+shot noise (:mod:`bpdiag.analyses.shots`) and noise (:mod:`bpdiag.analyses.noise`) are called
+from here and never import it. :func:`variance` returns a :class:`~bpdiag.analyses._common.Result`;
+finished points go to the ``sink`` the caller passes (an on-disk
+:class:`bpdiag.results.CsvSink` for ``--resume``), never to a file opened here.
+
 Each point draws its randomness from ``(seed, ansatz, n_qubits, n_layers)`` only, so its numbers do
 not depend on the rest of the grid; identity padding and register embedding (used to compile one
 program for many points) leave every amplitude unchanged.
 
->>> df = variance(qubits=(2, 3), layers=(2,), ansatz=("dense",), cost=("global",), samples=50)
->>> list(df.columns[:5])
+>>> res = variance(qubits=(2, 3), layers=(2,), ansatz=("dense",), cost=("global",), samples=50)
+>>> list(res.table.columns[:5])
 ['ansatz', 'cost', 'n_qubits', 'n_layers', 'param']
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bpdiag import results as _io
 from bpdiag._resources import as_axes, plan_chunk, point_seed
-from bpdiag.analyses._common import draw, haar_variance, param_index, parse_init, summarize  # noqa: F401
+from bpdiag.analyses import exact as _exact
+from bpdiag.analyses import noise as _noise
+from bpdiag.analyses import shots as _shots
+from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: public here too)
+    MemorySink,
+    Result,
+    Sink,
+    draw,
+    haar_variance,
+    param_index,
+    parse_init,
+    summarize,
+    weighted_line_fit,
+)
 from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
-from bpdiag.engines._program import gate_kernels
+from bpdiag.circuits.transforms import identity_blocks
+from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shifts, shifted_angles
+from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
 
 PARAMS = ("middle", "first", "last", "all")
 ENGINES = ("jax", "pennylane")
@@ -47,20 +67,18 @@ COLUMNS = [
     "var",
     "var_se",
     "log2_var",
-    "noise",
-    "noise_strength",
-    "noise_where",
-    # bpdiag.analyses.exact (issue 11): method, shot noise
+    *_noise.NOISE_COLUMNS,
+    # the exact method and shot noise (issue 11)
     "method",
-    "shots",
-    "shot_var",
-    "shot_var_se",
-    "noisy_var",
-    "noisy_var_se",
-    "shots_needed",
+    *_shots.SHOT_FIELDS,
 ]
-_KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", "noise", "noise_strength", "noise_where"]
-_KEY += ["method"]
+KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", *_noise.NOISE_COLUMNS, "method"]
+UNITS = {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"}
+NOISE_UNITS = {
+    "var": "1/rad^2",
+    "noise_strength": "probability (depolarizing, dephasing) or damping rate",
+    "rate": "log2(var) lost per layer",
+}
 #: From this register size on, the gates before a shifted gate run once for both shifts.
 _SHARED_PREFIX_FROM = 12
 #: Register size shared by every small circuit, so one compiled program serves n = 1..8.
@@ -114,12 +132,33 @@ class VarianceConfig:
         if self.dtype not in ("complex128", "complex64"):
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
         parse_init(self.init)
-        from bpdiag.analyses.noise import check_config
+        _noise.check_config(self)
+        _check_method(self)
 
-        check_config(self)
-        from bpdiag.analyses.exact import check_config as check_exact
 
-        check_exact(self)
+def _check_method(config: VarianceConfig) -> None:
+    """Validate (and normalise) the ``method``, ``shots`` and ``mcclean_axes`` fields."""
+    method = config.method
+    if isinstance(method, str):
+        method = tuple(m.strip() for m in method.split(",") if m.strip())
+    method = tuple(dict.fromkeys(method))
+    if not method or any(m not in _exact.METHODS for m in method):
+        raise ValueError(f"method must be sample and/or exact, got {config.method!r}")
+    object.__setattr__(config, "method", method)
+    shots = config.shots
+    if shots is not None:
+        if int(shots) != shots or shots < 1:
+            raise ValueError(f"shots must be an integer >= 1, got {shots}")
+        object.__setattr__(config, "shots", int(shots))
+    if config.mcclean_axes not in ("average", "fixed"):
+        raise ValueError(f"mcclean_axes must be 'average' or 'fixed', got {config.mcclean_axes!r}")
+    noisy = config.noise not in ("none", "", None)
+    if noisy and "exact" in method:
+        raise ValueError(
+            "the exact method is for noiseless circuits; drop --noise or use --method sample"
+        )
+    if noisy and shots:
+        raise ValueError("--shots models noiseless circuits; drop --noise or --shots")
 
 
 def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:
@@ -130,8 +169,6 @@ def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Cir
     circuit = build(ansatz, n, layers, seed=config.seed, **opts)
     kind, block = parse_init(config.init)
     if kind == "identity-blocks":
-        from bpdiag.circuits.transforms import identity_blocks
-
         circuit = identity_blocks(circuit, int(block))
     return circuit
 
@@ -141,18 +178,16 @@ def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Cir
 
 
 def _bytes_per_row(n_register: int, dtype: str, adjoint: bool) -> float:
-    itemsize = 16 if dtype == "complex128" else 8
-    return 2**n_register * itemsize * (14 if adjoint else 8)
+    return bytes_per_row(n_register, dtype, 14 if adjoint else 8)
 
 
 def _jax_gradients(
     config: VarianceConfig, circuit: Circuit, params, x, costs, *, n_register, capacity, kernels
 ) -> np.ndarray:
     """Derivatives float[samples, n_diff, k] of every cost, by the JAX engine."""
-    import jax.numpy as jnp
+    import jax.numpy as jnp  # heavy (JAX): loaded when a point runs, not on import
 
     from bpdiag.engines import jax as je
-    from bpdiag.engines._program import Program, embed_observables, lower
 
     prog_np = lower(circuit, kernels=kernels, n_register=n_register, n_gates=capacity)
     prog = Program(*(jnp.asarray(t) for t in prog_np))
@@ -160,70 +195,36 @@ def _jax_gradients(
     obs = jnp.asarray(embed_observables(obs, circuit.n_qubits, n_register))
     which = param_index(circuit, config.param)
     S = params.shape[0]
+    what = f"{circuit.name} on {circuit.n_qubits} qubits"
     if config.param == "all":
         f = je.jitted("jac_params", kernels, n_register, config.dtype)
-        chunk = plan_chunk(
-            S,
-            _bytes_per_row(n_register, config.dtype, True),
-            what=f"{circuit.name} on {circuit.n_qubits} qubits",
-            budget=config.memory_budget,
-        )
-        out = [
-            np.asarray(f(prog, params[i : i + chunk], x[i : i + chunk], obs))
-            for i in range(0, S, chunk)
-        ]
-        return np.concatenate(out)[:, which, :]
+        row = _bytes_per_row(n_register, config.dtype, True)
+        chunk = plan_chunk(S, row, what=what, budget=config.memory_budget)
+        # Unpadded: the last chunk keeps its own size (as the adjoint runs always have).
+        jac = batched(lambda p, d: f(prog, p, d, obs), params, x, chunk=chunk, pad=False)
+        return jac[:, which, :]
     # Parameter shift on the gate angles: d/dp = sum_g coef_g [f(t_g + pi/2) - f(t_g - pi/2)] / 2
     angles = params @ prog_np.pm + x @ prog_np.dm + prog_np.const
     p = which[0]
     gates = np.nonzero(prog_np.pm[p])[0]
-    rows = []
-    for g in gates:
-        for sign in (1, -1):
-            shifted = angles.copy()
-            shifted[:, g] += sign * np.pi / 2
-            rows.append(shifted)
-    rows = np.concatenate(rows)
+    coefs = prog_np.pm[p, gates]
     f = je.jitted("angles", kernels, n_register, config.dtype)
     # Only the gate tables enter the compiled function: keep pm/dm out so that shapes (and the
     # compiled program) are shared by every point of this register.
     empty = jnp.zeros((0, capacity))
     prog = prog._replace(pm=empty, dm=empty)
-    chunk = plan_chunk(
-        len(rows),
-        _bytes_per_row(n_register, config.dtype, False),
-        what=f"{circuit.name} on {circuit.n_qubits} qubits",
-        budget=config.memory_budget,
-    )
+    row = _bytes_per_row(n_register, config.dtype, False)
+    chunk = plan_chunk(len(gates) * 2 * S, row, what=what, budget=config.memory_budget)
     chunk = min(chunk, 2 * S)  # one shape per point size: at most one compile per register
     if n_register >= _SHARED_PREFIX_FROM and len(gates) == 1:
-        return _shift_shared_prefix(
-            prog,
-            angles,
-            int(gates[0]),
-            prog_np.pm[p, gates[0]],
-            obs,
-            circuit.n_gates,
-            kernels,
-            n_register,
-            config,
-            max(1, chunk // 3),
-        )
-    values = []
-    for i in range(0, len(rows), chunk):
-        block = rows[i : i + chunk]
-        pad = chunk - len(block)
-        if pad:
-            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
-        res = np.asarray(f(prog, block, obs, circuit.n_gates))
-        values.append(res[: chunk - pad])
-    values = np.concatenate(values).reshape(len(gates), 2, S, -1)
-    coef = prog_np.pm[p, gates][:, None, None]
-    grad = (coef * (values[:, 0] - values[:, 1]) / 2).sum(axis=0)
-    return grad[:, None, :]
+        args = (kernels, n_register, config, circuit.n_gates)
+        return _shift_shared_prefix(prog, angles, int(gates[0]), coefs, obs, *args, chunk // 3)
+    rows = shifted_angles(angles, gates)
+    values = batched(lambda b: f(prog, b, obs, circuit.n_gates), rows, chunk=chunk)
+    return combine_shifts(values, coefs)[:, None, :]
 
 
-def _shift_shared_prefix(prog, angles, g, coef, obs, n_gates, kernels, n_register, config, chunk):
+def _shift_shared_prefix(prog, angles, g, coefs, obs, kernels, n_register, config, n_gates, chunk):
     """Parameter shift on gate g with the gates before it run once per sample (1.5 circuit
     passes per sample instead of 2): for large registers, where every pass is memory-bound."""
     import jax.numpy as jnp
@@ -231,26 +232,20 @@ def _shift_shared_prefix(prog, angles, g, coef, obs, n_gates, kernels, n_registe
     from bpdiag.engines import jax as je
 
     f = je.jitted("segment", kernels, n_register, config.dtype)
-    S = angles.shape[0]
-    out = []
-    for i in range(0, S, chunk):
-        block = angles[i : i + chunk]
-        pad = chunk - len(block)
-        if pad:
-            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
+    chunk = max(1, chunk)
+
+    def run(block):
         zero = jnp.zeros((chunk, 2**n_register), dtype=je.DTYPES[config.dtype]).at[:, 0].set(1)
         mid, _ = f(prog, block, zero, 0, g, obs)
-        values = []
-        for sign in (1, -1):
-            shifted = block.copy()
-            shifted[:, g] += sign * np.pi / 2
-            values.append(np.asarray(f(prog, shifted, mid, g, n_gates, obs)[1]))
-        out.append((coef * (values[0] - values[1]) / 2)[: chunk - pad])
-    return np.concatenate(out)[:, None, :]
+        rows = shifted_angles(block, [g])  # (sign, sample): chunk rows each
+        values = [np.asarray(f(prog, r, mid, g, n_gates, obs)[1]) for r in np.split(rows, 2)]
+        return combine_shifts(np.concatenate(values), coefs)
+
+    return batched(run, angles, chunk=chunk)[:, None, :]
 
 
 def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, costs):
-    from bpdiag.engines import pennylane as pe
+    from bpdiag.engines import pennylane as pe  # heavy: PennyLane
 
     which = param_index(circuit, config.param)
     g = pe.gradient(
@@ -264,20 +259,163 @@ def _register_for(n: int, grid_max: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Rows of one point
+
+
+def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: int, nz):
+    """Exact rows (one per cost) of a grid point: ``samples`` 0 and standard errors 0."""
+    rows = []
+    for cost in config.cost:
+        m = _exact.exact_moments(
+            circuit,
+            cost,
+            param=config.param,
+            init=config.init,
+            shots=bool(config.shots),
+            memory_budget=config.memory_budget,
+            axes="auto" if config.mcclean_axes == "average" else "fixed",
+        )
+        var = m["var"]
+        row = {"ansatz": a, "cost": cost, "n_qubits": n, "n_layers": L, "param": config.param}
+        row |= {"samples": 0, "mean": m["mean"], "mean_se": 0.0, "var": var, "var_se": 0.0}
+        row["log2_var"] = math.log2(var) if var > 0 else float("-inf")
+        row |= {"noise": nz.kind, "noise_strength": nz.strength, "noise_where": nz.where}
+        row["method"] = "exact"
+        if config.shots:
+            row |= _shots.exact_columns(m["shot1"], var, int(config.shots))
+        else:
+            row |= {c: float("nan") for c in _shots.SHOT_FIELDS}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _point_shots(config: VarianceConfig, circuit: Circuit, params, x, a: str, n: int, L: int):
+    """:func:`bpdiag.analyses.shots.sampled_shots` for one sampled grid point (seeded from it)."""
+    key = (config.seed, a, n, L, config.param, config.init, "shots", config.shots)
+    return _shots.sampled_shots(
+        circuit,
+        params,
+        x,
+        tuple(config.cost),
+        param_index(circuit, config.param),
+        int(config.shots),
+        np.random.default_rng(point_seed(*key)),
+        dtype=config.dtype,
+        memory_budget=config.memory_budget,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # The analysis
 
 
 def _points(config: VarianceConfig) -> list[tuple]:
     """(ansatz, n, L, noise model) for every grid point; noise models vary fastest."""
-    from bpdiag.analyses.noise import check_config
-
-    models = check_config(config)
+    models = _noise.check_config(config)
     grid = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
     return [(a, n, L, m) for a, n, L in grid for m in models]
 
 
-def _done_keys(path: Path) -> set[tuple]:
-    return _io.finished_keys(path, COLUMNS, _KEY, "variance")
+def _sample_frame(config, circuit, a, n, L, nz, grads, shot) -> pd.DataFrame:
+    rows = []
+    for k, c in enumerate(config.cost):
+        row = {"ansatz": a, "cost": c, "n_qubits": n, "n_layers": L, "param": config.param}
+        row["samples"] = config.samples
+        row.update(summarize(grads[:, :, k]))
+        row.update(noise=nz.kind, noise_strength=nz.strength, noise_where=nz.where)
+        row["method"] = "sample"
+        if shot is not None:
+            row.update(_shots.shot_columns(shot, k, row["var"], config.shots))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
+    """Compute every point not yet in ``sink`` and append its rows; returns the timings."""
+    done = sink.done()
+    points = _points(config)
+    grid_max = max(config.qubits)
+    # Validate memory for the largest point before any work.
+    if config.engine == "jax":
+        plan_chunk(
+            1,
+            _bytes_per_row(max(grid_max, 2), config.dtype, config.param == "all"),
+            what=f"a {grid_max}-qubit statevector",
+            budget=config.memory_budget,
+        )
+    _noise.check_memory(config, [p[3] for p in points], grid_max)
+    # One compiled program per register: padded gate capacity and the union of wire kernels.
+    gates: dict[int, int] = {}
+    kernels: dict[int, set] = {}
+    for a, n, L, _ in points:
+        N = _register_for(n, grid_max)
+        c = circuit_for(config, a, n, L)
+        gates[N] = max(gates.get(N, 0), c.n_gates)
+        kernels.setdefault(N, set()).update(gate_kernels(c))
+    caps = {N: capacity(G) for N, G in gates.items()}
+    density_caps = functools.cache(
+        lambda n, model: _noise.grid_capacity(
+            [circuit_for(config, a, n, L) for a in config.ansatz for L in config.layers], model
+        )
+    )
+    timing = []
+    bar = _progress(points, progress)
+    for a, n, L, nz in points:
+        keys = {(a, c, n, L, config.param, *nz.key, m) for c in config.cost for m in config.method}
+        if keys <= done:
+            bar.update(1)
+            continue
+        circuit = circuit_for(config, a, n, L)
+        if "exact" in config.method and not {k for k in keys if k[-1] == "exact"} <= done:
+            t0 = time.perf_counter()
+            frame = _exact_frame(config, circuit, a, n, L, nz)
+            seconds = time.perf_counter() - t0
+            timing.append(
+                {"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact", "seconds": seconds}
+            )
+            sink.append(frame)
+        if "sample" not in config.method or {k for k in keys if k[-1] == "sample"} <= done:
+            bar.update(1)
+            continue
+        rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
+        params, x = draw(circuit, config.samples, config.init, rng)
+        t0 = time.perf_counter()
+        if nz.kind != "none":  # density-matrix engine
+            n_steps, n_gates = density_caps(n, nz)
+            grads = _noise.gradients(
+                config, circuit, params, x, nz, n_steps=n_steps, n_gates=n_gates
+            )
+        elif config.engine == "jax":
+            N = _register_for(n, grid_max)
+            grads = _jax_gradients(
+                config,
+                circuit,
+                params,
+                x,
+                config.cost,
+                n_register=N,
+                capacity=caps[N],
+                kernels=tuple(sorted(kernels[N])),
+            )
+        else:
+            grads = _pennylane_gradients(config, circuit, params, x, config.cost)
+        shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
+        seconds = time.perf_counter() - t0
+        timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
+        timing[-1]["noise"] = f"{nz.label}@{nz.where}"
+        sink.append(_sample_frame(config, circuit, a, n, L, nz, grads, shot))
+        bar.update(1)
+    bar.close()
+    return timing
+
+
+def _ordered(table: pd.DataFrame, config: VarianceConfig) -> pd.DataFrame:
+    """Rows in grid order (a resumed sink holds them in the order they were finished)."""
+    points = _points(config)
+    order = {(*p[:3], *p[3].key): i for i, p in enumerate(points)}
+    coords = ["ansatz", "n_qubits", "n_layers", *_noise.NOISE_COLUMNS]
+    o = [order.get(k, -1) for k in table[coords].itertuples(index=False, name=None)]
+    return table.assign(_o=o).sort_values(["_o"], kind="stable").drop(columns="_o")
 
 
 def variance(
@@ -293,27 +431,34 @@ def variance(
     engine: str = "jax",
     device: str = "default.qubit",
     dtype: str = "complex128",
-    out: str | Path | None = None,
-    resume: bool = False,
+    sink: Sink | None = None,
     progress: bool = False,
     memory_budget: float | None = None,
     method: str | Sequence[str] = "sample",
     shots: int | None = None,
     **options,
-) -> pd.DataFrame:
+) -> Result:
     """Sample Var[dC/dtheta] on a grid of (ansatz, n_qubits, n_layers) for every cost.
 
-    Returns a tidy DataFrame, one row per (ansatz, cost, n_qubits, n_layers, param) with
-    columns ``ansatz, cost, n_qubits, n_layers, param, samples, mean, mean_se, var, var_se,
-    log2_var``. Costs are dimensionless expectations in [-1, 1]; derivatives are per radian.
+    Returns a :class:`~bpdiag.analyses._common.Result`. ``.table``: one row per (ansatz, cost,
+    n_qubits, n_layers, param, noise model, method) with the columns :data:`COLUMNS`
+    (``samples, mean, mean_se, var, var_se, log2_var``, the noise coordinates, ``method`` and
+    the shot columns). Costs are dimensionless expectations in [-1, 1]; derivatives are per
+    radian. ``.meta``: ``config``, ``timing`` (wall times, never in the table), ``fits``
+    (:func:`fit_decay` records), ``units`` and, with noise, ``depth_fits``
+    (:func:`bpdiag.analyses.noise.fit_depth_decay` records). ``.tables["shots"]``: the shot
+    rows (:func:`bpdiag.analyses.shots.shot_table`) when ``shots`` is given.
 
-    With ``out``, each finished point is appended to ``out/variance.csv`` at once; with
-    ``resume`` the points already there are skipped (the final file equals an uninterrupted
-    run's). ``df.attrs["timing"]`` holds wall times (they are never written to the CSV).
+    Each finished point is appended to ``sink`` at once (default: a
+    :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
+    already holds are skipped, so a resumed on-disk sink ends equal to an uninterrupted run.
+    The table is what the sink holds, in grid order.
 
     ``method="exact"`` (or ``("sample", "exact")``) adds exact rows without sampling noise
     (``samples`` = 0, standard errors 0; :mod:`bpdiag.analyses.exact`); ``shots=N`` adds the
-    shot-noise columns of N-shot parameter-shift gradients.
+    shot-noise columns of N-shot parameter-shift gradients (:mod:`bpdiag.analyses.shots`).
+    Further ``options`` are :class:`VarianceConfig` fields (``noise``, ``noise_where``,
+    ``sparse_pattern``, ``sparse_density``, ``mcclean_axes``).
     """
     config = VarianceConfig(
         tuple(qubits),
@@ -332,113 +477,93 @@ def variance(
         shots=shots,
         **options,
     )
-    path = Path(out) / "variance.csv" if out is not None else None
-    if path is not None and path.exists() and not resume:
-        path.unlink()
-    done = _done_keys(path) if path is not None else set()
-    points = _points(config)
-    grid_max = max(config.qubits)
-    # Validate memory for the largest point before any work.
-    if config.engine == "jax":
-        plan_chunk(
-            1,
-            _bytes_per_row(max(grid_max, 2), config.dtype, config.param == "all"),
-            what=f"a {grid_max}-qubit statevector",
-            budget=config.memory_budget,
-        )
-    from bpdiag.analyses import noise as _noise
+    sink = MemorySink(COLUMNS, KEY) if sink is None else sink
+    timing = _run_grid(config, sink, progress)
+    table = _ordered(sink.read(), config).reset_index(drop=True)
+    meta = {
+        "analysis": "variance",
+        "config": asdict(config),
+        "timing": timing,
+        "fits": fit_decay(table).to_dict(orient="records"),
+        "units": dict(UNITS),
+        "haar": _haar_records(config),
+    }
+    if (table["noise"] != "none").any():
+        meta["depth_fits"] = _depth_fits(table, config).to_dict(orient="records")
+    shot = _shots.shot_table(table)
+    return Result(table, meta, {} if shot is None else {"shots": shot})
 
-    _noise.check_memory(config, [p[3] for p in points], grid_max)
-    # One compiled program per register: padded gate capacity and the union of wire kernels.
-    capacity: dict[int, int] = {}
-    kernels: dict[int, set] = {}
-    for a, n, L, _ in points:
-        N = _register_for(n, grid_max)
-        c = circuit_for(config, a, n, L)
-        capacity[N] = max(capacity.get(N, 0), c.n_gates)
-        kernels.setdefault(N, set()).update(gate_kernels(c))
-    capacity = {N: 1 << max(4, math.ceil(math.log2(G))) for N, G in capacity.items()}
-    rows, timing = [], []
-    bar = _progress(points, progress)
-    for a, n, L, nz in points:
-        keys = {(a, c, n, L, config.param, *nz.key, m) for c in config.cost for m in config.method}
-        if keys <= done:
-            bar.update(1)
-            continue
-        circuit = circuit_for(config, a, n, L)
-        if "exact" in config.method and not {k for k in keys if k[-1] == "exact"} <= done:
-            from bpdiag.analyses.exact import point_frame
 
-            frame = point_frame(config, circuit, a, n, L, nz)
-            timing.append(
-                {
-                    "ansatz": a,
-                    "n_qubits": n,
-                    "n_layers": L,
-                    "method": "exact",
-                    "seconds": frame.attrs["seconds"],
-                }
-            )
-            if path is not None:
-                _io.append_csv(frame, path)
-            rows.append(frame)
-        if "sample" not in config.method or {k for k in keys if k[-1] == "sample"} <= done:
-            bar.update(1)
-            continue
-        rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
-        params, x = draw(circuit, config.samples, config.init, rng)
-        t0 = time.perf_counter()
-        if nz.kind != "none":  # density-matrix engine
-            grads = _noise.gradients(config, circuit, params, x, nz)
-        elif config.engine == "jax":
-            N = _register_for(n, grid_max)
-            grads = _jax_gradients(
-                config,
-                circuit,
-                params,
-                x,
-                config.cost,
-                n_register=N,
-                capacity=capacity[N],
-                kernels=tuple(sorted(kernels[N])),
-            )
-        else:
-            grads = _pennylane_gradients(config, circuit, params, x, config.cost)
-        shot = None
-        if config.shots:
-            from bpdiag.analyses.exact import sampled_shot_rows, shot_columns
+def _haar_records(config: VarianceConfig) -> list[dict]:
+    """The Haar (2-design) variance for every n of the grid's range and every cost it has."""
+    n_range = range(min(config.qubits), max(config.qubits) + 1)
+    costs = [c for c in config.cost if c in ("global", "local", "zz")]
+    return [{"cost": c, "n_qubits": n, "var": haar_variance(n, c)} for c in costs for n in n_range]
 
-            shot = sampled_shot_rows(config, circuit, params, x, a, n, L)
-        seconds = time.perf_counter() - t0
-        timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
-        timing[-1]["noise"] = f"{nz.label}@{nz.where}"
-        point_rows = []
-        for k, c in enumerate(config.cost):
-            row = {"ansatz": a, "cost": c, "n_qubits": n, "n_layers": L, "param": config.param}
-            row["samples"] = config.samples
-            row.update(summarize(grads[:, :, k]))
-            row.update(noise=nz.kind, noise_strength=nz.strength, noise_where=nz.where)
-            row["method"] = "sample"
-            if shot is not None:
-                row.update(shot_columns(shot, k, row["var"], config.shots))
-            point_rows.append(row)
-        frame = pd.DataFrame(point_rows, columns=COLUMNS)
-        if path is not None:
-            _io.append_csv(frame, path)
-        rows.append(frame)
-        bar.update(1)
-    bar.close()
-    if path is not None:
-        df = pd.read_csv(path)
-        order = {(*p[:3], *p[3].key): i for i, p in enumerate(points)}
-        coords = ["ansatz", "n_qubits", "n_layers", "noise", "noise_strength", "noise_where"]
-        df["_o"] = [order.get(k, -1) for k in df[coords].itertuples(index=False, name=None)]
-        df = df.sort_values(["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    else:
-        df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
-    df.attrs["config"] = asdict(config)
-    df.attrs["timing"] = timing
-    return df
+
+def _depth_fits(table: pd.DataFrame, config: VarianceConfig, min_layers: int = 1):
+    def circuit(a: str, n: int) -> Circuit:  # the channel count of a grid circuit
+        return circuit_for(config, a, n, 2)
+
+    return _noise.fit_depth_decay(table, min_layers=min_layers, circuit=circuit)
+
+
+def noise_variance(
+    qubits: Sequence[int] = (4,),
+    layers: Sequence[int] = tuple(range(1, 13)),
+    ansatz: Sequence[str] = ("dense",),
+    cost: Sequence[str] = ("local",),
+    samples: int = 200,
+    *,
+    noise: str = "depolarizing:0,0.01,0.02,0.05",
+    where: str = "gate",
+    param: str = "middle",
+    seed: int = 0,
+    dtype: str = "complex128",
+    min_layers: int = 1,
+    sink: Sink | None = None,
+    progress: bool = False,
+    **options,
+) -> Result:
+    """Var[dC/dtheta] on a (ansatz, n_qubits, n_layers) grid for every noise model in ``noise``
+    (comma-separated, e.g. ``"depolarizing:0,0.01,0.05"``), applied after every gate or layer
+    (``where``): the noise analysis (``bpdiag reproduce`` writes it as ``noise.csv``). It was
+    ``bpdiag.analyses.noise.sweep``.
+
+    Returns a :class:`~bpdiag.analyses._common.Result` whose table is :func:`variance`'s (with
+    ``noise, noise_strength, noise_where``) and whose meta holds ``config``, ``timing``,
+    ``depth_fits`` (Var = A 2**(-rate L) per model, fitted on depths >= ``min_layers``, with the
+    bound of Wang et al. 2021), ``min_layers`` and ``units``. Every noise model sees the same
+    parameter draws.
+
+    With ``param="middle"`` the differentiated gate depends on the depth's parity (an RY for even
+    depths, an RZ for odd ones in the dense HEA), so fit depth decays on depths of one parity.
+    """
+    res = variance(
+        qubits,
+        layers,
+        ansatz,
+        cost,
+        samples,
+        param=param,
+        seed=seed,
+        dtype=dtype,
+        sink=sink,
+        progress=progress,
+        noise=noise,
+        noise_where=where,
+        **options,
+    )
+    config = VarianceConfig(**res.meta["config"])
+    meta = {
+        "analysis": "noise",
+        "config": res.meta["config"],
+        "timing": res.meta["timing"],
+        "depth_fits": _depth_fits(res.table, config, min_layers).to_dict(orient="records"),
+        "min_layers": min_layers,
+        "units": dict(NOISE_UNITS),
+    }
+    return Result(res.table, meta)
 
 
 def _progress(points, enabled: bool):
@@ -448,69 +573,38 @@ def _progress(points, enabled: bool):
 
 
 # ---------------------------------------------------------------------------------------------
-# Fits and theory
+# Fits
 
 
 def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
     """Fit Var = A * 2**(-b * n) per (ansatz, cost, n_layers, param) by weighted least squares
-    on log2(var) (weights from var_se). Returns columns ``ansatz, cost, n_layers, param, b,
-    b_se, log2_A, points``; b is in bits of variance lost per qubit. Groups with fewer than 2
-    positive variances are skipped."""
+    on log2(var) (:func:`~bpdiag.analyses._common.weighted_line_fit`, weights from var_se).
+    Returns columns ``ansatz, cost, n_layers, param, b, b_se, log2_A, points``; b is in bits of
+    variance lost per qubit. Groups with fewer than 2 positive variances are skipped."""
     out = []
     by = ["ansatz", "cost", "n_layers", "param"]
-    by += [c for c in ("noise", "noise_strength", "noise_where") if c in df]  # one fit per model
+    by += [c for c in _noise.NOISE_COLUMNS if c in df]  # one fit per model
     by += [c for c in ("method",) if c in df]
     for key, g in df.groupby(by, sort=False):
         g = g[g["var"] > 0]
         if g["n_qubits"].nunique() < 2:
             continue
         n = g["n_qubits"].to_numpy(float)
-        y = np.log2(g["var"].to_numpy(float))
-        sy = g["var_se"].to_numpy(float) / (g["var"].to_numpy(float) * math.log(2))
-        sy = np.maximum(sy, 1e-6)
-        W = 1 / sy**2
-        X = np.stack([np.ones_like(n), -n], axis=1)
-        cov = np.linalg.inv(X.T @ (W[:, None] * X))
-        beta = cov @ X.T @ (W * y)
-        resid = y - X @ beta
-        dof = len(n) - 2
-        # Inflate by the reduced chi^2 when the model does not fit within the error bars.
-        scale = max(1.0, float(resid @ (W * resid)) / dof) if dof > 0 else 1.0
-        out.append(
-            dict(zip(by, key))
-            | {
-                "b": float(beta[1]),
-                "b_se": float(math.sqrt(cov[1, 1] * scale)),
-                "log2_A": float(beta[0]),
-                "points": int(len(n)),
-            }
-        )
+        var = g["var"].to_numpy(float)
+        fit = weighted_line_fit(-n, np.log2(var), g["var_se"].to_numpy(float) / (var * math.log(2)))
+        rec = {"b": fit["b"], "b_se": fit["b_se"], "log2_A": fit["a"], "points": int(len(n))}
+        out.append(dict(zip(by, key)) | rec)
     return pd.DataFrame(out)
 
 
-def write(df: pd.DataFrame, out: str | Path) -> dict[str, Path]:
-    """Write ``variance.csv`` (already appended), ``variance.json`` and the figure."""
-    from bpdiag.figures.variance import variance_figure
-
-    fits = fit_decay(df)
-    figure = variance_figure
-    if "noise" in df and (df["noise"] != "none").any():  # Var against depth per noise strength
-        from bpdiag.figures.noise import noise_figure as figure
-    meta = {
-        "analysis": "variance",
-        "config": df.attrs.get("config", {}),
-        "timing": df.attrs.get("timing", []),
-        "fits": fits.to_dict(orient="records"),
-        "units": {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"},
-    }
-    if figure is not variance_figure:
-        from bpdiag.analyses.noise import fit_depth_decay
-
-        meta["depth_fits"] = fit_depth_decay(df).to_dict(orient="records")
-    from bpdiag.analyses import exact as _exact
-
-    if figure is variance_figure and _exact.has_extras(df):  # exact lines + sampled points
-        figure = _exact.variance_method_figure
-    paths = _io.write_result(df, meta, out, "variance", figure=figure)
-    paths.update(_exact.write_shots(df, meta, out))
-    return paths
+__all__ = [
+    "COLUMNS",
+    "KEY",
+    "VarianceConfig",
+    "circuit_for",
+    "fit_decay",
+    "haar_variance",
+    "noise_variance",
+    "summarize",
+    "variance",
+]

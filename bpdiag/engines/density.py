@@ -52,8 +52,9 @@ import numpy as np
 
 from bpdiag._resources import plan_chunk
 from bpdiag.circuits import TWO_QUBIT, Circuit, chain_pairs, observables
+from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
 from bpdiag.engines._program import gate_kernels, lower
-from bpdiag.engines.jax import DTYPES, _gate
+from bpdiag.engines.jax import DTYPES, _batch, _gate
 
 jax.config.update("jax_enable_x64", True)
 
@@ -261,10 +262,9 @@ class DensityTables(NamedTuple):
     C: np.ndarray
 
 
-def _capacity(k: int, minimum: int = 32) -> int:
-    """Table length for k entries: the next power of two, at least ``minimum`` (so that small
-    circuits share one compiled function)."""
-    return max(minimum, 1 << math.ceil(math.log2(max(k, 1))))
+#: Smallest padded gate and step tables (:func:`bpdiag.engines._batch.capacity`), so that small
+#: circuits share one compiled function.
+MIN_GATES, MIN_STEPS = 32, 64
 
 
 def density_kernels(circuit: Circuit) -> tuple[tuple[int, int], ...]:
@@ -344,11 +344,11 @@ def lower_density(
     the tables and the number of active steps."""
     kernels = density_kernels(circuit) if kernels is None else tuple(kernels)
     lookup = {k: i for i, k in enumerate(kernels)}
-    G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
+    G = capacity(circuit.n_gates, MIN_GATES) if n_gates is None else int(n_gates)
     if G < circuit.n_gates:
         raise ValueError(f"n_gates must be >= {circuit.n_gates}, got {G}")
     steps = _steps(circuit, _as_noise(noise), G)
-    O = _capacity(len(steps), 64) if n_steps is None else int(n_steps)
+    O = capacity(len(steps), MIN_STEPS) if n_steps is None else int(n_steps)
     if O < len(steps):
         raise ValueError(f"n_steps must be >= {len(steps)}, got {O}")
     kernel = np.zeros(O, dtype=np.int32)
@@ -417,12 +417,6 @@ def bytes_per_sample(n_qubits: int, dtype: str = "complex128") -> float:
     return 4**n_qubits * (16 if dtype == "complex128" else 8) * 8
 
 
-def _batch(circuit: Circuit, params, x):
-    from bpdiag.engines.jax import _batch as batch
-
-    return batch(circuit, params, x)
-
-
 def _angles(circuit: Circuit, params, x, G: int) -> np.ndarray:
     angles = np.zeros((params.shape[0], G))
     angles[:, : circuit.n_gates] = circuit.angles(params, x if circuit.n_data else None)
@@ -445,14 +439,8 @@ def _run(circuit, noise, angles, obs, *, dtype, memory_budget=None, chunk=None, 
     size = min(size, chunk or R)
     tables = DensityTables(*(jnp.asarray(t) for t in tables))
     obs = jnp.asarray(obs)
-    out = []
-    for i in range(0, R, size):
-        block = angles[i : i + size]
-        pad = size - len(block)
-        if pad:  # keep one shape per call: one compile
-            block = np.concatenate([block, np.repeat(block[-1:], pad, axis=0)])
-        out.append(np.asarray(f(tables, jnp.asarray(block), obs, n_active))[: size - pad])
-    return np.concatenate(out)
+    # Fixed-size chunks, the last one padded: one shape per call, one compile.
+    return batched(lambda b: f(tables, jnp.asarray(b), obs, n_active), angles, chunk=size)
 
 
 def simulate(
@@ -468,7 +456,7 @@ def simulate(
     [n_params]) and data x float[batch, n_data]; ``noise`` like ``"depolarizing:0.01"``."""
     params, x = _batch(circuit, params, x)
     noise = _as_noise(noise, where)
-    G = _capacity(circuit.n_gates)
+    G = capacity(circuit.n_gates, MIN_GATES)
     tables, n_active = lower_density(circuit, noise, n_gates=G)
     kernels = density_kernels(circuit)
     f = jitted("states", kernels, circuit.n_qubits, dtype)
@@ -492,7 +480,7 @@ def expval(
     ``readout``)."""
     params, x = _batch(circuit, params, x)
     noise = _as_noise(noise, where)
-    angles = _angles(circuit, params, x, _capacity(circuit.n_gates))
+    angles = _angles(circuit, params, x, capacity(circuit.n_gates, MIN_GATES))
     obs = observables(costs, circuit.n_qubits)
     return _run(circuit, noise, angles, obs, dtype=dtype)
 
@@ -520,21 +508,21 @@ def shift_gradients(
     params, x = _batch(circuit, params, x)
     noise = _as_noise(noise, where)
     which = list(range(circuit.n_params)) if which is None else [int(p) for p in which]
-    G = _capacity(circuit.n_gates) if n_gates is None else int(n_gates)
+    G = capacity(circuit.n_gates, MIN_GATES) if n_gates is None else int(n_gates)
     angles = _angles(circuit, params, x, G)
     obs = observables(costs, circuit.n_qubits)
     pm = circuit.param_gates()
     S = params.shape[0]
-    rows, plan = [], []
+    plan = []  # (p, gates, their coefficients)
     for p in which:
-        for g in sorted(set(pm[p])):
-            for sign in (1.0, -1.0):
-                shifted = angles.copy()
-                shifted[:, g] += sign * np.pi / 2
-                rows.append(shifted)
-            coef = sum(s.coef for s in circuit.sources[g] if s.kind == "param" and s.index == p)
-            plan.append((p, coef))
+        gates = sorted(set(pm[p]))
+        coefs = [
+            sum(s.coef for s in circuit.sources[g] if s.kind == "param" and s.index == p)
+            for g in gates
+        ]
+        plan.append((p, gates, coefs))
     out = np.zeros((S, len(which), obs.shape[1]))
+    rows = [shifted_angles(angles, gates) for _, gates, _ in plan if gates]
     if not rows:
         return out
     values = _run(
@@ -546,10 +534,14 @@ def shift_gradients(
         memory_budget=memory_budget,
         chunk=2 * S,
         n_steps=n_steps,
-    ).reshape(len(plan), 2, S, -1)
+    )
     col = {p: i for i, p in enumerate(which)}
-    for (p, coef), v in zip(plan, values, strict=True):
-        out[:, col[p], :] += coef * (v[0] - v[1]) / 2
+    start = 0
+    for p, gates, coefs in plan:
+        stop = start + 2 * S * len(gates)
+        if gates:
+            out[:, col[p], :] += combine_shifts(values[start:stop], coefs)
+        start = stop
     return out
 
 

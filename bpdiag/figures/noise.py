@@ -1,5 +1,5 @@
 """Figures of the noise analysis, drawn from the variance table with noise columns (nothing here
-computes physics; the depth fits come from the metadata when present).
+computes physics: the depth fits come from the metadata).
 
 :func:`noise_figure`: (left) Var[dC/dtheta] against depth L, one curve per noise model (colour by
 strength, marker and line style by qubit count), with error bars and the fitted ``2**(log2_A -
@@ -19,13 +19,10 @@ import pandas as pd  # noqa: E402
 from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
 
 
-def _fits(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
-    fits = pd.DataFrame(meta.get("depth_fits", []))
-    if fits.empty:
-        from bpdiag.analyses.noise import fit_depth_decay
-
-        fits = fit_depth_decay(df, min_layers=int(meta.get("min_layers", 1)))
-    return fits
+def _fits(meta: dict) -> pd.DataFrame:
+    """The depth fits the analysis computed (``meta["depth_fits"]``: records of
+    :func:`bpdiag.analyses.noise.fit_depth_decay`); none drawn when absent."""
+    return pd.DataFrame(meta.get("depth_fits", []))
 
 
 def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
@@ -36,7 +33,7 @@ def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
         df = df.assign(noise="none", noise_strength=0.0, noise_where="none")
     if "method" in df and (df["method"] == "sample").any():  # sampled rows only
         df = df[df["method"] == "sample"]
-    fits = _fits(df, meta)
+    fits = _fits(meta)
     if "method" in fits:
         fits = fits[fits["method"] == "sample"]
     costs = list(dict.fromkeys(df["cost"]))

@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: F401
+from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
+from bpdiag.figures.exact import has_extras, variance_method_figure  # noqa: E402
+from bpdiag.figures.noise import noise_figure  # noqa: E402
 
 
 def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
@@ -84,3 +86,15 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
             )
     fig.tight_layout()
     return fig
+
+
+def figure_for(df: pd.DataFrame):
+    """The figure function that draws a variance table: :func:`~bpdiag.figures.noise.noise_figure`
+    with noisy rows (Var against depth per strength), else
+    :func:`~bpdiag.figures.exact.variance_method_figure` with exact rows or shot columns, else
+    :func:`variance_figure`."""
+    if "noise" in df and (df["noise"] != "none").any():
+        return noise_figure
+    if has_extras(df):
+        return variance_method_figure
+    return variance_figure
