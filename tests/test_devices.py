@@ -94,7 +94,7 @@ def test_fallback_runs_on_default_qubit(name, tmp_path):
     if name == "variance":  # the run really used default.qubit, and got the JAX numbers
         meta = json.loads((tmp_path / "variance.json").read_text())
         assert meta["config"]["device"] == "default.qubit"
-        ours = variance((2,), (1,), ("dense",), ("global",), 4)
+        ours = variance((2,), (1,), ("dense",), ("global",), 4).table
         got = np.loadtxt(tmp_path / "variance.csv", delimiter=",", skiprows=1, usecols=8)
         np.testing.assert_allclose(got, ours["var"], rtol=1e-9)
 
@@ -108,8 +108,8 @@ def _needs(device: str) -> None:
 def test_pennylane_devices_agree_with_jax_engine_in_variance(device):
     _needs(device)
     args = ((2, 3), (2,), ("dense", "original"), ("global", "local"), 6)
-    ref = variance(*args)
-    got = variance(*args, engine="pennylane", device=device)
+    ref = variance(*args).table
+    got = variance(*args, engine="pennylane", device=device).table
     for col in ("mean", "var"):
         np.testing.assert_allclose(got[col], ref[col], rtol=1e-9, atol=1e-12)
 

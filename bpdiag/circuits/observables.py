@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpdiag.circuits.pauli import from_wires
+
 COSTS = ("global", "local", "zz", "z0")
 
 
@@ -50,10 +52,8 @@ def cost_weight(cost: str, n_qubits: int) -> float:
 def cost_paulis(cost: str, n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
     """The cost as bit-packed Pauli keys (:mod:`bpdiag.circuits.pauli`): ``(keys uint64[m],
     coefs float64[m])``."""
-    from bpdiag.circuits import pauli as pa
-
     terms = cost_terms(cost, n_qubits)
-    keys = np.array([pa.from_wires(ops, n_qubits) for _, ops in terms], dtype=np.uint64)
+    keys = np.array([from_wires(ops, n_qubits) for _, ops in terms], dtype=np.uint64)
     return keys, np.array([c for c, _ in terms], dtype=float)
 
 

@@ -144,7 +144,7 @@ FIGURES: tuple[Figure, ...] = (
         "exact",
         "exact",
         ("variance.csv",),
-        "bpdiag.analyses.exact:variance_method_figure",
+        "bpdiag.figures.exact:variance_method_figure",
         "Exact gradient variances (lines, no sampling error) against sampled ones (points), "
         "with the shot-noise floor of N-shot parameter-shift gradients.",
         meta="variance.json",
@@ -154,7 +154,7 @@ FIGURES: tuple[Figure, ...] = (
         "shots",
         "exact",
         ("variance_shots.csv",),
-        "bpdiag.analyses.exact:shots_figure",
+        "bpdiag.figures.exact:shots_figure",
         "Shots per circuit needed for the gradient's spread to exceed its shot noise.",
         meta="variance_shots.json",
     ),
@@ -242,10 +242,9 @@ def _variance_options() -> set[str]:
 
 
 def _noise_options() -> set[str]:
-    from bpdiag.analyses.noise import sweep
-    from bpdiag.analyses.variance import VarianceConfig
+    from bpdiag.analyses.variance import VarianceConfig, noise_variance
 
-    named = set(inspect.signature(sweep).parameters)
+    named = set(inspect.signature(noise_variance).parameters)
     named -= {"out", "resume", "sink", "progress", "options"}
     return named | _fields(VarianceConfig) - {"memory_budget", "noise_where"} | {"min_layers"}
 

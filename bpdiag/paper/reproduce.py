@@ -24,17 +24,18 @@ Runner = Callable[..., dict[str, Path]]
 
 def _run_variance(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:
     from bpdiag.analyses import variance as va
+    from bpdiag.results import variance as write
 
-    df = va.variance(out=out, resume=resume, progress=progress, **opts)
-    return va.write(df, out)
+    sink = results.CsvSink(out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume)
+    return write.write(va.variance(sink=sink, progress=progress, **opts), out)
 
 
 def _run_noise(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:
-    from bpdiag.analyses import noise as nz
+    from bpdiag.analyses import variance as va
+    from bpdiag.results import variance as write
 
-    min_layers = int(opts.pop("min_layers", 1))
-    df = nz.sweep(out=out, resume=resume, progress=progress, **opts)
-    return nz.write(df, out, min_layers=min_layers)
+    sink = results.CsvSink(out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume)
+    return write.write(va.noise_variance(sink=sink, progress=progress, **opts), out)
 
 
 def _run_entropy(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool) -> dict:

@@ -158,4 +158,3 @@ class CsvSink:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return pd.DataFrame(columns=self.columns)
         return pd.read_csv(self.path)
-
