@@ -206,7 +206,7 @@ def check_study_qc(table: pd.DataFrame, data: pd.DataFrame) -> None:
 
 
 def check_study_loss(runs: pd.DataFrame, data: pd.DataFrame) -> None:
-    for (a, n, L), d in runs.groupby(["ansatz", "qubits", "layers"]):
+    for (a, n, L), d in runs.groupby(["ansatz", "n_qubits", "n_layers"]):
         for model, g in d.groupby("model"):
             exp = [
                 (
@@ -223,7 +223,7 @@ def check_study_loss(runs: pd.DataFrame, data: pd.DataFrame) -> None:
 
 def check_study_qgrad(runs: pd.DataFrame, history: pd.DataFrame, data: pd.DataFrame) -> None:
     q = runs[runs["model"] == "quantum"]
-    for (a, n, L), g in q.groupby(["ansatz", "qubits", "layers"]):
+    for (a, n, L), g in q.groupby(["ansatz", "n_qubits", "n_layers"]):
         h = history[history["run_id"].isin(g["run_id"])]
         exp = [
             (e, v["qgrad_var"].mean(), _se(v["qgrad_var"].dropna()), _se(v["qgrad_var"].dropna()))
