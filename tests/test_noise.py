@@ -332,7 +332,7 @@ def test_decay_rate_grows_with_strength_for_every_channel_layer_noise():
         cost=("local",),
         samples=300,
         noise="none,depolarizing:0.02,0.06,dephasing:0.02,0.06,amplitude_damping:0.02,0.06",
-        where="layer",
+        noise_where="layer",
         seed=2,
         min_layers=4,
     )

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from bpdiag.circuits import Circuit
+from bpdiag.circuits import Circuit, cost_weight
 from bpdiag.circuits.transforms import tie_params
 
 
@@ -191,5 +191,5 @@ def haar_variance(n_qubits: int, cost: str) -> float:
     E Tr(K^2) = (d w / 2) d^2/(d^2 - 1). (McClean et al. 2018; Cerezo et al. 2021.)
     """
     d = 2.0**n_qubits
-    w = {"global": 1.0, "zz": 1.0, "local": 1.0 / n_qubits, "z0": 1.0}[cost]
+    w = cost_weight(cost, n_qubits)
     return w * d**2 / (2 * (d**2 - 1) * (d + 1))

@@ -497,8 +497,12 @@ def variance(
 def _haar_records(config: VarianceConfig) -> list[dict]:
     """The Haar (2-design) variance for every n of the grid's range and every cost it has."""
     n_range = range(min(config.qubits), max(config.qubits) + 1)
-    costs = [c for c in config.cost if c in ("global", "local", "zz")]
-    return [{"cost": c, "n_qubits": n, "var": haar_variance(n, c)} for c in costs for n in n_range]
+    return [
+        {"cost": c, "n_qubits": n, "var": haar_variance(n, c)}
+        for c in config.cost
+        for n in n_range
+        if c != "zz" or n >= 2
+    ]
 
 
 def _depth_fits(table: pd.DataFrame, config: VarianceConfig, min_layers: int = 1):
@@ -516,7 +520,7 @@ def noise_variance(
     samples: int = 200,
     *,
     noise: str = "depolarizing:0,0.01,0.02,0.05",
-    where: str = "gate",
+    noise_where: str = "gate",
     param: str = "middle",
     seed: int = 0,
     dtype: str = "complex128",
@@ -527,7 +531,7 @@ def noise_variance(
 ) -> Result:
     """Var[dC/dtheta] on a (ansatz, n_qubits, n_layers) grid for every noise model in ``noise``
     (comma-separated, e.g. ``"depolarizing:0,0.01,0.05"``), applied after every gate or layer
-    (``where``): the noise analysis (``bpdiag reproduce`` writes it as ``noise.csv``). It was
+    (``noise_where``): the noise analysis (``bpdiag reproduce`` writes it as ``noise.csv``). It was
     ``bpdiag.analyses.noise.sweep``.
 
     Returns a :class:`~bpdiag.analyses._common.Result` whose table is :func:`variance`'s (with
@@ -551,7 +555,7 @@ def noise_variance(
         sink=sink,
         progress=progress,
         noise=noise,
-        noise_where=where,
+        noise_where=noise_where,
         **options,
     )
     config = VarianceConfig(**res.meta["config"])

@@ -20,9 +20,9 @@ def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
     """Grant et al. (2019) identity blocks: cut ``circuit`` into blocks of ``block_layers``
     layers, follow each block by its inverse (gates reversed, every angle negated), and give the
     inverse its own parameters. Drawing parameters with :func:`tie_params` makes each block the
-    identity at the start. The layer of a gate is read from its parameter index
-    (``p * n_layers // n_params``); fixed gates belong to the layer of the rotation before them,
-    and fixed gates before the first rotation (a state preparation) stay in front.
+    identity at the start. The layer of a gate is the circuit's recorded layer structure
+    (:func:`bpdiag.circuits.layer_of`); gates before the first layer (a state preparation) stay
+    in front.
 
     Returns a circuit with twice the parameters, numbered in gate order; ``meta`` records
     ``tied`` ((inverse param, forward param), ...), ``identity_blocks`` ((forward start, forward

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
+from bpdiag.circuits import COSTS
 from bpdiag.cli._common import (
     Choices,
     IntRange,
@@ -32,9 +33,7 @@ _OPTIONS = options(
         show_default=True,
         help="comma-separated: dense,sparse,mcclean,original",
     ),
-    click.option(
-        "--cost", type=Choices(("global", "local", "zz")), default="global,local", show_default=True
-    ),
+    click.option("--cost", type=Choices(COSTS), default="global,local", show_default=True),
     click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True),
     click.option(
         "--param",

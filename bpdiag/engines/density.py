@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bpdiag._resources import plan_chunk
-from bpdiag.circuits import TWO_QUBIT, Circuit, chain_pairs, observables
+from bpdiag.circuits import Circuit, chain_pairs, layer_of, observables
 from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
 from bpdiag.engines._program import gate_kernels, lower
 from bpdiag.engines.jax import DTYPES, _batch, _gate
@@ -61,7 +61,6 @@ jax.config.update("jax_enable_x64", True)
 CHANNELS = ("depolarizing", "amplitude_damping", "dephasing")
 WHERE = ("gate", "layer")
 #: Families whose builders allocate parameters layer by layer (see :func:`gate_layers`).
-LAYERED_FAMILIES = ("dense", "sparse", "mcclean", "original")
 
 _PAULI = {
     "X": np.array([[0, 1], [1, 0]], dtype=complex),
@@ -208,43 +207,16 @@ def _moments(circuit: Circuit) -> list[int]:
 
 
 def gate_layers(circuit: Circuit) -> tuple[int, ...]:
-    """The layer index of every gate, int per gate (non-decreasing for the built families).
+    """The layer index of every gate, int per gate (non-decreasing), for ``where="layer"`` noise.
 
-    For circuits built by :func:`~bpdiag.circuits.dense_hea`, ``sparse_hea``, ``mcclean`` and
-    ``original_circuit`` (``meta`` family and n_layers), which hand out ``n_params / n_layers``
-    parameters per layer in order: a parameterized gate belongs to layer ``param // per_layer``;
-    a two-qubit fixed gate (entangler) to the layer of the parameterized gate before it; any other
-    unparameterized gate (data encoding, fixed preparation) to the layer of the parameterized gate
-    after it. Any other circuit is split into ASAP moments (gates on disjoint wires, each placed
+    A circuit that records its layers (every family; :func:`bpdiag.circuits.layer_of`) is cut
+    there, with the gates before the first layer (a data encoding, a fixed preparation) joining
+    layer 0. Any other circuit is split into ASAP moments (gates on disjoint wires, each placed
     right after the latest gate on its wires).
     """
-    family = circuit.info("family")
-    n_layers = circuit.info("n_layers")
-    P = circuit.n_params
-    if family not in LAYERED_FAMILIES or not n_layers or P % n_layers:
+    if circuit.info("layer_starts") is None:
         return tuple(_moments(circuit))
-    per_layer = P // n_layers
-    own: list[int | None] = []
-    for srcs in circuit.sources:
-        idx = [s.index for s in srcs if s.kind == "param"]
-        own.append(min(idx) // per_layer if idx else None)
-    out: list[int] = []
-    nxt = [None] * len(own)
-    upcoming = n_layers - 1
-    for g in range(len(own) - 1, -1, -1):
-        if own[g] is not None:
-            upcoming = own[g]
-        nxt[g] = upcoming
-    previous = 0
-    for g, gate in enumerate(circuit.gates):
-        if own[g] is not None:
-            previous = own[g]
-            out.append(own[g])
-        elif gate in TWO_QUBIT:
-            out.append(previous)
-        else:
-            out.append(nxt[g])
-    return tuple(out)
+    return tuple(int(k) for k in np.maximum(layer_of(circuit), 0))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def _noise_options() -> set[str]:
 
     named = set(inspect.signature(noise_variance).parameters)
     named -= {"out", "resume", "sink", "progress", "options"}
-    return named | _fields(VarianceConfig) - {"memory_budget", "noise_where"} | {"min_layers"}
+    return named | _fields(VarianceConfig) - {"memory_budget"} | {"min_layers"}
 
 
 def _entropy_options() -> set[str]:
