@@ -585,10 +585,11 @@ def test_cli_writes_tables_and_fails_on_dead(tmp_path):
         assert col in df.columns
     assert list(df["n_dead"]) == [4, 6, 2, 3]
     params = pd.read_csv(out / "lie_params.csv")
-    assert list(params.columns[:9]) == [
+    assert list(params.columns[:10]) == [
         "ansatz",
         "n_qubits",
         "n_layers",
+        "cost",
         "param",
         "gate",
         "wire",
@@ -636,3 +637,24 @@ def test_mixed_sources_and_constants_are_handled():
     )
     g = lie.dla(c, x=np.array([0.3]))
     assert g.pauli and g.dim == _pennylane_frame_dla_dim(c, np.array([0.3]))
+
+
+def test_several_costs_in_one_run_equal_separate_runs():
+    import pandas as pd
+
+    from bpdiag.analyses import lie as la
+
+    both = la.lie(("dense", "original"), (3,), (2,), ("global", "local"), deep_layers=4, samples=20)
+    assert list(both.table["cost"]) == ["global", "local", "global", "local"]
+    for cost in ("global", "local"):
+        one = la.lie(("dense", "original"), (3,), (2,), cost, deep_layers=4, samples=20)
+        pd.testing.assert_frame_equal(
+            both.table[both.table["cost"] == cost].reset_index(drop=True), one.table
+        )
+        p = both.tables["params"]
+        pd.testing.assert_frame_equal(
+            p[p["cost"] == cost].reset_index(drop=True), one.tables["params"]
+        )
+    # the global cost reads Z on every wire, so the dense HEA's last RZ layer is dead for both
+    dead = both.tables["params"].query("ansatz == 'dense' and dead")
+    assert set(dead["cost"]) == {"global", "local"}

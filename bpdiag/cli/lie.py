@@ -48,7 +48,13 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
         "--qubits", type=IntRange(1), default="2..6", show_default=True, help="2..6 or 2,4"
     ),
     click.option("--layers", type=IntRange(1), default="2", show_default=True),
-    click.option("--cost", type=click.Choice(COSTS), default="local", show_default=True),
+    click.option(
+        "--cost",
+        type=Choices(COSTS),
+        default="local",
+        show_default=True,
+        help="comma-separated: " + ",".join(COSTS),
+    ),
     click.option(
         "--deep-layers",
         type=click.IntRange(min=1),

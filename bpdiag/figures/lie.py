@@ -21,9 +21,11 @@ def lie_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     Right: DLA dimension of the audited circuits against n, with dim su(2^n) = 4^n - 1."""
     style()
     fig, (ax_v, ax_d) = plt.subplots(1, 2, figsize=(2 * COLUMN_WIDTH, 2.5))
-    groups = list(df.groupby(["ansatz", "n_layers"], sort=False))
+    several = "cost" in df and df["cost"].nunique() > 1  # then each curve names its cost
+    groups = list(df.groupby(["ansatz", "n_layers", "cost"], sort=False))
     colors = _colors(len(groups))
-    for i, ((ansatz, layers), g) in enumerate(groups):
+    for i, ((name, layers, cost), g) in enumerate(groups):
+        ansatz = f"{name} ({cost})" if several else name
         g = g.sort_values("n_qubits")
         n = g["n_qubits"].to_numpy()
         c, m = colors[i], MARKERS[i % len(MARKERS)]

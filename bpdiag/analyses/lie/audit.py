@@ -35,6 +35,7 @@ PARAM_COLUMNS = [
     "ansatz",
     "n_qubits",
     "n_layers",
+    "cost",
     "param",
     "gate",
     "wire",
@@ -193,7 +194,7 @@ class LieConfig:
     ansatz: tuple[str, ...] = ("original", "dense", "sparse")
     qubits: tuple[int, ...] = (2, 3, 4, 5, 6)
     layers: tuple[int, ...] = (2,)
-    cost: str = "local"
+    cost: tuple[str, ...] = ("local",)
     deep_layers: int = 50
     samples: int = 500
     seed: int = 0
@@ -201,7 +202,7 @@ class LieConfig:
     sparse_density: float = 0.5
 
     def __post_init__(self) -> None:
-        as_axes(self, ("ansatz", "qubits", "layers"))
+        as_axes(self, ("ansatz", "qubits", "layers", "cost"))
         for a in self.ansatz:
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
@@ -211,9 +212,10 @@ class LieConfig:
             raise ValueError(f"n_qubits must be <= 9 for the audit, got {max(self.qubits)}")
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
-        if self.cost not in COSTS:
-            raise ValueError(f"unknown cost {self.cost!r}; choose from {', '.join(COSTS)}")
-        if self.cost == "zz" and min(self.qubits) < 2:
+        for c in self.cost:
+            if c not in COSTS:
+                raise ValueError(f"unknown cost {c!r}; choose from {', '.join(COSTS)}")
+        if "zz" in self.cost and min(self.qubits) < 2:
             raise ValueError("the zz cost needs n_qubits >= 2")
         if self.deep_layers < 1:
             raise ValueError(f"deep_layers must be >= 1, got {self.deep_layers}")
@@ -365,7 +367,7 @@ def lie(
     ansatz: Sequence[str] = ("original", "dense", "sparse"),
     qubits: Sequence[int] = (2, 3, 4, 5, 6),
     layers: Sequence[int] = (2,),
-    cost: str = "local",
+    cost: str | Sequence[str] = ("local",),
     *,
     deep_layers: int = 50,
     samples: int = 500,
@@ -374,8 +376,8 @@ def lie(
     sparse_density: float = 0.5,
     progress: bool = False,
 ) -> Result:
-    """Audit every (ansatz, n_qubits, n_layers): dead and redundant parameters, DLA, predicted vs
-    sampled cost variance at ``deep_layers``.
+    """Audit every (ansatz, n_qubits, n_layers) for every cost (a name or several): dead and
+    redundant parameters, DLA, predicted vs sampled cost variance at ``deep_layers``.
 
     Returns a :class:`~bpdiag.analyses._common.Result`: ``.table`` has one row per circuit,
     columns :data:`COLUMNS` (variances are of the dimensionless cost, over parameters);
@@ -387,7 +389,7 @@ def lie(
         tuple(ansatz),
         tuple(qubits),
         tuple(layers),
-        cost,
+        (cost,) if isinstance(cost, str) else tuple(cost),
         int(deep_layers),
         int(samples),
         int(seed),
@@ -399,18 +401,19 @@ def lie(
     deeps = {(a, n): config.circuit(a, n, config.deep_layers) for a, n, _ in points}
     engine = SharedEngine(list(circuits.values()) + list(deeps.values()))
     rows, prows, details = [], [], []
-    bar = tqdm(total=len(points), desc="lie", unit="circuit", disable=not progress, leave=False)
-    for a, n, L in points:
+    todo = [(p, c) for p in points for c in config.cost]
+    bar = tqdm(total=len(todo), desc="lie", unit="circuit", disable=not progress, leave=False)
+    for (a, n, L), cost in todo:
         params, summary, det = audit(
             circuits[(a, n, L)],
-            config.cost,
+            cost,
             deep=deeps[(a, n)],
             samples=config.samples,
             seed=config.seed,
             engine=engine,
         )
         coords = {"ansatz": a, "n_qubits": n, "n_layers": L}
-        prows.extend(coords | r for r in params)
+        prows.extend(coords | {"cost": cost} | r for r in params)
         row = coords | summary
         rows.append(row)
         details.append(coords | det | {"verdict": verdict(row, params)})
