@@ -158,3 +158,21 @@ def progress() -> bool:
     import sys
 
     return sys.stderr.isatty()
+
+
+def sparse_options(func: Callable) -> Callable:
+    """``--sparse-pattern`` and ``--sparse-density``: the sparse HEA's entangler layout."""
+    return options(
+        click.option(
+            "--sparse-pattern",
+            type=click.Choice(["brickwall", "random"]),
+            default="brickwall",
+            show_default=True,
+        ),
+        click.option(
+            "--sparse-density",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=0.5,
+            show_default=True,
+        ),
+    )(func)

@@ -19,6 +19,7 @@ from bpdiag.cli._common import (
     out_option,
     progress,
     seed_option,
+    sparse_options,
 )
 from bpdiag.figures.lie import lie_figure
 from bpdiag.results.lie import write_lie
@@ -70,18 +71,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
         help="parameter samples of the cost at --deep-layers (0: predict only)",
     ),
     seed_option,
-    click.option(
-        "--sparse-pattern",
-        type=click.Choice(["brickwall", "random"]),
-        default="brickwall",
-        show_default=True,
-    ),
-    click.option(
-        "--sparse-density",
-        type=click.FloatRange(0, 1, min_open=True),
-        default=0.5,
-        show_default=True,
-    ),
+    sparse_options,
     out_option("results/lie"),
     click.option(
         "--fail-on-dead", is_flag=True, help="exit with status 1 if any parameter is dead"

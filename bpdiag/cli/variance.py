@@ -19,6 +19,7 @@ from bpdiag.cli._common import (
     progress,
     resume_option,
     seed_option,
+    sparse_options,
 )
 
 _OPTIONS = options(
@@ -60,18 +61,7 @@ _OPTIONS = options(
     ),
     fallback_option,
     dtype_option,
-    click.option(
-        "--sparse-pattern",
-        type=click.Choice(["brickwall", "random"]),
-        default="brickwall",
-        show_default=True,
-    ),
-    click.option(
-        "--sparse-density",
-        type=click.FloatRange(0, 1, min_open=True),
-        default=0.5,
-        show_default=True,
-    ),
+    sparse_options,
     out_option("results/variance"),
     resume_option("variance.csv"),
     click.option(
