@@ -17,6 +17,7 @@ from bpdiag.circuits import (
     sparse_hea,
     z_signs,
 )
+from bpdiag.circuits.encodings import encoded_circuit
 
 
 def test_circuit_is_immutable_and_counts_params():
@@ -79,7 +80,7 @@ def test_original_circuit_matches_the_study():
     assert c.gates[:4] == ("RY",) * 4 and all(s[0].kind == "data" for s in c.sources[:4])
     cnots = [w for g, w in zip(c.gates, c.wires) if g == "CNOT"]
     assert cnots[:4] == [(0, 1), (1, 2), (2, 3), (3, 0)]
-    assert original_circuit(3, 3, reupload=True).gates.count("RY") == 9
+    assert encoded_circuit("reupload", 3, 3).gates.count("RY") == 9
 
 
 def test_build_rejects_unknown_and_bad_sizes():
@@ -131,7 +132,7 @@ def test_layer_of_matches_the_family_definitions():
     assert layer_of(c).tolist() == [-1] * n + [k for k in range(L) for _ in range(2 * n)]
     assert n_layers(c) == L
     # re-uploading puts the encoding at the start of every later layer
-    r = original_circuit(n, L, reupload=True)
+    r = encoded_circuit("reupload", n, L)
     assert layer_of(r).tolist() == [-1] * n + [0] * (2 * n) + [1] * (3 * n) + [2] * (3 * n)
     with pytest.raises(ValueError, match="layer"):
         layer_of(random_circuit(3, 10))

@@ -252,9 +252,22 @@ def test_trained_checkpoint_states_match_pennylane(tmp_path):
 
 def test_encodings_reuse_the_foundation_circuits():
     for L in (0, 1, 3):
-        a, b = enc.encoded_circuit("reupload", 4, L), original_circuit(4, L, reupload=True)
-        assert (a.gates, a.wires, a.sources) == (b.gates, b.wires, b.sources)
-        assert a.info("layer_starts") == b.info("layer_starts")
+        # re-uploading, written out: RY(x) on every wire, then per layer (RY(x) again for l > 0)
+        # RZ(w) on every wire and the CNOT ring
+        a, n = enc.encoded_circuit("reupload", 4, L), 4
+        gates, wires, starts = ["RY"] * n, [(w,) for w in range(n)], []
+        for layer in range(L):
+            starts.append(len(gates))
+            if layer:
+                gates += ["RY"] * n
+                wires += [(w,) for w in range(n)]
+            gates += ["RZ"] * n + ["CNOT"] * n
+            wires += [(w,) for w in range(n)] + [(i, (i + 1) % n) for i in range(n)]
+        assert (a.gates, a.wires) == (tuple(gates), tuple(wires))
+        assert a.info("layer_starts") == tuple(starts)
+        data = [s[0].index for s in a.sources if s and s[0].kind == "data"]
+        assert data == list(range(n)) * max(L, 1)
+        assert a.n_params == n * L
         a, b = enc.encoded_circuit("angle", 4, L), original_circuit(4, L)
         assert (a.gates, a.wires, a.sources) == (b.gates, b.wires, b.sources)
         assert a.info("layer_starts") == b.info("layer_starts")

@@ -28,6 +28,7 @@ from bpdiag.circuits import (
     random_circuit,
 )
 from bpdiag.circuits import pauli as pa
+from bpdiag.circuits.encodings import encoded_circuit
 from bpdiag.cli import main
 from bpdiag.engines import numpy as ne
 
@@ -276,7 +277,7 @@ def _pennylane_frame_dla_dim(circuit, x):
         build("sparse", 4, 2),
         build("mcclean", 3, 3, seed=1),
         original_circuit(3, 2),
-        original_circuit(2, 2, reupload=True),  # data gates inside: Pauli-sum generators
+        encoded_circuit("reupload", 2, 2),  # data gates inside: Pauli-sum generators
         random_circuit(3, 16, seed=3, n_data=2),
     ],
     ids=["dense", "sparse", "mcclean", "original", "reupload", "random"],

@@ -26,6 +26,7 @@ from bpdiag.circuits import (
     random_circuit,
     sparse_hea,
 )
+from bpdiag.circuits.encodings import encoded_circuit
 from bpdiag.cli import main
 from bpdiag.engines import density as de
 from bpdiag.engines import jax as je
@@ -141,7 +142,7 @@ def test_gate_layers_of_built_families():
     # mcclean: the RY(pi/4) preparation joins layer 0
     assert de.gate_layers(mcclean(3, 2)) == (0,) * 8 + (1,) * 5
     # original with re-uploading: each encoding joins the layer it precedes
-    assert de.gate_layers(original_circuit(3, 2, reupload=True)) == (0,) * 9 + (1,) * 9
+    assert de.gate_layers(encoded_circuit("reupload", 3, 2)) == (0,) * 9 + (1,) * 9
 
 
 def test_gate_layers_of_other_circuits_are_moments():
@@ -186,7 +187,7 @@ def test_gate_noise_matches_default_mixed(kind, seed):
     "circuit, last_gates",
     [
         (dense_hea(3, 2), [7, 15]),
-        (original_circuit(3, 2, reupload=True), [8, 17]),
+        (encoded_circuit("reupload", 3, 2), [8, 17]),
         (mcclean(3, 2, seed=4), [7, 12]),
     ],
     ids=["dense", "original", "mcclean"],

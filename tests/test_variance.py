@@ -15,7 +15,6 @@ from bpdiag.analyses.variance import (
 )
 from bpdiag.circuits import dense_hea
 from bpdiag.cli import main
-from bpdiag.engines import jax as je
 
 
 def test_haar_closed_form_by_brute_force_for_one_qubit():

@@ -12,7 +12,8 @@ simulates.
   ``ZZFeatureMap`` angle convention). The pair products are *derived data features* appended to
   ``x`` by :func:`zz_features`, so the circuit stays a list of rotations linear in its features.
 * ``reupload``: ``RY(x_i)`` before every ansatz layer (Pérez-Salinas et al., Quantum 4, 226
-  (2020)); with ``ansatz="original"`` this is exactly ``original_circuit(n, L, reupload=True)``.
+  (2020)); with ``ansatz="original"`` this is the original circuit with re-uploading (the one
+  place it is built).
 * ``amplitude``: the normalised feature vector *is* the state (Schuld & Petruccione 2018,
   PennyLane's ``AmplitudeEmbedding(pad_with=0, normalize=True)``). No fixed list of rotations
   prepares an arbitrary state, so :func:`amplitude_state` builds it from the features directly; an
@@ -234,8 +235,8 @@ def reupload(
     n_qubits: int, n_layers: int, *, ansatz: str = "original", seed: int = 0, **options
 ) -> Circuit:
     """``RY(x)`` before every ansatz layer (once if ``n_layers == 0``); ``options`` go to
-    :func:`bpdiag.circuits.build`. Layer ``l > 0`` starts at its re-uploaded ``RY(x)`` (as in
-    ``original_circuit(n, L, reupload=True)``); the first ``RY(x)`` comes before layer 0."""
+    :func:`bpdiag.circuits.build`. Layer ``l > 0`` starts at its re-uploaded ``RY(x)``; the first
+    ``RY(x)`` comes before layer 0."""
     layers = ansatz_layers(ansatz, n_qubits, n_layers, seed=seed, **options)
     blocks: list[Circuit] = []
     starts: list[int] = []

@@ -113,31 +113,27 @@ def mcclean(n_qubits: int, n_layers: int, *, seed: int = 0) -> Circuit:
     return b.circuit("mcclean", family="mcclean", n_layers=n_layers, seed=seed)
 
 
-def original_circuit(n_qubits: int, n_layers: int, *, reupload: bool = False) -> Circuit:
+def original_circuit(n_qubits: int, n_layers: int) -> Circuit:
     """The original option-pricing circuit: RY(x_i) on every qubit, then per layer RZ(w) on every
     qubit and a CNOT ring (i, i+1 mod n). Readout <Z_i> on every qubit.
 
-    With ``reupload`` the RY(x_i) encoding is repeated before every layer.
-    For n = 2 the ring is CNOT(0,1), CNOT(1,0); for n = 1 there is no entangler.
+    For n = 2 the ring is CNOT(0,1), CNOT(1,0); for n = 1 there is no entangler. With the
+    encoding repeated before every layer it is
+    ``bpdiag.circuits.encodings.encoded_circuit("reupload", n, L)`` (the one encoded-circuit
+    builder).
     """
     _check_size(n_qubits, n_layers)
     b = _Builder(n_qubits)
-
-    def encode() -> None:
-        for w in range(n_qubits):
-            b.add("RY", (w,), X(w))
-
-    encode()
-    for layer in range(n_layers):
+    for w in range(n_qubits):
+        b.add("RY", (w,), X(w))
+    for _ in range(n_layers):
         b.layer()
-        if reupload and layer > 0:
-            encode()
         for w in range(n_qubits):
             b.rot("RZ", w)
         if n_qubits > 1:
             for i in range(n_qubits):
                 b.add("CNOT", (i, (i + 1) % n_qubits))
-    c = b.circuit("original", family="original", n_layers=n_layers, reupload=reupload)
+    c = b.circuit("original", family="original", n_layers=n_layers)
     return Circuit(c.n_qubits, c.gates, c.wires, c.sources, c.n_params, n_qubits, c.name, c.meta)
 
 
