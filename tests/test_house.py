@@ -108,6 +108,17 @@ def test_no_import_circles():
     assert _cycles(_internal_edges()) == []
 
 
+def test_rooms_form_no_circle_either():
+    """The rooms (circuits, engines, analyses, results, ...) import each other one way only."""
+    rooms: dict[str, set[str]] = {}
+    for m, targets in _internal_edges().items():
+        a = ".".join(m.split(".")[:2])
+        rooms.setdefault(a, set()).update(
+            b for t in targets if (b := ".".join(t.split(".")[:2])) != a
+        )
+    assert _cycles(rooms) == []
+
+
 def test_nothing_imports_the_cli():
     users = [
         m

@@ -48,7 +48,6 @@ from bpdiag.data._prepare import (
     split,
 )
 from bpdiag.data._synth import SYNTH_COLUMNS, synthesize
-from bpdiag.results.data import save_options  # the writer lives in results/; kept here by name
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -79,7 +78,6 @@ __all__ = [
     "make_features",
     "nested_subsets",
     "prepare",
-    "save_options",
     "split",
     "synthesize",
 ]

@@ -44,10 +44,8 @@ class TrainWriter:
         self.name = str(self.last)
 
     def load(self) -> dict | None:
-        if self.resume and self.last.exists():
-            from bpdiag.train.checkpoint import read_checkpoint
-
-            return read_checkpoint(self.last)
+        if self.resume and self.last.exists():  # as bpdiag.train.checkpoint.read_checkpoint
+            return torch.load(self.last, map_location="cpu", weights_only=True)
         return None
 
     def begin(self, history: list[dict]) -> None:
