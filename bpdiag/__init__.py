@@ -39,6 +39,7 @@ _EXPORTS = {
     "Result": "bpdiag.analyses._common",
     # analyses
     "variance": "bpdiag.analyses.variance",
+    "noise_variance": "bpdiag.analyses.variance",
     "fit_decay": "bpdiag.analyses.variance",
     "haar_variance": "bpdiag.analyses.variance",
     "entropy": "bpdiag.analyses.entropy",
