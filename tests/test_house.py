@@ -204,3 +204,25 @@ def test_only_results_writes_files():
         and (hits := _writes(ast.parse(f.read_text())))
     }
     assert bad == {}
+
+
+def _command_bodies() -> dict[str, int]:
+    """Lines of every click command's body (docstring excluded) in bpdiag/cli."""
+    out = {}
+    for f in sorted((ROOT / "cli").glob("*.py")):
+        for node in ast.parse(f.read_text()).body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            if not any("command" in ast.unparse(d) for d in node.decorator_list):
+                continue
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            out[f"{f.stem}:{node.name}"] = node.end_lineno - body[0].lineno + 1 if body else 0
+    return out
+
+
+def test_every_command_body_is_short():
+    bodies = _command_bodies()
+    assert {"variance", "entropy", "lie", "train", "study"} <= {k.split(":")[1] for k in bodies}
+    assert {k: n for k, n in bodies.items() if n > 30} == {}
