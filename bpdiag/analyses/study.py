@@ -38,7 +38,7 @@ from bpdiag.analyses._common import MemorySink, Result, Sink
 #: Columns of runs.csv that identify a run (all other columns are its results).
 RUN_KEYS = ["run_id", "ansatz", "n_qubits", "n_layers", "subset", "seed", "model"]
 #: Every column of runs.csv, in order (losses on the standardised target; rmse, mae in rupees;
-#: mape in percent; wall_s in seconds).
+#: mape in percent). Wall times are in the meta, never in the table: same seed, same bytes.
 RUN_COLUMNS = [
     *RUN_KEYS,
     "epochs_run",
@@ -55,7 +55,6 @@ RUN_COLUMNS = [
     "n_params_quantum",
     "qgrad_var_mean",
     "qgrad_var_per_epoch",
-    "wall_s",
 ]
 #: Columns of history.csv: one row per run and epoch.
 HISTORY_COLUMNS = ["run_id", "epoch", "train_loss", "val_loss", "qgrad_var", "lr"]
@@ -298,10 +297,10 @@ def study(
     """Run every point of ``config``; return a :class:`~bpdiag.analyses._common.Result`.
 
     ``.table``: the runs, one row per run in grid order (:data:`RUN_COLUMNS`: RUN_KEYS, losses,
-    test metrics in rupees, parameter counts, the quantum gradient variance per epoch,
-    ``wall_s``). ``.tables["history"]``: one row per run and epoch (:data:`HISTORY_COLUMNS`).
+    test metrics in rupees, parameter counts, the quantum gradient variance per epoch).
+    ``.tables["history"]``: one row per run and epoch (:data:`HISTORY_COLUMNS`).
     ``.tables["qc"]``: see :func:`quantum_contribution`. ``.meta``: config, loss, definition,
-    run count and wall time (seconds).
+    run count, wall time and per-run ``timing`` (seconds, runs computed by this call).
 
     Each finished run is put into ``sink`` (and its epochs into ``history_sink``) at once; runs
     whose ``run_id`` the sink already holds are skipped (resume). Both default to in-memory
@@ -321,6 +320,7 @@ def study(
     history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
     mapper, handle = _executor(executor, jobs, address)
+    timing: list[dict] = []  # wall times live in the meta (JSON), never in a table
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -334,8 +334,9 @@ def study(
     try:
         for row in mapper(run_one, todo):
             hist = row.pop("history")
+            timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
+            history_sink.append(hist)  # first: a run counts as finished once its row is in
             sink.append(pd.DataFrame([row], columns=RUN_COLUMNS))
-            history_sink.append(hist)
             if on_run is not None:
                 on_run(row)
             bar.update(1)
@@ -344,8 +345,10 @@ def study(
         if handle is not None:
             handle.shutdown() if hasattr(handle, "shutdown") else handle.close()
     order = {r["run_id"]: i for i, r in enumerate(runs)}
-    table = _in_grid_order(sink.read(), order, ["_o"])
-    history = _in_grid_order(history_sink.read(), order, ["_o", "epoch"])
+    table = _in_grid_order(sink.read(), order, ["_o"], ["run_id"])
+    history = _in_grid_order(history_sink.read(), order, ["_o", "epoch"], ["run_id", "epoch"])
+    # epochs of a run killed before its row was written are recomputed: keep the finished runs'
+    history = history[history["run_id"].isin(table["run_id"])].reset_index(drop=True)
     qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
     meta = {
         "analysis": "study",
@@ -355,13 +358,17 @@ def study(
         "units": {"test_rmse": "rupees", "test_mae": "rupees", "test_mape": "percent"},
         "runs": len(table),
         "wall_s": time.perf_counter() - t0,
+        "timing": timing,
     }
     return Result(table, meta, {"history": history, "qc": qc})
 
 
-def _in_grid_order(df: pd.DataFrame, order: dict[str, int], by: list[str]) -> pd.DataFrame:
-    """The rows of the grid's runs, sorted in grid order (independent of scheduling)."""
-    df = df[df["run_id"].isin(order)]
+def _in_grid_order(
+    df: pd.DataFrame, order: dict[str, int], by: list[str], unique: list[str]
+) -> pd.DataFrame:
+    """The rows of the grid's runs, sorted in grid order (independent of scheduling), each
+    ``unique`` key once (the last written: a recomputed run replaces a partial one)."""
+    df = df[df["run_id"].isin(order)].drop_duplicates(unique, keep="last")
     return (
         df.assign(_o=df["run_id"].map(order))
         .sort_values(by, kind="stable")

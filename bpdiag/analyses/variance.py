@@ -73,6 +73,8 @@ COLUMNS = [
     *_shots.SHOT_FIELDS,
 ]
 KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", *_noise.NOISE_COLUMNS, "method"]
+#: The columns that identify a grid point (its rows, one per cost and method, finish together).
+POINT = ["ansatz", "n_qubits", "n_layers", *_noise.NOISE_COLUMNS]
 UNITS = {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"}
 NOISE_UNITS = {
     "var": "1/rad^2",

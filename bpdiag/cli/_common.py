@@ -176,3 +176,14 @@ def sparse_options(func: Callable) -> Callable:
             show_default=True,
         ),
     )(func)
+
+
+#: Options that change how a run goes, not its numbers: left out of the resume record.
+_NOT_RECORDED = {"out", "resume", "jobs", "executor", "address", "progress", "fallback"}
+
+
+def run_options() -> dict:
+    """The running command's options, for the resume record beside a partial table
+    (:class:`bpdiag.results.CsvSink`): a resume with other values is refused in one line."""
+    params = click.get_current_context().params
+    return {k: v for k, v in sorted(params.items()) if k not in _NOT_RECORDED}

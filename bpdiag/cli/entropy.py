@@ -21,6 +21,7 @@ from bpdiag.cli._common import (
     out_option,
     progress,
     resume_option,
+    run_options,
     seed_option,
 )
 
@@ -124,7 +125,10 @@ def entropy(out, resume, engine, device, fallback, **opts):
     from bpdiag.figures.entropy import entropy_figure
 
     device = _resolve_device(engine, device, fallback)
-    sink = results.CsvSink(Path(out) / "entropy.csv", en.COLUMNS, en.KEY, "entropy", resume=resume)
+    sink = results.CsvSink(
+        Path(out) / "entropy.csv", en.COLUMNS, en.KEY, "entropy", resume=resume,
+        point=en.KEY, options=run_options(),
+    )  # fmt: skip
     res = en.entropy(**opts, engine=engine, device=device, sink=sink, progress=progress())
     paths = results.write_result(res.table, res.meta, out, "entropy", figure=entropy_figure)
     _echo_half_cut(res.table, opts["unit"])

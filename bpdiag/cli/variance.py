@@ -18,6 +18,7 @@ from bpdiag.cli._common import (
     out_option,
     progress,
     resume_option,
+    run_options,
     seed_option,
     sparse_options,
 )
@@ -113,7 +114,10 @@ def variance(qubits, layers, ansatz, cost, samples, out, resume, fallback, noise
     from bpdiag.results import variance as writer
 
     opts["device"] = _resolve_device(opts["engine"], opts["device"], fallback)
-    sink = CsvSink(Path(out) / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume)
+    sink = CsvSink(
+        Path(out) / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume,
+        point=va.POINT, options=run_options(),
+    )  # fmt: skip
     res = va.variance(
         qubits, layers, ansatz, cost, samples, sink=sink, progress=progress(),
         noise_where=noise_where, **opts,

@@ -26,7 +26,9 @@ def _run_variance(opts: dict, out: Path, *, resume: bool, jobs: int, progress: b
     from bpdiag.analyses import variance as va
     from bpdiag.results import variance as write
 
-    sink = results.CsvSink(out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume)
+    sink = results.CsvSink(
+        out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume, point=va.POINT
+    )
     return write.write(va.variance(sink=sink, progress=progress, **opts), out)
 
 
@@ -34,7 +36,9 @@ def _run_noise(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool
     from bpdiag.analyses import variance as va
     from bpdiag.results import variance as write
 
-    sink = results.CsvSink(out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume)
+    sink = results.CsvSink(
+        out / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume, point=va.POINT
+    )
     return write.write(va.noise_variance(sink=sink, progress=progress, **opts), out)
 
 
@@ -42,7 +46,9 @@ def _run_entropy(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bo
     from bpdiag.analyses import entropy as en
     from bpdiag.figures.entropy import entropy_figure
 
-    sink = results.CsvSink(out / "entropy.csv", en.COLUMNS, en.KEY, "entropy", resume=resume)
+    sink = results.CsvSink(
+        out / "entropy.csv", en.COLUMNS, en.KEY, "entropy", resume=resume, point=en.KEY
+    )
     res = en.entropy(sink=sink, progress=progress, **opts)
     return results.write_result(res.table, res.meta, out, "entropy", figure=entropy_figure)
 

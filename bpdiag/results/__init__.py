@@ -10,6 +10,7 @@ point in progress.
 
 from __future__ import annotations
 
+import csv
 import json
 import platform
 import time
@@ -137,16 +138,93 @@ class CsvSink:
     """A resume sink on disk: each finished point is appended to ``path`` at once.
 
     path: the CSV; columns: the table's columns (a file with other columns is refused); key: the
-    columns that identify a point; what: the table's name for messages. Without ``resume`` an
-    existing file is removed first.
+    columns that identify a row; what: the table's name for messages; point: the columns that
+    identify a point when one :meth:`append` writes several rows (default: one row per point);
+    options: the options of
+    the run (e.g. the command's), recorded beside the CSV in ``.<name>.resume.json``.
+
+    Without ``resume`` an existing file (and its record) is removed first. With ``resume`` the
+    partial file is checked before anything runs, so that it ends byte-identical to an
+    uninterrupted run:
+
+    * a resume whose ``options`` differ from the recorded ones is refused in one line naming the
+      first option that differs;
+    * a line that is not a row of the table (wrong header, wrong number of fields) is refused in
+      one line naming the file and line;
+    * a half-written last line is dropped; with ``point``, the last point in the file is dropped
+      whole, so it is recomputed: a run killed while appending leaves at most that point
+      incomplete, and points are deterministic, so recomputing a complete one changes no byte.
     """
 
     def __init__(
-        self, path: str | Path, columns: list[str], key: list[str], what: str, *, resume=False
+        self,
+        path: str | Path,
+        columns: list[str],
+        key: list[str],
+        what: str,
+        *,
+        resume: bool = False,
+        point: list[str] | None = None,
+        options: dict | None = None,
     ):
         self.path, self.columns, self.key, self.what = Path(path), list(columns), list(key), what
-        if self.path.exists() and not resume:
+        self.point = list(point) if point else None
+        self.record = self.path.with_name(f".{self.path.name}.resume.json")
+        if not resume:
+            self.path.unlink(missing_ok=True)
+            self.record.unlink(missing_ok=True)
+        else:
+            self._check_options(options)
+            self._repair()
+        if options is not None:
+            write_json({"what": what, "options": options}, self.record)
+
+    def _check_options(self, options: dict | None) -> None:
+        if options is None or not self.record.exists() or not self.path.exists():
+            return
+        try:
+            old = json.loads(self.record.read_text()).get("options", {})
+        except (ValueError, AttributeError):
+            raise ValueError(f"cannot resume: {self.record} is not a resume record") from None
+        new = _jsonable(options)
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(
+                    f"cannot --resume {self.path}: it was started with {flag} "
+                    f"{_show(old.get(name))}, not {_show(new.get(name))} (run without --resume "
+                    "to start again, or resume with the old value)"
+                )
+
+    def _repair(self) -> None:
+        if not self.path.exists():
+            return
+        text = self.path.read_text()
+        lines = text.splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            lines = lines[:-1]  # half a line: the point being written when the run was killed
+        if not lines:
             self.path.unlink()
+            return
+        header = next(csv.reader([lines[0]]))
+        if header != self.columns:
+            raise ValueError(f"{self.path} has columns {header}, not a bpdiag {self.what} table")
+        where = [self.columns.index(c) for c in self.point or []]
+        points = []
+        for number, line in enumerate(lines[1:], start=2):
+            fields = next(csv.reader([line]), [])
+            if len(fields) != len(self.columns):
+                raise ValueError(
+                    f"{self.path}, line {number}: not a row of a bpdiag {self.what} table "
+                    f"({len(fields)} fields, not {len(self.columns)}); run without --resume"
+                )
+            points.append(tuple(fields[i] for i in where))
+        keep = len(points)
+        while self.point and keep and points[keep - 1] == points[-1]:
+            keep -= 1  # the last point, whole
+        kept = "".join(lines[: 1 + keep])
+        if kept != text:
+            self.path.write_text(kept)
 
     def done(self) -> set[tuple]:
         return finished_keys(self.path, self.columns, self.key, self.what)
@@ -158,3 +236,7 @@ class CsvSink:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return pd.DataFrame(columns=self.columns)
         return pd.read_csv(self.path)
+
+
+def _show(value) -> str:
+    return "(unset)" if value is None else json.dumps(value)

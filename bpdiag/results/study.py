@@ -19,7 +19,11 @@ def study_sinks(
     out.mkdir(parents=True, exist_ok=True)
     runs = CsvSink(out / "runs.csv", run_columns, ["run_id"], "study runs", resume=resume)
     history = CsvSink(
-        out / "history.csv", history_columns, ["run_id", "epoch"], "study history", resume=resume
+        out / "history.csv",
+        history_columns,
+        ["run_id", "epoch"],
+        "study history",
+        resume=resume,  # epochs of a run without a row in runs.csv are recomputed by study()
     )
     return runs, history
 
