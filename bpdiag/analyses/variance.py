@@ -468,11 +468,14 @@ def variance(
     Returns a :class:`~bpdiag.analyses._common.Result`. ``.table``: one row per (ansatz, cost,
     n_qubits, n_layers, param, noise model, method) with the columns :data:`COLUMNS`
     (``samples, mean, mean_se, var, var_se, log2_var``, the noise coordinates, ``method`` and
-    the shot columns). Costs are dimensionless expectations in [-1, 1]; derivatives are per
-    radian. ``.meta``: ``config``, ``timing`` (wall times, never in the table), ``fits``
-    (:func:`fit_decay` records), ``units`` and, with noise, ``depth_fits``
-    (:func:`bpdiag.analyses.noise.fit_depth_decay` records). ``.tables["shots"]``: the shot
-    rows (:func:`bpdiag.analyses.shots.shot_table`) when ``shots`` is given.
+    the shot columns). Costs are any :func:`bpdiag.circuits.cost_terms` input (names, Pauli
+    sums such as ``"Z0 Z1 + 0.5 X2"``, ``"@FILE"``; PennyLane operators and Qiskit
+    ``SparsePauliOp`` are converted to a Pauli-sum string, which the ``cost`` column holds);
+    expectations are dimensionless, derivatives per radian. ``.meta``: ``config``, ``timing``
+    (wall times, never in the table), ``fits`` (:func:`fit_decay` records), ``units`` and,
+    with noise, ``depth_fits`` (:func:`bpdiag.analyses.noise.fit_depth_decay` records).
+    ``.tables["shots"]``: the shot rows (:func:`bpdiag.analyses.shots.shot_table`) when
+    ``shots`` is given.
 
     Each finished point is appended to ``sink`` at once (default: a
     :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
