@@ -48,9 +48,12 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
     summarize,
     weighted_line_fit,
 )
-from bpdiag.circuits import ANSATZE, COSTS, Circuit, build, observables
+from bpdiag.circuits import ANSATZE, Circuit, build, observables
+from bpdiag.circuits.observables import check_cost, is_diagonal
 from bpdiag.circuits.transforms import identity_blocks
+from bpdiag.engines import _convert
 from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shifts, shifted_angles
+from bpdiag.engines._observe import basis_circuits, measured
 from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
 
 PARAMS = ("middle", "first", "last", "all")
@@ -120,11 +123,8 @@ class VarianceConfig:
         for a in self.ansatz:
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
-        for c in self.cost:
-            if c not in COSTS:
-                raise ValueError(f"unknown cost {c!r}; choose from {', '.join(COSTS)}")
-        if "zz" in self.cost and min(self.qubits) < 2:
-            raise ValueError("the zz cost needs n_qubits >= 2")
+        for c in self.cost:  # names, Pauli sums, @FILE (bpdiag.circuits.cost_terms)
+            check_cost(c, min(self.qubits))
         if self.samples < 2:
             raise ValueError(f"samples must be >= 2, got {self.samples}")
         if self.param not in PARAMS:
@@ -135,7 +135,17 @@ class VarianceConfig:
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
         parse_init(self.init)
         _noise.check_config(self)
+        _check_nondiagonal(self)
         _check_method(self)
+
+
+def _check_nondiagonal(config: VarianceConfig) -> None:
+    """Costs with X/Y factors run noiseless and without --shots (for now)."""
+    off = [c for c in config.cost if not is_diagonal(c, max(config.qubits))]
+    if off and config.noise not in ("none", "", None):
+        raise ValueError(f"cost {off[0]!r} is not diagonal: --noise needs diagonal costs for now")
+    if off and config.shots:
+        raise ValueError(f"cost {off[0]!r} is not diagonal: --shots needs diagonal costs for now")
 
 
 def _check_method(config: VarianceConfig) -> None:
@@ -256,6 +266,24 @@ def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, co
     return g[:, which, :]
 
 
+def _cost_gradients(costs, circuit: Circuit, grad_fn) -> np.ndarray:
+    """Derivatives float[samples, n_diff, k] of every cost: the diagonal ones in one
+    ``grad_fn(circuit, costs)`` call (their own code path), each other one as the sum over its
+    basis-changed groups (:func:`bpdiag.engines._observe.measured`)."""
+    n = circuit.n_qubits
+    diag = [k for k, c in enumerate(costs) if is_diagonal(c, n)]
+    if len(diag) == len(costs):
+        return grad_fn(circuit, tuple(costs))
+    parts = {}
+    if diag:
+        g = grad_fn(circuit, tuple(costs[k] for k in diag))
+        parts.update({k: g[..., j] for j, k in enumerate(diag)})
+    for k, c in enumerate(costs):
+        if k not in parts:
+            parts[k] = sum(grad_fn(cg, (d,))[..., 0] for cg, d in measured(circuit, c)[1])
+    return np.stack([parts[k] for k in range(len(costs))], axis=-1)
+
+
 def _register_for(n: int, grid_max: int) -> int:
     return max(n, min(_SMALL_REGISTER, grid_max)) if n <= _SMALL_REGISTER else n
 
@@ -352,8 +380,9 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
     for a, n, L, _ in points:
         N = _register_for(n, grid_max)
         c = circuit_for(config, a, n, L)
-        gates[N] = max(gates.get(N, 0), c.n_gates)
-        kernels.setdefault(N, set()).update(gate_kernels(c))
+        for cc in (c, *basis_circuits(c, config.cost)):  # basis changes of non-diagonal costs
+            gates[N] = max(gates.get(N, 0), cc.n_gates)
+            kernels.setdefault(N, set()).update(gate_kernels(cc))
     caps = {N: capacity(G) for N, G in gates.items()}
     density_caps = functools.cache(
         lambda n, model: _noise.grid_capacity(
@@ -389,16 +418,12 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
             )
         elif config.engine == "jax":
             N = _register_for(n, grid_max)
-            grads = _jax_gradients(
-                config,
-                circuit,
-                params,
-                x,
-                config.cost,
-                n_register=N,
-                capacity=caps[N],
-                kernels=tuple(sorted(kernels[N])),
-            )
+            opts = {"n_register": N, "capacity": caps[N], "kernels": tuple(sorted(kernels[N]))}
+
+            def jax_fn(cg, costs, params=params, x=x, opts=opts):
+                return _jax_gradients(config, cg, params, x, costs, **opts)
+
+            grads = _cost_gradients(config.cost, circuit, jax_fn)
         else:
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
         shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
@@ -445,11 +470,14 @@ def variance(
     Returns a :class:`~bpdiag.analyses._common.Result`. ``.table``: one row per (ansatz, cost,
     n_qubits, n_layers, param, noise model, method) with the columns :data:`COLUMNS`
     (``samples, mean, mean_se, var, var_se, log2_var``, the noise coordinates, ``method`` and
-    the shot columns). Costs are dimensionless expectations in [-1, 1]; derivatives are per
-    radian. ``.meta``: ``config``, ``timing`` (wall times, never in the table), ``fits``
-    (:func:`fit_decay` records), ``units`` and, with noise, ``depth_fits``
-    (:func:`bpdiag.analyses.noise.fit_depth_decay` records). ``.tables["shots"]``: the shot
-    rows (:func:`bpdiag.analyses.shots.shot_table`) when ``shots`` is given.
+    the shot columns). Costs are any :func:`bpdiag.circuits.cost_terms` input (names, Pauli
+    sums such as ``"Z0 Z1 + 0.5 X2"``, ``"@FILE"``; PennyLane operators and Qiskit
+    ``SparsePauliOp`` are converted to a Pauli-sum string, which the ``cost`` column holds);
+    expectations are dimensionless, derivatives per radian. ``.meta``: ``config``, ``timing``
+    (wall times, never in the table), ``fits`` (:func:`fit_decay` records), ``units`` and,
+    with noise, ``depth_fits`` (:func:`bpdiag.analyses.noise.fit_depth_decay` records).
+    ``.tables["shots"]``: the shot rows (:func:`bpdiag.analyses.shots.shot_table`) when
+    ``shots`` is given.
 
     Each finished point is appended to ``sink`` at once (default: a
     :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
@@ -466,7 +494,7 @@ def variance(
         tuple(qubits),
         tuple(layers),
         tuple(ansatz),
-        tuple(cost),
+        _convert.as_costs(cost),
         int(samples),
         param,
         init,
@@ -503,8 +531,16 @@ def _haar_records(config: VarianceConfig) -> list[dict]:
         {"cost": c, "n_qubits": n, "var": haar_variance(n, c)}
         for c in config.cost
         for n in n_range
-        if c != "zz" or n >= 2
+        if _fits(c, n)
     ]
+
+
+def _fits(cost: str, n: int) -> bool:
+    try:
+        check_cost(cost, n)
+    except ValueError:
+        return False
+    return True
 
 
 def _depth_fits(table: pd.DataFrame, config: VarianceConfig, min_layers: int = 1):

@@ -2,6 +2,7 @@
 
 * :func:`identity_blocks` and :func:`tie_params`: Grant et al. (2019) identity-block
   initialisation (each block of layers followed by its inverse, with tied parameters).
+* :func:`measure_basis`: fixed basis-change rotations appended, to measure X/Y strings as Z.
 """
 
 from __future__ import annotations
@@ -166,3 +167,44 @@ def preparation(kind: str, n_qubits: int) -> Circuit:
     if kind == "ghz":
         return ghz_circuit(n_qubits)
     raise ValueError(f"unknown preparation {kind!r}; choose from {', '.join(PREPARATIONS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement bases
+
+#: The fixed rotation that maps each Pauli's eigenbasis to Z's: ``U^+ Z U = P`` for U appended.
+BASIS_CHANGE = {"X": ("RY", -np.pi / 2), "Y": ("RX", np.pi / 2)}
+
+
+def measure_basis(circuit: Circuit, basis: dict[int, str]) -> Circuit:
+    """``circuit`` followed by the fixed rotations (constant :class:`Source` angles, radians) that
+    turn a measurement of ``Z_w`` into one of ``basis[w]``: ``X -> RY(-pi/2)``, ``Y ->
+    RX(pi/2)``, ``Z`` (or ``I``) -> nothing. Then ``<psi| U^+ Z_S U |psi> = <psi| P_S |psi>`` for
+    every Pauli string ``P_S`` whose letters agree with ``basis``, so any engine measures a
+    qubit-wise commuting group with its diagonal observables. Parameters, data and meta
+    (layer structure included) are unchanged; ``meta["measure_basis"]`` records the basis.
+
+    >>> measure_basis(product_state_circuit(1), {0: "X"}).gates
+    ('RY', 'RZ', 'RY')
+    """
+    gates, wires, sources = list(circuit.gates), list(circuit.wires), list(circuit.sources)
+    for w, p in sorted(basis.items()):
+        if p in BASIS_CHANGE:
+            gate, angle = BASIS_CHANGE[p]
+            gates.append(gate)
+            wires.append((int(w),))
+            sources.append((Source("const", -1, float(angle)),))
+        elif p not in ("Z", "I"):
+            raise ValueError(f"unknown Pauli letter {p!r} on wire {w}; use X, Y, Z or I")
+    meta = dict(circuit.meta)
+    meta["measure_basis"] = "".join(f"{p}{w}" for w, p in sorted(basis.items()))
+    return Circuit(
+        circuit.n_qubits,
+        tuple(gates),
+        tuple(wires),
+        tuple(sources),
+        circuit.n_params,
+        circuit.n_data,
+        circuit.name,
+        tuple(sorted(meta.items())),
+    )

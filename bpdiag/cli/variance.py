@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from bpdiag.circuits import COSTS
+from bpdiag.circuits.observables import NAMED
 from bpdiag.cli._common import (
     Choices,
     IntRange,
@@ -35,7 +35,13 @@ _OPTIONS = options(
         show_default=True,
         help="comma-separated: dense,sparse,mcclean,original",
     ),
-    click.option("--cost", type=Choices(COSTS), default="global,local", show_default=True),
+    click.option(
+        "--cost",
+        callback=lambda ctx, param, value: _split_costs(value),
+        default="global,local",
+        show_default=True,
+        help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X2') or @FILE",
+    ),
     click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True),
     click.option(
         "--param",
@@ -125,6 +131,17 @@ def variance(qubits, layers, ansatz, cost, samples, out, resume, fallback, noise
     paths = writer.write(res, out)
     _show(res, opts["shots"])
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+
+
+def _split_costs(value) -> tuple[str, ...]:
+    """The --cost list: names, Pauli sums and @FILEs separated by commas (checked by the
+    library, so a bad one exits 2 with one line)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    costs = tuple(s.strip() for s in str(value).split(",") if s.strip())
+    if not costs:
+        raise click.BadParameter("give at least one cost")
+    return costs
 
 
 # ---------------------------------------------------------------------------------------------
