@@ -162,3 +162,45 @@ def test_study_history_and_duplicates_after_a_kill(tmp_path):
     run(dup, resume=True)
     assert {n: (dup / n).read_text() for n in names} == want
     assert len(pd.read_csv(dup / "runs.csv")) == 2
+
+
+# --- one writer per output folder (issue 20, section 3) -----------------------------------------
+
+
+def test_a_second_writer_is_refused_and_a_stale_lock_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".bpdiag.lock").write_text(str(holder.pid))
+        for args in (VARIANCE, ENTROPY, ["lie", "--qubits", "2", "--samples", "0"]):
+            r = _run(args, out)
+            assert r.exit_code == 2, r.output
+            assert f"another bpdiag run (pid {holder.pid}) is writing to" in r.output
+        assert not (out / "variance.csv").exists()  # nothing was written beside the holder
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale, the run takes it over and releases it at the end
+    r = _run(VARIANCE, out)
+    assert r.exit_code == 0, r.output
+    assert (out / "variance.csv").exists() and not (out / ".bpdiag.lock").exists()
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_into_one_folder_one_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from bpdiag.cli import main; main()", *VARIANCE]
+    cmd += ["--layers", "1,2,5,10,20", "--out", str(tmp_path / "out")]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(), p.stderr.read()) for p in procs]
+    codes = sorted(c for c, _ in results)
+    assert codes == [0, 2], results
+    assert any("another bpdiag run" in err for _, err in results)
+    df = pd.read_csv(tmp_path / "out" / "variance.csv")
+    assert not df.duplicated(["ansatz", "cost", "n_qubits", "n_layers"]).any()

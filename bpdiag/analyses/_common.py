@@ -186,7 +186,9 @@ def haar_variance(n_qubits: int, cost: str) -> float:
 
         Var = w * d^2 / (2 (d^2 - 1) (d + 1)),   d = 2**n,
 
-    with w = 1 (global, zz) or 1/n (local). Derivation: dC = <phi| i[G, O'] |phi> with a Haar
+    with w = :func:`~bpdiag.circuits.cost_weight` = Tr(O_0^2)/d, the sum of the squared
+    non-identity coefficients of the Pauli sum (1 for global, zz; 1/n for local); the identity part
+    of O never changes a gradient. Derivation: dC = <phi| i[G, O'] |phi> with a Haar
     state phi and O' = V^+ O V; E_phi gives Tr(K^2)/(d(d+1)) and the Haar twirl of O'(x)O' gives
     E Tr(K^2) = (d w / 2) d^2/(d^2 - 1). (McClean et al. 2018; Cerezo et al. 2021.)
     """

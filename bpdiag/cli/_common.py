@@ -187,3 +187,17 @@ def run_options() -> dict:
     (:class:`bpdiag.results.CsvSink`): a resume with other values is refused in one line."""
     params = click.get_current_context().params
     return {k: v for k, v in sorted(params.items()) if k not in _NOT_RECORDED}
+
+
+def claims_out(func: Callable) -> Callable:
+    """Run the command holding its ``--out`` folder (:func:`bpdiag.results.claim`): a second
+    bpdiag writing to the same folder is refused in one line."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from bpdiag.results import claim
+
+        with claim(kwargs["out"]):
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -14,6 +14,7 @@ from bpdiag.cli._common import (
     IntRange,
     _echo_table,
     _resolve_device,
+    claims_out,
     dtype_option,
     fallback_option,
     library_errors,
@@ -118,6 +119,7 @@ _OPTIONS = options(
 @click.command("entropy")
 @_OPTIONS
 @library_errors
+@claims_out
 def entropy(out, resume, engine, device, fallback, **opts):
     """Entanglement entropy of data-encoded states against the Page curve (volume or area law)."""
     from bpdiag import results

@@ -8,7 +8,7 @@ import warnings
 
 import click
 
-from bpdiag.cli._common import _echo_table, library_errors, options, out_option
+from bpdiag.cli._common import _echo_table, claims_out, library_errors, options, out_option
 
 
 def _names(only: str | None) -> list[str] | None:
@@ -50,6 +50,7 @@ def _draw(results, out, *, quick: bool = False, only=None) -> None:
     ),
 )
 @library_errors
+@claims_out
 def reproduce(configs, out, quick, resume, jobs, figures_dir):
     """Run the paper's experiments (analyses/*.toml, or the CONFIGS given), one result folder
     each: `bpdiag reproduce analyses/variance.toml --out results/variance` (OUT is the result
@@ -85,6 +86,7 @@ def reproduce(configs, out, quick, resume, jobs, figures_dir):
     click.option("--list", "list_", is_flag=True, help="list the registered figures and exit"),
 )
 @library_errors
+@claims_out
 def figures(results, out, quick, only, list_):
     """Redraw every paper figure from result folders alone (PNG + vector PDF + the plotted points
     as CSV) and write OUT/index.md: which command and which result made each figure."""

@@ -14,6 +14,7 @@ from bpdiag.cli._common import (
     Choices,
     IntRange,
     _echo_table,
+    claims_out,
     library_errors,
     options,
     out_option,
@@ -78,6 +79,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     ),
 )
 @library_errors
+@claims_out
 def lie(out, fail_on_dead, **opts):
     """Audit circuits: dead and redundant parameters, dynamical Lie algebra, and the cost variance
     it predicts for deep circuits next to the sampled one."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from bpdiag.cli._common import _echo_table, library_errors, out_option, progress, resume_option
+from bpdiag.cli._common import (
+    _echo_table,
+    claims_out,
+    library_errors,
+    out_option,
+    progress,
+    resume_option,
+)
 
 
 @click.command()
@@ -29,6 +36,7 @@ from bpdiag.cli._common import _echo_table, library_errors, out_option, progress
 )
 @click.option("--address", default=None, help="Dask scheduler address (with --executor dask)")
 @library_errors
+@claims_out
 def study(config_path, out, resume, jobs, executor, address):
     """Train hybrids and their classical twins on a grid; report qc = 1 - q_avg/c_avg."""
     from bpdiag.analyses import study as st

@@ -9,6 +9,7 @@ from bpdiag.circuits import ANSATZE
 from bpdiag.cli._common import (
     _echo_table,
     _resolve_device,
+    claims_out,
     fallback_option,
     library_errors,
     out_option,
@@ -100,6 +101,7 @@ from bpdiag.cli._common import (
 @out_option("results/train")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint_last.pt")
 @library_errors
+@claims_out
 def train(subset, engine, device, torch_device, fallback, no_amp, no_baselines, **options):
     """Train the hybrid option-pricing regressor; report test metrics in rupees."""
     from bpdiag.results.train import TrainWriter, write_train

@@ -11,6 +11,7 @@ from bpdiag.cli._common import (
     IntRange,
     _echo_table,
     _resolve_device,
+    claims_out,
     dtype_option,
     fallback_option,
     library_errors,
@@ -111,6 +112,7 @@ _OPTIONS = options(
 @click.command()
 @_OPTIONS
 @library_errors
+@claims_out
 def variance(qubits, layers, ansatz, cost, samples, out, resume, fallback, noise_where, **opts):
     """Sample Var[dC/dtheta] against qubits and depth; fit Var ~ 2^(-b n)."""
     from pathlib import Path

@@ -10,8 +10,10 @@ point in progress.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -240,3 +242,67 @@ class CsvSink:
 
 def _show(value) -> str:
     return "(unset)" if value is None else json.dumps(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# One writer per output folder
+
+
+LOCK_NAME = ".bpdiag.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def claim(out: str | Path):
+    """Hold the output folder ``out`` for this process while the block runs.
+
+    Takes ``<out>/.bpdiag.lock`` (holding this process's PID) exclusively; a second writer is
+    refused with one line (``ValueError``) naming the PID that holds it. A lock left by a process
+    that no longer exists (killed) is stale and taken over. Released when the block ends, also on
+    errors and Ctrl-C; the same process may claim a folder it already holds (nested calls).
+    """
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--out {out} is not a folder") from None
+    path = out / LOCK_NAME
+    mine = str(os.getpid())
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = path.read_text().strip()
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            if holder == mine:  # nested claim by this process
+                yield out
+                return
+            if holder.isdigit() and _alive(int(holder)):
+                raise ValueError(
+                    f"another bpdiag run (pid {holder}) is writing to {out}; wait for it to "
+                    "finish or choose another --out"
+                ) from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(mine)
+        break
+    else:
+        raise ValueError(f"could not take the lock {path}")
+    try:
+        yield out
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if path.read_text().strip() == mine:
+                path.unlink()
