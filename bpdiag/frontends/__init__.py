@@ -113,7 +113,7 @@ def circuit_family(spec: Spec, *, data_params: DataParams = None, seed: int = 0)
             return _family(label, _pl_template(target, options, seed, data_params))
         if kind == "qiskit":
             _qk.require()
-            return _family(label, _qk_library(target, options, data_params))
+            return _family(label, _qk_library(target, options, data_params, seed))
         obj = _spec.load_object(target)
     else:
         obj = spec
@@ -157,12 +157,12 @@ def _pl_template(name: str, options: dict, seed: int, data_params: DataParams):
     return build
 
 
-def _qk_library(name: str, options: dict, data_params: DataParams):
+def _qk_library(name: str, options: dict, data_params: DataParams, seed: int):
     if data_params is None and name in _qk.FEATURE_MAPS:
         data_params = ""  # every parameter of a feature map is a data input
 
     def build(n: int, L: int) -> Circuit:
-        qc = _qk.library(name, n, L, **options)
+        qc = _qk.library(name, n, L, seed=seed, **options)
         return _qk.from_qiskit(qc, data_params=data_params, name=f"qiskit:{name}", n_layers=L)
 
     build(2, 1)  # unknown name / bad options: fail at once

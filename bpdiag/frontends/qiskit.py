@@ -57,9 +57,12 @@ def is_circuit(obj) -> bool:
     return isinstance(obj, QuantumCircuit)
 
 
-def library(name: str, n_qubits: int, n_layers: int, **options):
-    """``qiskit.circuit.library.<name>(n_qubits, reps=n_layers, **options)``."""
+def library(name: str, n_qubits: int, n_layers: int, *, seed: int = 0, **options):
+    """``qiskit.circuit.library.<name>(n_qubits, reps=n_layers, **options)``; a function taking
+    ``seed`` (pauli_two_design) gets ``seed`` unless the options give one."""
     require()
+    import inspect
+
     from qiskit.circuit import library as lib
 
     func = getattr(lib, name, None)
@@ -68,6 +71,8 @@ def library(name: str, n_qubits: int, n_layers: int, **options):
             f"qiskit:{name}: not a circuit-library function of (num_qubits, reps=...); try "
             "real_amplitudes, efficient_su2, n_local, pauli_two_design, zz_feature_map"
         )
+    if "seed" in inspect.signature(func).parameters:
+        options.setdefault("seed", seed)
     try:
         return func(n_qubits, reps=n_layers, **options)
     except TypeError as exc:
