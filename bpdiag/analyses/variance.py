@@ -113,14 +113,18 @@ class VarianceConfig:
     method: tuple[str, ...] = ("sample",)  # "sample" and/or "exact" (bpdiag.analyses.exact)
     shots: int | None = None  # parameter-shift shots per circuit: report shot noise
     mcclean_axes: str = "average"  # exact method: average McClean's random axes, or "fixed"
+    circuit: object = None  # a circuit spec (bpdiag.frontends): replaces ansatz
+    data_params: object = None  # which of the circuit's parameters are data inputs
 
     def __post_init__(self) -> None:
         as_axes(self, ("qubits", "layers", "ansatz", "cost"))
+        if self.circuit is not None:
+            _use_circuit(self)
         if min(self.qubits) < 1:
             raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
-        for a in self.ansatz:
+        for a in self.ansatz if self.circuit is None else ():
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
         for c in self.cost:  # names, Pauli sums, @FILE (bpdiag.circuits.cost_terms)
@@ -173,12 +177,43 @@ def _check_method(config: VarianceConfig) -> None:
         raise ValueError("--shots models noiseless circuits; drop --noise or --shots")
 
 
+def _use_circuit(config: VarianceConfig) -> None:
+    """Resolve ``config.circuit`` (a spec string, a callable or a circuit object) into a
+    :class:`bpdiag.frontends.Family` kept on the config: ``ansatz`` becomes its label (the spec
+    string, a function's name), ``circuit`` too. A fixed circuit runs at its own size: the
+    default qubits/layers become that size, any other grid is refused."""
+    from bpdiag.frontends import circuit_family, fixed_size
+
+    data = config.data_params
+    data = tuple(data) if data is not None and not isinstance(data, str) else data
+    family = circuit_family(config.circuit, data_params=data, seed=config.seed)
+    fields = type(config).__dataclass_fields__
+    if family.fixed is not None and (config.qubits, config.layers) == (
+        fields["qubits"].default,
+        fields["layers"].default,
+    ):
+        n, L = fixed_size(family.fixed)
+        object.__setattr__(config, "qubits", (n,))
+        object.__setattr__(config, "layers", (L,))
+    family.check_grid(config.qubits, config.layers)
+    for name, value in (
+        ("ansatz", (family.label,)),
+        ("circuit", family.label),
+        ("data_params", data),
+    ):
+        object.__setattr__(config, name, value)
+    object.__setattr__(config, "_family", family)
+
+
 def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:
-    """The circuit of one grid point."""
+    """The circuit of one grid point (``config.circuit``'s family when one is given)."""
     opts = {}
     if ansatz == "sparse":
         opts = {"pattern": config.sparse_pattern, "density": config.sparse_density}
-    circuit = build(ansatz, n, layers, seed=config.seed, **opts)
+    if config.circuit is not None:
+        circuit = config._family(n, layers)
+    else:
+        circuit = build(ansatz, n, layers, seed=config.seed, **opts)
     kind, block = parse_init(config.init)
     if kind == "identity-blocks":
         circuit = identity_blocks(circuit, int(block))
@@ -488,7 +523,14 @@ def variance(
     (``samples`` = 0, standard errors 0; :mod:`bpdiag.analyses.exact`); ``shots=N`` adds the
     shot-noise columns of N-shot parameter-shift gradients (:mod:`bpdiag.analyses.shots`).
     Further ``options`` are :class:`VarianceConfig` fields (``noise``, ``noise_where``,
-    ``sparse_pattern``, ``sparse_density``, ``mcclean_axes``).
+    ``sparse_pattern``, ``sparse_density``, ``mcclean_axes``, ``circuit``, ``data_params``).
+
+    ``circuit=`` (a spec string such as ``"pennylane:StronglyEntanglingLayers"``,
+    ``"qiskit:real_amplitudes"``, ``"FILE.qasm"``, ``"FILE.py:FUNCTION"``; a callable
+    ``(n_qubits, n_layers)``; or a circuit object: :mod:`bpdiag.frontends`) replaces ``ansatz``;
+    the ``ansatz`` column then holds the spec string (a callable's ``__name__``). A fixed
+    circuit runs at its own size only. ``data_params`` (a label prefix or a list of names) marks
+    the circuit's data inputs, drawn like the encodings' data.
     """
     config = VarianceConfig(
         tuple(qubits),

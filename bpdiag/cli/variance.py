@@ -43,6 +43,18 @@ _OPTIONS = options(
         show_default=True,
         help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X2') or @FILE",
     ),
+    click.option(
+        "--circuit",
+        default=None,
+        help="your circuit, replacing --ansatz: pennylane:NAME | qiskit:NAME | FILE.qasm | "
+        "FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec)",
+    ),
+    click.option(
+        "--data-params",
+        default=None,
+        callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
+        help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
+    ),
     click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True),
     click.option(
         "--param",

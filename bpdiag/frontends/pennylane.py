@@ -1,0 +1,239 @@
+"""PennyLane templates, quantum functions and tapes lowered into bpdiag's gate set.
+
+Lowering runs ``qml.transforms.decompose`` with bpdiag's gate set (RX, RY, RZ, IsingZZ /
+two-wire MultiRZ -> RZZ, PhaseShift -> RZ up to a global phase, CNOT, CZ, Hadamard, S, PauliX,
+PauliZ); ``Rot`` becomes RZ RY RZ, ``U3``/``CRX``/... go through PennyLane's own decompositions.
+Global phases, identities and barriers are dropped. Wires are PennyLane's (wire 0 = most
+significant qubit, as in bpdiag): integer wires ``0..n-1`` map to themselves, other labels to
+their order in ``tape.wires``.
+
+Parameters are the flattened weight arrays, in argument order (labels ``"weights[1,0,2]"``).
+The angles of the decomposed gates are traced with JAX as functions of the flat weights: their
+Jacobian gives the coefficients exactly, and the map is checked to be affine (same Jacobian and
+same gates at a second random point) before it is accepted. Mid-circuit measurements and gates
+that do not decompose raise ``ValueError``; the tape's measurements are ignored (bpdiag's cost
+replaces them).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from bpdiag.circuits import Circuit
+from bpdiag.frontends._assemble import DataParams, assemble
+
+_NAMES = {
+    "RX": "RX",
+    "RY": "RY",
+    "RZ": "RZ",
+    "IsingZZ": "RZZ",
+    "PhaseShift": "RZ",
+    "CNOT": "CNOT",
+    "CZ": "CZ",
+    "Hadamard": "H",
+    "S": "S",
+    "PauliX": "X",
+    "PauliZ": "Z",
+}
+_DROP = ("GlobalPhase", "Identity", "Barrier", "Snapshot")
+
+
+def _stop(op) -> bool:
+    if op.name == "MultiRZ":
+        return len(op.wires) <= 2
+    return op.name in _NAMES or op.name in _DROP or "MidMeasure" in op.name  # refused below
+
+
+def _index(shape: tuple[int, ...], k: int) -> str:
+    return ",".join(str(int(i)) for i in np.unravel_index(k, shape)) if shape else ""
+
+
+def labels_for(shapes: dict[str, tuple[int, ...]]) -> list[str]:
+    """``name[i,j,...]`` for every entry of every weight array, flattened in C order."""
+    out = []
+    for name, shape in shapes.items():
+        size = int(np.prod(shape, dtype=int))
+        out += [f"{name}[{_index(shape, k)}]" for k in range(size)]
+    return out
+
+
+def template(name: str, n_qubits: int, n_layers: int, *, seed: int = 0, **options):
+    """(tape maker of flat weights, {arg name: shape}) for ``qml.<name>`` on ``n_qubits`` wires:
+    its weight shapes are ``qml.<name>.shape(n_layers, n_qubits)``."""
+    import pennylane as qml
+
+    cls = getattr(qml, name, None)
+    if not isinstance(cls, type) or not issubclass(cls, qml.operation.Operator):
+        raise ValueError(f"pennylane:{name}: no such PennyLane template")
+    shape_of = getattr(cls, "shape", None)
+    if not callable(shape_of):
+        raise ValueError(
+            f"pennylane:{name}: template has no weight shape (shape(n_layers, n_wires))"
+        )
+    try:
+        shapes = shape_of(n_layers, n_qubits)
+    except TypeError as exc:
+        raise ValueError(f"pennylane:{name}: shape(n_layers, n_wires) fails: {exc}") from None
+    shapes = list(shapes) if shapes and not isinstance(shapes[0], int) else [shapes]
+    args = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    names = args[: len(shapes)]
+    if "seed" in inspect.signature(cls.__init__).parameters:
+        options.setdefault("seed", seed)
+    shapes = {n: tuple(int(d) for d in s) for n, s in zip(names, shapes)}
+
+    def qfunc(**weights):
+        cls(**weights, wires=range(n_qubits), **options)
+
+    return qfunc, shapes
+
+
+def _shapes(shapes) -> dict[str, tuple[int, ...]]:
+    if isinstance(shapes, dict):
+        return {str(k): tuple(int(d) for d in v) for k, v in shapes.items()}
+    if isinstance(shapes, int) or (
+        shapes and all(isinstance(d, (int, np.integer)) for d in shapes)
+    ):
+        shapes = (shapes,) if isinstance(shapes, int) else shapes
+        return {"weights": tuple(int(d) for d in shapes)}
+    return {f"w{k}": tuple(int(d) for d in s) for k, s in enumerate(shapes)}
+
+
+def qfunc_maker(qfunc: Callable, shapes) -> tuple[Callable, list[str]]:
+    """A tape maker of flat weights for ``qfunc(*weights)`` (shape tuple, list of tuples) or
+    ``qfunc(**weights)`` (dict name -> shape); and the parameter labels."""
+    import pennylane as qml
+
+    keyword = isinstance(shapes, dict)
+    shapes = _shapes(shapes)
+    func = getattr(qfunc, "func", qfunc)  # a QNode: its quantum function
+
+    def make(flat):
+        arrays, start = {}, 0
+        for name, shape in shapes.items():
+            size = int(np.prod(shape, dtype=int))
+            arrays[name] = flat[start : start + size].reshape(shape)
+            start += size
+        if keyword:
+            return qml.tape.make_qscript(func)(**arrays)
+        return qml.tape.make_qscript(func)(*arrays.values())
+
+    return make, labels_for(shapes)
+
+
+def tape_maker(tape) -> tuple[Callable, list[str]]:
+    """A tape maker for a fixed ``QuantumScript``: every gate parameter is one parameter
+    (labels ``"p[k]"``, in ``tape.get_parameters(trainable_only=False)`` order)."""
+    values = tape.get_parameters(trainable_only=False)
+    indices = list(range(len(values)))
+
+    def make(flat):
+        return tape.bind_new_parameters([flat[k] for k in indices], indices)
+
+    return make, [f"p[{k}]" for k in indices]
+
+
+def _lowered(make: Callable, flat):
+    """The decomposed operations of ``make(flat)`` (wires as labels)."""
+    import pennylane as qml
+
+    tape = make(flat)
+    try:
+        (low,), _ = qml.transforms.decompose(tape, stopping_condition=_stop)
+    except Exception as exc:  # PennyLane's own decomposition errors: one line
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"cannot lower PennyLane circuit: {msg}") from None
+    for op in low.operations:
+        if "MidMeasure" in type(op).__name__ or op.name in ("MidMeasureMP", "Conditional"):
+            raise ValueError(
+                f"cannot lower PennyLane operation {op.name!r} (mid-circuit measurement)"
+            )
+        if op.name not in _NAMES and op.name not in _DROP and op.name != "MultiRZ":
+            raise ValueError(f"cannot lower PennyLane operation {op.name!r} into bpdiag's gates")
+    return [op for op in low.operations if op.name not in _DROP], tape.wires
+
+
+def _angles(ops) -> list:
+    return [op.data[0] for op in ops if op.data]
+
+
+def from_maker(
+    make: Callable,
+    labels: Sequence[str],
+    *,
+    n_qubits: int | None = None,
+    data_params: DataParams = None,
+    name: str = "pennylane",
+    seed: int = 0,
+    **meta,
+) -> Circuit:
+    """Lower the tapes ``make(flat_weights)`` (float[len(labels)]) into one Circuit."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    P = len(labels)
+    rng = np.random.default_rng(seed)
+    w0, w1 = rng.uniform(-np.pi, np.pi, (2, P))
+    ops, wires = _lowered(make, jnp.asarray(w0))
+    structure = [(op.name, tuple(op.wires)) for op in ops]
+
+    def angles(flat):
+        return jnp.stack([jnp.asarray(a, dtype=float) for a in _angles(_lowered(make, flat)[0])])
+
+    has_angles = any(op.data for op in ops)
+    if has_angles and P:
+        J0 = np.asarray(jax.jacfwd(angles)(jnp.asarray(w0)))
+        J1 = np.asarray(jax.jacfwd(angles)(jnp.asarray(w1)))
+        a0 = np.asarray(angles(jnp.asarray(w0)))
+        ops1, _ = _lowered(make, jnp.asarray(w1))
+        a1 = np.asarray(angles(jnp.asarray(w1)))
+        same = [(op.name, tuple(op.wires)) for op in ops1] == structure
+        if (
+            not same
+            or not np.allclose(J0, J1, atol=1e-9)
+            or not np.allclose(a1, a0 + J0 @ (w1 - w0), atol=1e-9)
+        ):
+            raise ValueError("the PennyLane circuit's gate angles are not affine in its weights")
+        const = a0 - J0 @ w0
+    else:
+        J0 = np.zeros((len(_angles(ops)), P))
+        const = np.asarray([float(a) for a in _angles(ops)])
+    if all(isinstance(w, (int, np.integer)) for w in wires):
+        n = int(max(wires) + 1) if len(wires) else 1
+        wire_of = {w: int(w) for w in wires}
+    else:
+        n = len(wires)
+        wire_of = {w: k for k, w in enumerate(wires)}
+    n = max(n, n_qubits or 0)
+    out, r = [], 0
+    for op in ops:
+        gate = "RZZ" if op.name == "MultiRZ" and len(op.wires) == 2 else _NAMES.get(op.name, "RZ")
+        w = tuple(wire_of[x] for x in op.wires)
+        if op.data:
+            terms = [(k, float(J0[r, k])) for k in np.nonzero(np.abs(J0[r]) > 1e-14)[0]]
+            out.append((gate, w, terms, float(const[r]) if abs(const[r]) > 1e-14 else 0.0))
+            r += 1
+        else:
+            out.append((gate, w, [], 0.0))
+    return assemble(
+        n, out, labels, data_params=data_params, name=name, frontend="pennylane", **meta
+    )
+
+
+def is_tape(obj) -> bool:
+    try:
+        import pennylane as qml
+    except ImportError:
+        return False
+    return isinstance(obj, qml.tape.QuantumScript)
+
+
+def is_qnode(obj) -> bool:
+    try:
+        import pennylane as qml
+    except ImportError:
+        return False
+    return isinstance(obj, qml.QNode)

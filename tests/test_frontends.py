@@ -1,0 +1,344 @@
+"""Circuit frontends (bpdiag.frontends): every lowered circuit is checked against the frontend's
+own simulator (PennyLane default.qubit, Qiskit Statevector) on random parameters and data."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pennylane")
+qiskit = pytest.importorskip("qiskit")
+
+import pennylane as qml  # noqa: E402
+from qiskit import QuantumCircuit  # noqa: E402
+from qiskit.circuit import Parameter  # noqa: E402
+from qiskit.quantum_info import Statevector  # noqa: E402
+
+from bpdiag.circuits import Source  # noqa: E402
+from bpdiag.engines import jax as je  # noqa: E402
+from bpdiag.frontends import circuit_family, load_circuit  # noqa: E402
+
+COSTS = ("global", "readout")  # Z...Z and every Z_i
+
+
+def _overlap(a, b) -> float:
+    return abs(np.vdot(a, b))  # 1 when equal up to a global phase
+
+
+def _z_strings(state: np.ndarray, n: int) -> np.ndarray:
+    """<Z...Z>, <Z_0>, ..., <Z_{n-1}> of a bpdiag-ordered state (wire 0 most significant)."""
+    p = np.abs(state.reshape((2,) * n)) ** 2
+    signs = np.array([[1 - 2 * ((b >> (n - 1 - w)) & 1) for w in range(n)] for b in range(2**n)])
+    flat = p.reshape(-1)
+    out = [flat @ np.prod(signs, axis=1)] + [flat @ signs[:, w] for w in range(n)]
+    return np.array(out)
+
+
+def _qiskit_state(qc, values) -> np.ndarray:
+    """Qiskit's state in bpdiag's wire order (Qiskit is little-endian)."""
+    bound = qc.remove_final_measurements(inplace=False).assign_parameters(values)
+    return Statevector(bound).reverse_qargs().data
+
+
+def _fd_jacobian(f, p: np.ndarray, h: float = 1e-3) -> np.ndarray:
+    """Fourth-order central differences: float[len(p), k] (error ~1e-12 for smooth f)."""
+    out = []
+    for k in range(len(p)):
+        e = np.zeros_like(p)
+        e[k] = h
+        out.append((-f(p + 2 * e) + 8 * f(p + e) - 8 * f(p - e) + f(p - 2 * e)) / (12 * h))
+    return np.array(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# PennyLane
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["StronglyEntanglingLayers", "BasicEntanglerLayers", "SimplifiedTwoDesign", "RandomLayers"],
+)
+def test_pennylane_templates_match_default_qubit(name):
+    n, L = 3, 2
+    c = load_circuit(f"pennylane:{name}", n, L, seed=5)
+    shapes = getattr(qml, name).shape(L, n)
+    shapes = [shapes] if isinstance(shapes[0], int) else list(shapes)
+    rng = np.random.default_rng(1)
+    w = rng.uniform(-np.pi, np.pi, c.n_params)
+    arrays, start = [], 0
+    for s in shapes:
+        arrays.append(w[start : start + int(np.prod(s))].reshape(s))
+        start += int(np.prod(s))
+    extra = {"seed": 5} if name == "RandomLayers" else {}
+
+    @qml.qnode(qml.device("default.qubit", wires=n))
+    def state(*a):
+        getattr(qml, name)(*a, wires=range(n), **extra)
+        return qml.state()
+
+    assert c.n_params == sum(int(np.prod(s)) for s in shapes)
+    assert _overlap(state(*arrays), je.simulate(c, w)[0]) == pytest.approx(1, abs=1e-12)
+    assert c.info("param_labels")[0].startswith(("weights[", "initial_layer_weights["))
+
+
+def test_pennylane_gradient_and_parameter_order():
+    """bpdiag's adjoint gradient equals PennyLane's (jax interface) to 1e-10; perturbing weight
+    k in PennyLane and parameter k in bpdiag moves the state identically."""
+    from pennylane import numpy as pnp
+
+    n, L = 3, 2
+    c = load_circuit("pennylane:StronglyEntanglingLayers", n, L)
+    shape = qml.StronglyEntanglingLayers.shape(L, n)
+    w = np.random.default_rng(2).uniform(-np.pi, np.pi, c.n_params)
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, diff_method="backprop")
+    def expvals(flat):
+        qml.StronglyEntanglingLayers(flat.reshape(shape), wires=range(n))
+        zs = [qml.expval(qml.prod(*[qml.Z(i) for i in range(n)]))]
+        return zs + [qml.expval(qml.Z(i)) for i in range(n)]
+
+    jac = np.asarray(qml.jacobian(lambda f: pnp.stack(expvals(f)))(pnp.array(w)))  # [k, P]
+    ours = je.gradient(c, w, costs=COSTS)[0]  # [P, k]
+    np.testing.assert_allclose(ours, jac.T, atol=1e-10)
+
+    @qml.qnode(dev)
+    def state(flat):
+        qml.StronglyEntanglingLayers(flat.reshape(shape), wires=range(n))
+        return qml.state()
+
+    for k in (0, 7, c.n_params - 1):
+        v = w.copy()
+        v[k] += 0.37
+        assert _overlap(state(v), je.simulate(c, v)[0]) == pytest.approx(1, abs=1e-12)
+
+
+def test_pennylane_user_function_with_data_and_affine_angles(tmp_path):
+    """FILE.py:FUNCTION returning (qfunc, {name: shape}); x marked as data; 2*w+0.3 and a
+    shared weight kept exactly; Rot and CRX lowered through PennyLane's decompositions."""
+    code = """
+import pennylane as qml
+
+def family(n_qubits, n_layers):
+    def qfunc(x, weights):
+        for i in range(n_qubits):
+            qml.RY(x[i], wires=i)
+        for layer in range(n_layers):
+            for i in range(n_qubits):
+                qml.Rot(*weights[layer, i], wires=i)
+            qml.CRX(2 * weights[layer, 0, 0] + 0.3, wires=[0, 1])
+            qml.IsingZZ(weights[layer, 1, 2], wires=[1, 2])
+    return qfunc, {"x": (n_qubits,), "weights": (n_layers, n_qubits, 3)}
+"""
+    path = tmp_path / "fam.py"
+    path.write_text(code)
+    n, L = 3, 2
+    c = load_circuit(f"{path}:family", n, L, data_params="x")
+    assert c.n_data == n and c.n_params == L * n * 3
+    assert c.info("data_labels") == ("x[0]", "x[1]", "x[2]")
+    assert c.info("param_labels")[:2] == ("weights[0,0,0]", "weights[0,0,1]")
+    rng = np.random.default_rng(3)
+    x, w = rng.uniform(-np.pi, np.pi, n), rng.uniform(-np.pi, np.pi, c.n_params)
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev)
+    def state(x, w):
+        qfunc, _ = _load(path)(n, L)
+        qfunc(x, w.reshape(L, n, 3))
+        return qml.state()
+
+    assert _overlap(state(x, w), je.simulate(c, w, x)[0]) == pytest.approx(1, abs=1e-12)
+    # the CRX angle 2*w + 0.3 appears as exact Source terms (split by the decomposition)
+    doubled = [s for srcs in c.sources for s in srcs if s.kind == "param" and s.coef == 1.0]
+    assert doubled and any(
+        any(s.kind == "const" and abs(abs(s.coef) - 0.15) < 1e-15 for s in srcs)
+        for srcs in c.sources
+    )
+    g = je.gradient(c, w, x, costs=COSTS)[0]
+    fd = _fd_jacobian(lambda p: _z_strings(state(x, p), n), w)
+    np.testing.assert_allclose(g, fd, atol=1e-10)
+
+
+def _load(path):
+    from bpdiag.frontends.spec import load_object
+
+    return load_object(f"{path}:family")
+
+
+# ---------------------------------------------------------------------------------------------
+# Qiskit and OpenQASM
+
+
+@pytest.mark.parametrize("name", ["real_amplitudes", "efficient_su2", "pauli_two_design"])
+def test_qiskit_library_matches_statevector(name):
+    from qiskit.circuit import library
+
+    n, L = 3, 2
+    c = load_circuit(f"qiskit:{name}", n, L)
+    kw = {"seed": 0} if name == "pauli_two_design" else {}
+    qc = getattr(library, name)(n, reps=L, **kw)
+    w = np.random.default_rng(4).uniform(-np.pi, np.pi, c.n_params)
+    assert c.info("param_labels") == tuple(p.name for p in qc.parameters)
+    assert _overlap(_qiskit_state(qc, w), je.simulate(c, w)[0]) == pytest.approx(1, abs=1e-12)
+
+
+def test_qiskit_gradient_order_and_feature_map_data():
+    """z_feature_map (data) composed with real_amplitudes (trainable): Z strings and their
+    gradients against Statevector; perturbing Qiskit parameter k is perturbing bpdiag's k."""
+    from qiskit.circuit.library import real_amplitudes, z_feature_map
+
+    n = 3
+    qc = z_feature_map(n, reps=2).compose(real_amplitudes(n, reps=2))
+    c = circuit_family(qc, data_params="x").fixed
+    xs = [p for p in qc.parameters if p.name.startswith("x")]
+    ws = [p for p in qc.parameters if not p.name.startswith("x")]
+    assert (c.n_data, c.n_params) == (len(xs), len(ws))
+    rng = np.random.default_rng(5)
+    x, w = rng.uniform(-np.pi, np.pi, len(xs)), rng.uniform(-np.pi, np.pi, len(ws))
+
+    def theirs(wv):
+        return _qiskit_state(qc, dict(zip(xs, x)) | dict(zip(ws, wv)))
+
+    np.testing.assert_allclose(
+        je.expval(c, w, x, costs=COSTS)[0], _z_strings(theirs(w), n), atol=1e-12
+    )
+    g = je.gradient(c, w, x, costs=COSTS)[0]
+    np.testing.assert_allclose(g, _fd_jacobian(lambda p: _z_strings(theirs(p), n), w), atol=1e-10)
+    for k in (0, 4, len(ws) - 1):
+        v = w.copy()
+        v[k] += 0.41
+        assert _overlap(theirs(v), je.simulate(c, v, x)[0]) == pytest.approx(1, abs=1e-12)
+
+
+def test_qiskit_affine_angles_kept_exactly():
+    a, b = Parameter("a"), Parameter("b")
+    qc = QuantumCircuit(2)
+    qc.rx(2 * a + 0.3, 0)
+    qc.ry(a, 1)  # a shared parameter
+    qc.p(b, 1)  # RZ up to a global phase
+    qc.cx(0, 1)
+    qc.sx(0)
+    qc.crx(a - b, 1, 0)
+    qc.u(a, b, 0.2, 1)
+    qc.measure_all()  # final measurements are dropped
+    c = circuit_family(qc).fixed
+    assert c.sources[0] == (Source("param", 0, 2.0), Source("const", -1, 0.3))
+    assert c.sources[1] == (Source("param", 0, 1.0),)
+    assert c.gates[2] == "RZ" and c.sources[2] == (Source("param", 1, 1.0),)
+    assert c.param_gates()[0].__len__() >= 4
+    for p in np.random.default_rng(6).uniform(-np.pi, np.pi, (3, 2)):
+        assert _overlap(_qiskit_state(qc, p), je.simulate(c, p)[0]) == pytest.approx(1, abs=1e-12)
+
+
+def test_qasm_file_declaration_order(tmp_path):
+    path = tmp_path / "c.qasm"
+    path.write_text(
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float[64] zeta;\ninput float[64] alpha;\n'
+        "qubit[2] q;\nh q[0];\nrx(2 * zeta + 0.5) q[0];\ncx q[0], q[1];\nry(alpha) q[1];\n"
+        "rz(zeta) q[1];\n"
+    )
+    c = load_circuit(str(path))
+    assert c.info("param_labels") == ("zeta", "alpha")
+    qc = qiskit.qasm3.loads(path.read_text())
+    by = {p.name: p for p in qc.parameters}
+    for p in np.random.default_rng(7).uniform(-np.pi, np.pi, (3, 2)):
+        theirs = _qiskit_state(qc, {by["zeta"]: p[0], by["alpha"]: p[1]})
+        assert _overlap(theirs, je.simulate(c, p)[0]) == pytest.approx(1, abs=1e-12)
+    with pytest.raises(ValueError, match="pass a family"):
+        load_circuit(str(path), 3, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one line each
+
+
+def _one_line(spec, match, **kw):
+    with pytest.raises(ValueError, match=match) as err:
+        circuit_family(spec, **kw)(2, 1)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path):
+    _one_line(str(tmp_path / "missing.qasm"), "no such OpenQASM file")
+    _one_line(f"{tmp_path / 'missing.py'}:f", "no such Python file")
+    (tmp_path / "m.py").write_text(
+        "import pennylane as qml\nfrom qiskit import QuantumCircuit\nfrom qiskit.circuit import "
+        "Parameter\n"
+        "def number(n, L):\n    return 3\n"
+        "def square(n, L):\n    def q(w):\n        qml.RX(w[0] ** 2, wires=0)\n"
+        "    return q, (1,)\n"
+        "def measured(n, L):\n    def q(w):\n        qml.RX(w[0], wires=0)\n"
+        "        qml.measure(0)\n"
+        "        qml.RY(w[0], wires=0)\n    return q, (1,)\n"
+        "def reset(n, L):\n    qc = QuantumCircuit(1)\n    qc.rx(Parameter('a'), 0)\n"
+        "    qc.reset(0)\n    return qc\n"
+        "def mid(n, L):\n    qc = QuantumCircuit(1, 1)\n    qc.measure(0, 0)\n"
+        "    qc.rx(Parameter('a'), 0)\n    return qc\n"
+        "def cos(n, L):\n    qc = QuantumCircuit(1)\n    qc.rx(Parameter('a').sin(), 0)\n"
+        "    return qc\n"
+    )
+    m = tmp_path / "m.py"
+    _one_line(f"{m}:number", "returned a int")
+    _one_line(f"{m}:nothere", "no attribute")
+    _one_line(f"{m}:square", "not affine")
+    _one_line(f"{m}:measured", "mid-circuit measurement")
+    _one_line(f"{m}:reset", "reset")
+    _one_line(f"{m}:mid", "measure")
+    _one_line(f"{m}:cos", "not affine")
+    _one_line("pennylane:QFT", "no weight shape")
+    _one_line("qiskit:zz_feature_map", "not affine")  # products of data: a later slice
+    _one_line("pennylane:NoSuchTemplate", "no such PennyLane template")
+    _one_line("qiskit:no_such_function", "not a circuit-library function")
+    _one_line("not a spec", "expected pennylane:NAME")
+    _one_line(3.5, "not a circuit")
+
+
+def test_without_qiskit_the_pip_command_is_named(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "qiskit", None)  # import qiskit -> ImportError
+    (tmp_path / "c.qasm").write_text("OPENQASM 3.0;\nqubit[1] q;\n")
+    for spec in ("qiskit:real_amplitudes", str(tmp_path / "c.qasm")):
+        with pytest.raises(ValueError, match=r'pip install "bpdiag\[qiskit\]"'):
+            circuit_family(spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring: bpdiag.variance and bpdiag variance --circuit
+
+
+@pytest.mark.parametrize("spec", ["pennylane:StronglyEntanglingLayers", "qiskit:real_amplitudes"])
+def test_cli_variance_circuit(spec, tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from bpdiag.cli import main
+
+    args = ["variance", "--circuit", spec, "--qubits", "2..3", "--layers", "1,2"]
+    args += ["--samples", "20", "--cost", "local", "--out", str(tmp_path)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(tmp_path / "variance.csv")
+    assert set(df["ansatz"]) == {spec} and len(df) == 4
+    assert sorted(set(zip(df["n_qubits"], df["n_layers"]))) == [(2, 1), (2, 2), (3, 1), (3, 2)]
+    assert (df["var"] >= 0).all() and df["var"].max() > 1e-4
+
+
+def test_variance_with_a_callable_family_and_a_fixed_circuit():
+    """A callable family runs the grid (the ansatz column holds its name); the JAX and the
+    PennyLane engines agree on the same draws; a fixed circuit runs at its own size only."""
+    import bpdiag
+    from bpdiag.circuits import dense_hea
+
+    kw = dict(qubits=(2, 3), layers=(1,), cost=("local",), samples=20, param="first")
+    kw["circuit"] = dense_hea
+    res = bpdiag.variance(**kw)
+    ref = bpdiag.variance(**kw, engine="pennylane")
+    assert list(res.table["ansatz"]) == ["dense_hea"] * 2
+    assert (res.table["var"] > 1e-3).all()
+    np.testing.assert_allclose(res.table["var"], ref.table["var"], rtol=1e-9)
+    fixed = dense_hea(2, 3)
+    one = bpdiag.variance(cost=("local",), samples=10, circuit=fixed)
+    assert one.table[["n_qubits", "n_layers"]].values.tolist() == [[2, 3]]
+    with pytest.raises(ValueError, match="pass a family"):
+        bpdiag.variance(qubits=(2, 3), layers=(1,), samples=10, circuit=fixed)
