@@ -101,12 +101,62 @@ def parse_init(init: str) -> tuple[str, float]:
     )
 
 
-def param_index(circuit: Circuit, which: str) -> list[int]:
-    """Indices of the parameters whose derivative is sampled."""
+#: The named parameter choices (besides an index or a label).
+PARAM_NAMES = ("middle", "first", "last", "all")
+
+
+def param_labels(circuit: Circuit) -> tuple[str, ...]:
+    """One label per parameter, in the circuit's parameter order: ``meta["param_labels"]`` when a
+    frontend recorded them (e.g. ``"weights[0,1]"``), else ``"θ[k]"``."""
+    labels = circuit.info("param_labels")
+    if labels is not None and len(labels) == circuit.n_params:
+        return tuple(str(s) for s in labels)
+    return tuple(f"θ[{k}]" for k in range(circuit.n_params))
+
+
+def param_index(circuit: Circuit, which: str | int) -> list[int]:
+    """Indices of the parameters whose derivative is sampled.
+
+    which: ``middle``, ``first``, ``last``, ``all``, an index (an int, or a string of one, in
+    the circuit's own parameter order) or a label (:func:`param_labels`). An index out of range
+    or an unknown label raises a one-line ``ValueError``.
+
+    >>> from bpdiag.circuits import dense_hea
+    >>> param_index(dense_hea(2, 1), "θ[2]"), param_index(dense_hea(2, 1), "last")
+    ([2], [3])
+    """
     P = circuit.n_params
     if P == 0:
         raise ValueError(f"circuit {circuit.name!r} has no trainable parameters")
-    return {"middle": [P // 2], "first": [0], "last": [P - 1], "all": list(range(P))}[which]
+    if isinstance(which, str) and which in PARAM_NAMES:
+        return {"middle": [P // 2], "first": [0], "last": [P - 1], "all": list(range(P))}[which]
+    labels = param_labels(circuit)
+    if isinstance(which, str) and which in labels:
+        return [labels.index(which)]
+    k = as_param_index(which)
+    if k is None:
+        raise ValueError(
+            f"unknown parameter {which!r} for circuit {circuit.name!r}: give "
+            f"{', '.join(PARAM_NAMES)}, an index 0..{P - 1} or a label such as {labels[0]!r}"
+        )
+    if not 0 <= k < P:
+        raise ValueError(
+            f"parameter index {k} is out of range: circuit {circuit.name!r} has {P} "
+            f"parameters (0..{P - 1})"
+        )
+    return [k]
+
+
+def as_param_index(which) -> int | None:
+    """``which`` as a parameter index when it is one (an int or a string of one), else None."""
+    if isinstance(which, (bool, np.bool_)):
+        return None
+    if isinstance(which, (int, np.integer)):
+        return int(which)
+    try:
+        return int(str(which).strip())
+    except ValueError:
+        return None
 
 
 def draw(circuit: Circuit, samples: int, init: str, rng: np.random.Generator):

@@ -5,7 +5,10 @@ circuits with data gates, data angles uniform in [-pi, pi)), compute the derivat
 with respect to the chosen parameter, and report its sample mean and variance with standard
 errors. One forward pass serves every cost. Single-parameter derivatives use the parameter-shift
 rule on the gate angles (two forward runs, no reverse pass); ``param="all"`` uses the adjoint
-gradient of all parameters and averages the per-parameter variances.
+gradient of all parameters and averages the per-parameter variances into the main row, and keeps
+every parameter's own variance in a per-parameter table (``Result.tables["params"]``,
+:data:`PARAM_COLUMNS`). ``param`` is also an index (in the circuit's own parameter order) or a
+label (``"weights[1,0,2]"``, recorded by :mod:`bpdiag.frontends`; ``"θ[k]"`` otherwise).
 
 This module orchestrates the variance family: the exact method (:mod:`bpdiag.analyses.exact`),
 shot noise (:mod:`bpdiag.analyses.shots`) and noise (:mod:`bpdiag.analyses.noise`) are called
@@ -38,17 +41,20 @@ from bpdiag.analyses import exact as _exact
 from bpdiag.analyses import noise as _noise
 from bpdiag.analyses import shots as _shots
 from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: public here too)
+    PARAM_NAMES,
     MemorySink,
     Result,
     Sink,
+    as_param_index,
     draw,
     haar_variance,
     param_index,
+    param_labels,
     parse_init,
     summarize,
     weighted_line_fit,
 )
-from bpdiag.circuits import ANSATZE, Circuit, build, observables
+from bpdiag.circuits import ANSATZE, Circuit, build, layer_of, observables
 from bpdiag.circuits.observables import check_cost, is_diagonal
 from bpdiag.circuits.transforms import identity_blocks
 from bpdiag.engines import _convert
@@ -56,7 +62,7 @@ from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shif
 from bpdiag.engines._observe import basis_circuits, measured
 from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
 
-PARAMS = ("middle", "first", "last", "all")
+PARAMS = PARAM_NAMES  # and any index or label (bpdiag.analyses._common.param_index)
 ENGINES = ("jax", "pennylane")
 COLUMNS = [
     "ansatz",
@@ -76,6 +82,30 @@ COLUMNS = [
     *_shots.SHOT_FIELDS,
 ]
 KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", *_noise.NOISE_COLUMNS, "method"]
+#: The per-parameter table of ``param="all"`` (``Result.tables["params"]``): one row per
+#: (point, cost, method, parameter). ``param`` is the index in the circuit's parameter order;
+#: ``layer`` is empty when the circuit records no layers; ``wire``/``gate`` list every gate the
+#: parameter drives (``"0-1"``, ``"RY"``); ``dead`` is :func:`dead_params`'s sampled verdict.
+PARAM_COLUMNS = [
+    "ansatz",
+    "cost",
+    "n_qubits",
+    "n_layers",
+    *_noise.NOISE_COLUMNS,
+    "method",
+    "param",
+    "label",
+    "layer",
+    "wire",
+    "gate",
+    "samples",
+    "var",
+    "var_se",
+    "dead",
+]
+PARAM_KEY = ["ansatz", "cost", "n_qubits", "n_layers", *_noise.NOISE_COLUMNS, "method", "param"]
+#: |dC/dtheta| at or below this (for every sample) counts as zero: :func:`dead_params`.
+DEAD_TOL = 1e-12
 #: The columns that identify a grid point (its rows, one per cost and method, finish together).
 POINT = ["ansatz", "n_qubits", "n_layers", *_noise.NOISE_COLUMNS]
 UNITS = {"mean": "1/rad", "var": "1/rad^2", "b": "log2(var) per qubit"}
@@ -99,7 +129,7 @@ class VarianceConfig:
     ansatz: tuple[str, ...] = ("dense",)
     cost: tuple[str, ...] = ("global", "local")
     samples: int = 200
-    param: str = "middle"
+    param: str | int = "middle"  # a name of PARAMS, an index or a label
     init: str = "uniform"
     seed: int = 0
     engine: str = "jax"
@@ -131,8 +161,7 @@ class VarianceConfig:
             check_cost(c, min(self.qubits))
         if self.samples < 2:
             raise ValueError(f"samples must be >= 2, got {self.samples}")
-        if self.param not in PARAMS:
-            raise ValueError(f"param must be one of {', '.join(PARAMS)}, got {self.param!r}")
+        _check_param(self)
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.dtype not in ("complex128", "complex64"):
@@ -141,6 +170,29 @@ class VarianceConfig:
         _noise.check_config(self)
         _check_nondiagonal(self)
         _check_method(self)
+
+
+def _check_param(config: VarianceConfig) -> None:
+    """``param``: a name of :data:`PARAMS`, an index (an int or a string of digits, kept as an
+    int) or a non-empty label (looked up in every circuit before anything runs)."""
+    param = config.param
+    if isinstance(param, str) and param in PARAMS:
+        return
+    k = as_param_index(param)
+    if k is not None:
+        if k < 0:
+            raise ValueError(f"parameter index {k} is out of range: indices start at 0")
+        object.__setattr__(config, "param", k)
+    elif not isinstance(param, str) or not param.strip():
+        raise ValueError(
+            f"param must be one of {', '.join(PARAMS)}, an index or a label, got {param!r}"
+        )
+
+
+def _draw_param(config: VarianceConfig) -> str:
+    """The ``param`` that seeds a point's draws: an index or a label shares ``"all"``'s draws, so
+    its row equals that parameter's row of the per-parameter table."""
+    return config.param if isinstance(config.param, str) and config.param in PARAMS else "all"
 
 
 def _check_nondiagonal(config: VarianceConfig) -> None:
@@ -229,7 +281,16 @@ def _bytes_per_row(n_register: int, dtype: str, adjoint: bool) -> float:
 
 
 def _jax_gradients(
-    config: VarianceConfig, circuit: Circuit, params, x, costs, *, n_register, capacity, kernels
+    config: VarianceConfig,
+    circuit: Circuit,
+    params,
+    x,
+    costs,
+    *,
+    n_register,
+    capacity,
+    kernels,
+    which=None,
 ) -> np.ndarray:
     """Derivatives float[samples, n_diff, k] of every cost, by the JAX engine."""
     import jax.numpy as jnp  # heavy (JAX): loaded when a point runs, not on import
@@ -240,7 +301,7 @@ def _jax_gradients(
     prog = Program(*(jnp.asarray(t) for t in prog_np))
     obs = observables(costs, circuit.n_qubits)
     obs = jnp.asarray(embed_observables(obs, circuit.n_qubits, n_register))
-    which = param_index(circuit, config.param)
+    which = param_index(circuit, config.param) if which is None else which
     S = params.shape[0]
     what = f"{circuit.name} on {circuit.n_qubits} qubits"
     if config.param == "all":
@@ -356,7 +417,7 @@ def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: in
 
 def _point_shots(config: VarianceConfig, circuit: Circuit, params, x, a: str, n: int, L: int):
     """:func:`bpdiag.analyses.shots.sampled_shots` for one sampled grid point (seeded from it)."""
-    key = (config.seed, a, n, L, config.param, config.init, "shots", config.shots)
+    key = (config.seed, a, n, L, _draw_param(config), config.init, "shots", config.shots)
     return _shots.sampled_shots(
         circuit,
         params,
@@ -395,9 +456,14 @@ def _sample_frame(config, circuit, a, n, L, nz, grads, shot) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
-    """Compute every point not yet in ``sink`` and append its rows; returns the timings."""
+def _run_grid(
+    config: VarianceConfig, sink: Sink, progress: bool, params_sink: Sink | None = None
+) -> list[dict]:
+    """Compute every point not yet in ``sink`` (and, for ``param="all"``, ``params_sink``) and
+    append its rows; returns the timings. A point's per-parameter rows go first, so a point the
+    main sink holds is in ``params_sink`` too."""
     done = sink.done()
+    pdone = {k[:-1] for k in params_sink.done()} if params_sink is not None else set()
     points = _points(config)
     grid_max = max(config.qubits)
     # Validate memory for the largest point before any work.
@@ -415,6 +481,7 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
     for a, n, L, _ in points:
         N = _register_for(n, grid_max)
         c = circuit_for(config, a, n, L)
+        param_index(c, config.param)  # an index out of range or an unknown label: before any work
         for cc in (c, *basis_circuits(c, config.cost)):  # basis changes of non-diagonal costs
             gates[N] = max(gates.get(N, 0), cc.n_gates)
             kernels.setdefault(N, set()).update(gate_kernels(cc))
@@ -427,24 +494,30 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
     timing = []
     bar = _progress(points, progress)
     for a, n, L, nz in points:
-        keys = {(a, c, n, L, config.param, *nz.key, m) for c in config.cost for m in config.method}
-        if keys <= done:
+        todo = {}  # method -> (main rows needed, per-parameter rows needed)
+        for m in config.method:
+            keys = {(a, c, n, L, *nz.key, m) for c in config.cost}
+            main = not {(*k[:4], config.param, *k[4:]) for k in keys} <= done
+            todo[m] = (main, params_sink is not None and not keys <= pdone)
+        if not any(any(v) for v in todo.values()):
             bar.update(1)
             continue
         circuit = circuit_for(config, a, n, L)
-        if "exact" in config.method and not {k for k in keys if k[-1] == "exact"} <= done:
+        if any(todo.get("exact", ())):
             t0 = time.perf_counter()
-            frame = _exact_frame(config, circuit, a, n, L, nz)
+            if todo["exact"][1]:
+                params_sink.append(_exact_params_frame(config, circuit, a, n, L, nz))
+            if todo["exact"][0]:
+                sink.append(_exact_frame(config, circuit, a, n, L, nz))
             seconds = time.perf_counter() - t0
             timing.append(
                 {"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact", "seconds": seconds}
             )
-            sink.append(frame)
-        if "sample" not in config.method or {k for k in keys if k[-1] == "sample"} <= done:
+        if not any(todo.get("sample", ())):
             bar.update(1)
             continue
-        rng = np.random.default_rng(point_seed(config.seed, a, n, L, config.param, config.init))
-        params, x = draw(circuit, config.samples, config.init, rng)
+        seed = point_seed(config.seed, a, n, L, _draw_param(config), config.init)
+        params, x = draw(circuit, config.samples, config.init, np.random.default_rng(seed))
         t0 = time.perf_counter()
         if nz.kind != "none":  # density-matrix engine
             n_steps, n_gates = density_caps(n, nz)
@@ -454,6 +527,7 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
         elif config.engine == "jax":
             N = _register_for(n, grid_max)
             opts = {"n_register": N, "capacity": caps[N], "kernels": tuple(sorted(kernels[N]))}
+            opts["which"] = param_index(circuit, config.param)  # labels: of the circuit itself
 
             def jax_fn(cg, costs, params=params, x=x, opts=opts):
                 return _jax_gradients(config, cg, params, x, costs, **opts)
@@ -465,10 +539,104 @@ def _run_grid(config: VarianceConfig, sink: Sink, progress: bool) -> list[dict]:
         seconds = time.perf_counter() - t0
         timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
         timing[-1]["noise"] = f"{nz.label}@{nz.where}"
-        sink.append(_sample_frame(config, circuit, a, n, L, nz, grads, shot))
+        if todo["sample"][1]:
+            params_sink.append(_params_frame(config, circuit, a, n, L, nz, grads))
+        if todo["sample"][0]:
+            sink.append(_sample_frame(config, circuit, a, n, L, nz, grads, shot))
         bar.update(1)
     bar.close()
     return timing
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-parameter view (param="all")
+
+
+def param_info(circuit: Circuit) -> list[dict]:
+    """Where each parameter sits, in the circuit's parameter order: ``param`` (index),
+    ``label`` (:func:`~bpdiag.analyses._common.param_labels`), ``layer`` (the
+    :func:`bpdiag.circuits.layer_of` layer of its first gate; None when the circuit records no
+    layers or the parameter drives no gate), ``wire`` (the wires of its gates, ``"0"`` or
+    ``"0-1"``) and ``gate`` (their names, ``"RY"``, ``"RX+RY"`` when it drives several kinds)."""
+    try:
+        layers = layer_of(circuit)
+    except ValueError:
+        layers = None
+    out = []
+    for p, (label, gs) in enumerate(zip(param_labels(circuit), circuit.param_gates())):
+        wires = dict.fromkeys(w for g in gs for w in circuit.wires[g])
+        layer = int(layers[gs[0]]) if layers is not None and gs else None
+        out.append(
+            {
+                "param": p,
+                "label": label,
+                "layer": layer,
+                "wire": "-".join(str(w) for w in wires),
+                "gate": "+".join(dict.fromkeys(circuit.gates[g] for g in gs)),
+            }
+        )
+    return out
+
+
+def dead_params(grads: np.ndarray, tol: float = DEAD_TOL) -> np.ndarray:
+    """bool[n_params]: parameters whose derivative float[samples, n_params] is zero (``|g| <=
+    tol``) for every sample.
+
+    A *sampled* statement: these draws saw no gradient, which a parameter with a rare non-zero
+    gradient can also show. The proof that a parameter is dead for every angle is structural:
+    the Lie-algebra audit's structurally dead parameters (:mod:`bpdiag.analyses.lie`).
+    """
+    return np.all(np.abs(grads) <= tol, axis=0)
+
+
+def _param_rows(config, circuit, a, n, L, nz, method: str, stats) -> pd.DataFrame:
+    """Per-parameter rows of one point; ``stats(k, p) -> (samples, var, var_se, dead)``."""
+    info = param_info(circuit)
+    rows = []
+    for k, c in enumerate(config.cost):
+        for p in info:
+            row = {"ansatz": a, "cost": c, "n_qubits": n, "n_layers": L}
+            row |= {"noise": nz.kind, "noise_strength": nz.strength, "noise_where": nz.where}
+            row |= {"method": method, **p}
+            row |= dict(zip(("samples", "var", "var_se", "dead"), stats(k, p["param"])))
+            rows.append(row)
+    return _params_dtypes(pd.DataFrame(rows, columns=PARAM_COLUMNS))
+
+
+def _params_frame(config, circuit, a, n, L, nz, grads) -> pd.DataFrame:
+    """The sampled per-parameter rows: grads float[samples, n_params, k] (every parameter)."""
+    dead = [dead_params(grads[:, :, k]) for k in range(grads.shape[2])]
+
+    def stats(k, p):
+        s = summarize(grads[:, [p], k])  # that parameter's variance, with its standard error
+        return config.samples, s["var"], s["var_se"], bool(dead[k][p])
+
+    return _param_rows(config, circuit, a, n, L, nz, "sample", stats)
+
+
+def _exact_params_frame(config, circuit, a, n, L, nz) -> pd.DataFrame:
+    """The exact per-parameter rows (:func:`bpdiag.analyses.exact.exact_moments` of each
+    parameter): ``samples`` 0, ``var_se`` 0, ``dead`` when Var <= DEAD_TOL**2."""
+    axes = "auto" if config.mcclean_axes == "average" else "fixed"
+    var = {
+        (k, p): _exact.exact_moments(
+            circuit, c, param=p, init=config.init, memory_budget=config.memory_budget, axes=axes
+        )["var"]
+        for k, c in enumerate(config.cost)
+        for p in range(circuit.n_params)
+    }
+
+    def stats(k, p):
+        return 0, var[k, p], 0.0, bool(abs(var[k, p]) <= DEAD_TOL**2)
+
+    return _param_rows(config, circuit, a, n, L, nz, "exact", stats)
+
+
+def _params_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """One set of dtypes for the per-parameter table, built or read back from a CSV."""
+    return df.astype(
+        {"param": "int64", "layer": "Int64", "wire": str, "gate": str, "label": str, "dead": bool}
+    )
 
 
 def _ordered(table: pd.DataFrame, config: VarianceConfig) -> pd.DataFrame:
@@ -494,6 +662,7 @@ def variance(
     device: str = "default.qubit",
     dtype: str = "complex128",
     sink: Sink | None = None,
+    params_sink: Sink | None = None,
     progress: bool = False,
     memory_budget: float | None = None,
     method: str | Sequence[str] = "sample",
@@ -513,6 +682,16 @@ def variance(
     with noise, ``depth_fits`` (:func:`bpdiag.analyses.noise.fit_depth_decay` records).
     ``.tables["shots"]``: the shot rows (:func:`bpdiag.analyses.shots.shot_table`) when
     ``shots`` is given.
+
+    ``param`` picks the differentiated parameter: ``middle``, ``first``, ``last``, ``all``
+    (the main row averages the per-parameter variances), an index in the circuit's parameter
+    order (``7``) or a label (``"weights[1,0,2]"``: ``circuit.info("param_labels")``, else
+    ``"θ[k]"``); the ``param`` column holds it as given. An index or label draws what ``"all"``
+    draws, so its row equals that parameter's per-parameter row. ``param="all"`` adds
+    ``.tables["params"]``: one row per (point, cost, method, parameter) with the columns
+    :data:`PARAM_COLUMNS` (where each parameter sits: :func:`param_info`; its ``var``,
+    ``var_se`` and the sampled ``dead`` flag: :func:`dead_params`), appended to ``params_sink``
+    (default: in memory) point by point like the main table.
 
     Each finished point is appended to ``sink`` at once (default: a
     :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
@@ -550,7 +729,11 @@ def variance(
         **options,
     )
     sink = MemorySink(COLUMNS, KEY) if sink is None else sink
-    timing = _run_grid(config, sink, progress)
+    if config.param != "all":
+        params_sink = None
+    elif params_sink is None:
+        params_sink = MemorySink(PARAM_COLUMNS, PARAM_KEY)
+    timing = _run_grid(config, sink, progress, params_sink)
     table = _ordered(sink.read(), config).reset_index(drop=True)
     meta = {
         "analysis": "variance",
@@ -562,8 +745,14 @@ def variance(
     }
     if (table["noise"] != "none").any():
         meta["depth_fits"] = _depth_fits(table, config).to_dict(orient="records")
+    tables = {}
     shot = _shots.shot_table(table)
-    return Result(table, meta, {} if shot is None else {"shots": shot})
+    if shot is not None:
+        tables["shots"] = shot
+    if params_sink is not None:
+        per = _params_dtypes(params_sink.read())
+        tables["params"] = _ordered(per, config).reset_index(drop=True)
+    return Result(table, meta, tables)
 
 
 def _haar_records(config: VarianceConfig) -> list[dict]:
@@ -684,6 +873,10 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
 __all__ = [
     "COLUMNS",
     "KEY",
+    "PARAM_COLUMNS",
+    "PARAM_KEY",
+    "dead_params",
+    "param_info",
     "VarianceConfig",
     "circuit_for",
     "fit_decay",
