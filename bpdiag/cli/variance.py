@@ -58,10 +58,10 @@ _OPTIONS = options(
     click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True),
     click.option(
         "--param",
-        type=click.Choice(["middle", "first", "last", "all"]),
         default="middle",
         show_default=True,
-        help="whose derivative; 'all' averages per-parameter variances",
+        help="whose derivative: middle | first | last | all (averages the per-parameter "
+        "variances and writes variance_params.*) | an index (7) | a label ('weights[1,0,2]')",
     ),
     click.option(
         "--init",
@@ -134,17 +134,30 @@ def variance(qubits, layers, ansatz, cost, samples, out, resume, fallback, noise
     from bpdiag.results import variance as writer
 
     opts["device"] = _resolve_device(opts["engine"], opts["device"], fallback)
-    sink = CsvSink(
-        Path(out) / "variance.csv", va.COLUMNS, va.KEY, "variance", resume=resume,
-        point=va.POINT, options=run_options(),
-    )  # fmt: skip
+    sink, params_sink = [
+        CsvSink(
+            Path(out) / name, columns, key, what, resume=resume, point=va.POINT,
+            options=run_options(),
+        ) if name else None
+        for name, columns, key, what in _tables(va, opts["param"])
+    ]  # fmt: skip
     res = va.variance(
-        qubits, layers, ansatz, cost, samples, sink=sink, progress=progress(),
-        noise_where=noise_where, **opts,
+        qubits, layers, ansatz, cost, samples, sink=sink, params_sink=params_sink,
+        progress=progress(), noise_where=noise_where, **opts,
     )  # fmt: skip
     paths = writer.write(res, out)
     _show(res, opts["shots"])
+    _show_params(res)
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+
+
+def _tables(va, param: str) -> list[tuple]:
+    """(file, columns, key, name) of the tables a run appends point by point: the variance table
+    and, with ``--param all``, the per-parameter table."""
+    tables = [("variance.csv", va.COLUMNS, va.KEY, "variance")]
+    if param == "all":
+        tables.append(("variance_params.csv", va.PARAM_COLUMNS, va.PARAM_KEY, "variance params"))
+    return tables + [(None, None, None, None)] * (2 - len(tables))
 
 
 def _split_costs(value) -> tuple[str, ...]:
@@ -178,6 +191,30 @@ def _show(res, shots: int | None) -> None:
             f"\nShots per circuit for std[dC/dθ] > shot noise (shot var at N={shots}: see shot_var)"
         )
         _echo_table(_shots_pivot(df), title)
+
+
+def _show_params(res) -> None:
+    """With ``--param all``: per point, how many parameters, how many the draws saw dead, and
+    the smallest and largest per-parameter variance of the live ones."""
+    per = res.tables.get("params")
+    if per is None or per.empty:
+        return
+    point = ["ansatz", "cost", "n_qubits", "n_layers", "method"]
+    live = per["var"].where(~per["dead"].astype(bool))
+    summary = (
+        per.assign(live=live)
+        .groupby(point, sort=False)
+        .agg(
+            params=("param", "size"),
+            dead=("dead", "sum"),
+            var_min=("live", "min"),
+            var_max=("live", "max"),
+        )
+    )
+    title = "\nPer parameter (variance_params.csv; dead: zero derivative in every sample)"
+    for c in ("var_min", "var_max"):
+        summary[c] = summary[c].map("{:.3e}".format)
+    _echo_table(summary, title)
 
 
 def _variance_pivot(df: pd.DataFrame, noisy: bool) -> pd.DataFrame:
