@@ -146,7 +146,7 @@ def _param_grid(g: pd.DataFrame):
     """(log10 Var float[rows, wires] with NaN gaps, dead bool[rows, wires], row labels, wires)
     of one point's per-parameter rows."""
     wire = [int(str(w).split("-")[0]) if str(w) not in ("", "nan") else 0 for w in g["wire"]]
-    layer = pd.to_numeric(g["layer"], errors="coerce")
+    layer = pd.to_numeric(g["layer"], errors="coerce").astype(float)
     layer = [int(v) if np.isfinite(v) else None for v in layer]
     cells: dict[tuple, int] = {}
     slots = []
