@@ -127,6 +127,10 @@ def test_memory_is_predicted():
         (dict(layers=(0,)), "n_layers must be >= 1, got 0"),
         (dict(samples=1), "samples must be >= 2"),
         (dict(ansatz=("dense", "")), "unknown ansatz ''"),
+        (dict(param=7), "parameter index 7 is out of range: circuit 'dense' has 4 parameters"),
+        (dict(param="-1"), "parameter index -1 is out of range"),
+        (dict(param="weights[0]"), "unknown parameter 'weights\\[0\\]'"),
+        (dict(param=""), "param must be one of middle, first, last, all, an index or a label"),
     ],
 )
 def test_config_validation(kw, message):
