@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from bpdiag.analyses import lie as la
 from bpdiag.circuits import Circuit, P, dense_hea
 from bpdiag.cli import main
+from bpdiag.engines import numpy as ne
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 QASM = str(EXAMPLES / "colleague.qasm")
@@ -208,3 +209,40 @@ def test_cli_train_with_a_python_family(tmp_path):
         res = CliRunner().invoke(main, ["train", "--circuit", *bad, "--out", str(tmp_path / "b")])
         assert res.exit_code == 2 and message in res.output, res.output
         assert "Traceback" not in res.output
+
+
+# ---------------------------------------------------------------------------------------------
+# entropy
+
+
+def test_entropy_circuit_is_the_encoding_then_the_user_circuit():
+    from bpdiag.analyses.entropy._grid import EntropyConfig, _circuit
+    from bpdiag.circuits.encodings import encoded_circuit
+
+    config = EntropyConfig(qubits=(3,), layers=(0, 2), encoding=("angle",),
+                           circuit=f"{MODEL}:ansatz")  # fmt: skip
+    mine = _circuit(config, ("data", "angle", config.ansatz, 3, 2))
+    native = encoded_circuit("angle", 3, 2, ansatz="original")
+    assert (mine.n_params, mine.n_data) == (native.n_params, native.n_data) == (6, 3)
+    rng = np.random.default_rng(3)  # Qiskit orders commuting gates its own way: compare states
+    params, x = rng.uniform(0, 2 * np.pi, (5, 6)), rng.uniform(-np.pi, np.pi, (5, 3))
+    np.testing.assert_allclose(ne.simulate(mine, params, x), ne.simulate(native, params, x),
+                               atol=1e-12)  # fmt: skip
+    assert _circuit(config, ("data", "angle", config.ansatz, 3, 0)).gates == ("RY",) * 3
+
+
+def test_cli_entropy_with_circuit(tmp_path):
+    args = ["entropy", "--circuit", "pennylane:StronglyEntanglingLayers", "--qubits", "4"]
+    args += ["--layers", "0,3", "--rows", "40", "--encoding", "angle", "--out", str(tmp_path)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "entropy.csv")
+    assert set(t["ansatz"]) == {"pennylane:StronglyEntanglingLayers"}
+    half = t[(t["cut"] == "contiguous") & (t["cut_size"] == 2)].set_index("n_layers")["entropy"]
+    assert half[0] < 1e-12 < 0.5 < half[3]  # product state, then entangled by the layers
+    for bad, message in (
+        ([QASM, "--qubits", "5"], "fixed circuit"),
+        ([f"{MODEL}:ansatz", "--encoding", "amplitude"], "angle or zz"),
+    ):
+        res = CliRunner().invoke(main, ["entropy", "--circuit", *bad, "--out", str(tmp_path / "b")])
+        assert res.exit_code == 2 and message in res.output, res.output
