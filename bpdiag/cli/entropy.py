@@ -60,6 +60,12 @@ _OPTIONS = options(
     ),
     click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True),
     click.option(
+        "--circuit",
+        default=None,
+        help="your circuit after the encoding, replacing --ansatz: pennylane:NAME | qiskit:NAME | "
+        "FILE.qasm | FILE.py:FUNCTION (see bpdiag.frontends.spec); no data inputs of its own",
+    ),
+    click.option(
         "--params",
         type=click.Choice(PARAMS),
         default="shared",

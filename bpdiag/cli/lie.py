@@ -9,7 +9,8 @@ import click
 import pandas as pd
 
 from bpdiag.analyses import lie as la
-from bpdiag.circuits import ANSATZE, COSTS
+from bpdiag.circuits import ANSATZE
+from bpdiag.circuits.observables import NAMED
 from bpdiag.cli._common import (
     Choices,
     IntRange,
@@ -24,6 +25,17 @@ from bpdiag.cli._common import (
 )
 from bpdiag.figures.lie import lie_figure
 from bpdiag.results.lie import write_lie
+
+
+def _split_costs(value) -> tuple[str, ...]:
+    """The --cost list: names, Pauli sums and @FILEs separated by commas (checked by the
+    library, so a bad one exits 2 with one line)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    costs = tuple(s.strip() for s in str(value).split(",") if s.strip())
+    if not costs:
+        raise click.BadParameter("give at least one cost")
+    return costs
 
 
 def _summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,10 +64,23 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     click.option("--layers", type=IntRange(1), default="2", show_default=True),
     click.option(
         "--cost",
-        type=Choices(COSTS),
+        callback=lambda ctx, param, value: _split_costs(value),
         default="local",
         show_default=True,
-        help="comma-separated: " + ",".join(COSTS),
+        help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X1') or @FILE",
+    ),
+    click.option(
+        "--circuit",
+        default=None,
+        help="your circuit, replacing --ansatz: pennylane:NAME | qiskit:NAME | FILE.qasm | "
+        "FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec); a fixed circuit "
+        "(QASM, QuantumCircuit) is audited at its own size",
+    ),
+    click.option(
+        "--data-params",
+        default=None,
+        callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
+        help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
     ),
     click.option(
         "--deep-layers",
@@ -87,7 +112,8 @@ def lie(out, fail_on_dead, **opts):
     paths = write_lie(res, out, figure=lie_figure)
     for det in res.meta["circuits"]:
         click.echo(det["verdict"])
-    title = f"\nSummary (cost variance over parameters at L={opts['deep_layers']})"
+    deep = ",".join(str(v) for v in dict.fromkeys(res.table["deep_layers"]))
+    title = f"\nSummary (cost variance over parameters at L={deep})"
     _echo_table(_summary(res.table), title)
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
     n_dead = int(res.table["n_dead"].sum())

@@ -30,6 +30,20 @@ from bpdiag.cli._common import (
 @click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True)
 @click.option("--reupload", is_flag=True, help="repeat the RY(x) encoding before every layer")
 @click.option(
+    "--circuit",
+    default=None,
+    help="your circuit as the quantum layer, replacing --ansatz: pennylane:NAME | qiskit:NAME | "
+    "FILE.qasm | FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec); RY(x_i) "
+    "encoding first unless --data-params names its data inputs",
+)
+@click.option(
+    "--data-params",
+    default=None,
+    callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
+    help="the circuit's data inputs, fed by the encoder: a parameter-name prefix, or "
+    "comma-separated names",
+)
+@click.option(
     "--subset",
     type=click.IntRange(min=0),
     default=1000,

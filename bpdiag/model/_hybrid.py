@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from bpdiag.circuits import ANSATZE, Circuit
-from bpdiag.circuits.encodings import encoded_circuit
+from bpdiag.circuits.encodings import angle, compose, encoded_circuit
 
 TWINS = ("identity", "matched")
 ENGINES = ("torch", "pennylane")
@@ -44,16 +44,32 @@ def hybrid_circuit(
     *,
     reupload: bool = False,
     seed: int = 0,
+    circuit: Circuit | None = None,
 ) -> Circuit:
-    """The circuit of the quantum layer: ``n_qubits`` data features (the encoder's angles,
-    radians) and the ansatz's trainable parameters.
+    """The circuit of the quantum layer: data features (the encoder's angles, radians) and the
+    ansatz's trainable parameters.
 
     It is the one encoded circuit, :func:`bpdiag.circuits.encodings.encoded_circuit`: the
     ``angle`` encoding RY(x_i) on every wire in front of ``n_layers`` layers of the ansatz
     (``original`` is then exactly :func:`bpdiag.circuits.original_circuit`), or with
     ``reupload`` the ``reupload`` encoding (RY(x_i) before every layer). ``seed`` picks random
     circuit structure (``sparse`` pattern, ``mcclean`` axes).
+
+    ``circuit`` (a lowered user circuit, :mod:`bpdiag.frontends`) replaces the ansatz: without
+    data inputs (``n_data == 0``) it is the ``angle`` encoding RY(x_i) on every wire followed by
+    the circuit, with its trainable parameters (``n_data = n_qubits``); with data inputs
+    (``--data-params``) it is the circuit as it is, its data inputs driven by the encoder (one
+    angle per input, ``n_data`` of them, in the circuit's own order), and no separate
+    encoding is added. ``ansatz``, ``n_layers`` and ``reupload`` then do not apply.
     """
+    if circuit is not None:
+        if circuit.n_data:
+            return circuit
+        meta = {k: circuit.info(k) for k in ("n_layers", "param_labels") if circuit.info(k)}
+        return compose(
+            angle(circuit.n_qubits), circuit, name=f"angle+{circuit.name}", encoding="angle",
+            ansatz=circuit.name, **meta,
+        )  # fmt: skip
     if ansatz not in ANSATZE:
         raise ValueError(f"unknown ansatz {ansatz!r}; choose from {', '.join(ANSATZE)}")
     encoding = "reupload" if reupload else "angle"
@@ -210,13 +226,16 @@ def build_model(
     angle_scale: float = math.pi,
     seed: int = 0,
     diff_method: str = "best",
+    circuit: Circuit | None = None,
 ) -> HybridModel:
     """Build a hybrid model (``twin=None``) or one of its classical twins.
 
     Parameters are initialised from torch's global generator (seed it first). ``seed`` only
     picks random circuit structure (``sparse`` random pattern, ``mcclean`` axes). A twin has the
     same encoder and decoder shapes; the ``matched`` twin's middle layer has exactly the quantum
-    layer's parameter count.
+    layer's parameter count. ``circuit``: a lowered user circuit instead of ``ansatz`` (see
+    :func:`hybrid_circuit`); the encoder then gives one angle per data input of the quantum
+    circuit (``n_qubits`` without ``--data-params``), and the twins keep that width.
     """
     if int(qubits) < 1:
         raise ValueError(f"qubits must be >= 1, got {qubits}")
@@ -224,7 +243,10 @@ def build_model(
         raise ValueError(f"hidden must be >= 1, got {hidden}")
     if twin not in (None, *TWINS):
         raise ValueError(f"twin must be one of {', '.join(TWINS)}, got {twin!r}")
-    circuit = hybrid_circuit(ansatz, qubits, layers, reupload=reupload, seed=seed)
+    if circuit is not None and circuit.n_qubits != int(qubits):
+        raise ValueError(f"circuit has {circuit.n_qubits} qubits, not qubits={qubits}")
+    circuit = hybrid_circuit(ansatz, qubits, layers, reupload=reupload, seed=seed, circuit=circuit)
+    n_angles = circuit.n_data
     if twin is None:
         middle: nn.Module = QuantumLayer(
             circuit, engine=engine, device=device, dtype=dtype, diff_method=diff_method
@@ -233,8 +255,8 @@ def build_model(
     elif twin == "identity":
         middle, kind = nn.Identity(), "identity"
     else:
-        middle, kind = MatchedLayer(qubits, circuit.n_params), "matched"
+        middle, kind = MatchedLayer(n_angles, circuit.n_params), "matched"
     model = HybridModel(
-        n_features, qubits, middle, kind=kind, hidden=hidden, angle_scale=angle_scale
+        n_features, n_angles, middle, kind=kind, hidden=hidden, angle_scale=angle_scale
     )
     return model.to(dtype)

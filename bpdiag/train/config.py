@@ -35,7 +35,12 @@ class TrainConfig:
     ``cpu``, ``cuda``, ``cuda:N`` or ``auto``, may be given here instead: it is stored as
     ``torch_device`` and ``device`` stays ``default.qubit``), ``hidden`` (width of the encoder
     and decoder), ``angle_scale`` (radians), ``dtype`` (``float32``: complex64 states;
-    ``float64``: complex128).
+    ``float64``: complex128). ``circuit``: your circuit as the quantum layer instead of
+    ``ansatz`` (a spec string, a family ``(n_qubits, n_layers) -> circuit`` or one circuit
+    object, :mod:`bpdiag.frontends`; ``ansatz`` then holds its label; a fixed circuit runs at
+    its own size), ``data_params`` the names of its data inputs (see
+    :func:`bpdiag.model.hybrid_circuit`: with data inputs the encoder drives them, without them
+    an RY(x_i) encoding comes first).
     Optimiser: ``lr``/``weight_decay`` (classical group), ``lr_quantum``/
     ``weight_decay_quantum`` (quantum layer, or the twin's middle layer), ``batch_size``,
     ``epochs``, ReduceLROnPlateau ``plateau_patience``/``plateau_factor``/``min_lr``, early
@@ -82,9 +87,13 @@ class TrainConfig:
     resume: bool = False
     progress: bool = False
     plots: bool = True
+    circuit: Any = None
+    data_params: Any = None
 
     def __post_init__(self) -> None:
         self._resolve_devices()
+        if self.circuit is not None:
+            self._use_circuit()
         checks = [
             (self.qubits >= 1, f"qubits must be >= 1, got {self.qubits}"),
             (self.layers >= 0, f"layers must be >= 0, got {self.layers}"),
@@ -152,8 +161,54 @@ class TrainConfig:
         object.__setattr__(self, "device", dev)
         object.__setattr__(self, "torch_device", tdev)
 
+    def _use_circuit(self) -> None:
+        """Resolve ``circuit`` into a :class:`bpdiag.frontends.Family` (kept as ``_family``);
+        ``ansatz`` becomes its label. A fixed circuit takes its own size when ``qubits`` and
+        ``layers`` are the defaults; any other size is refused (one line)."""
+        from bpdiag.frontends import circuit_family, fixed_size
+
+        data = self.data_params
+        if data is not None and not isinstance(data, str):
+            data = tuple(data)
+            object.__setattr__(self, "data_params", data)
+        family = circuit_family(self.circuit, data_params=data, seed=self.seed)
+        fields = type(self).__dataclass_fields__
+        if family.fixed is not None and (self.qubits, self.layers) == (
+            fields["qubits"].default,
+            fields["layers"].default,
+        ):
+            n, L = fixed_size(family.fixed)
+            object.__setattr__(self, "qubits", n)
+            object.__setattr__(self, "layers", L)
+        family.check_grid((self.qubits,), (self.layers,))
+        if self.reupload:
+            raise ValueError(
+                "--reupload is for the built-in ansatze; re-upload inside your circuit and name "
+                "its data inputs with --data-params"
+            )
+        object.__setattr__(self, "ansatz", family.label)
+        object.__setattr__(self, "_family", family)
+
+    def user_circuit(self):
+        """The user's circuit at ``(qubits, layers)`` (a :class:`bpdiag.circuits.Circuit`), or
+        None when the built-in ``ansatz`` is used."""
+        if self.circuit is None:
+            return None
+        return self._family(self.qubits, self.layers)
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as plain values; ``circuit``/``data_params`` only when a circuit is given
+        (so a built-in run's records are unchanged), the circuit as its label."""
+        if self.circuit is None:
+            d = dataclasses.asdict(self)
+            d.pop("circuit")
+            d.pop("data_params")
+            return d
+        plain = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        plain["circuit"] = self._family.label
+        data = self.data_params
+        plain["data_params"] = ",".join(data) if isinstance(data, tuple) else data
+        return plain
 
 
 def _is_torch_device(name) -> bool:

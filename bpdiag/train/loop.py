@@ -79,6 +79,7 @@ def init_state(config: TrainConfig, n_features: int) -> TrainState:
         hidden=config.hidden,
         angle_scale=config.angle_scale,
         seed=config.seed,
+        circuit=config.user_circuit(),
     ).to(device)
     groups = [
         {

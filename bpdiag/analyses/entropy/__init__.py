@@ -161,6 +161,7 @@ def entropy(
     engine: str = "jax",
     device: str = "default.qubit",
     fallback: bool = False,
+    circuit=None,
 ) -> Result:
     """Entanglement entropies of data-encoded (and reference) states on a grid.
 
@@ -199,6 +200,12 @@ def entropy(
     (not ``amplitude``), complex128. A device that cannot be created raises
     :class:`bpdiag.engines.pennylane.DeviceUnavailable` (one line), or with ``fallback`` warns
     and uses ``default.qubit``.
+
+    ``circuit`` (a spec string, a family ``(n_qubits, n_layers) -> circuit`` or one circuit
+    object; :mod:`bpdiag.frontends`) replaces ``ansatz``: data states are the ``angle`` or
+    ``zz`` encoding followed by the circuit (``n_layers = 0``: the encoding alone), its
+    parameters uniform in [0, 2 pi); the ``ansatz`` column holds the circuit's label. Circuits
+    with data inputs of their own are refused (for now).
     """
     t_start = time.perf_counter()
     if engine == "pennylane":
@@ -224,6 +231,7 @@ def entropy(
         engine,
         device,
         memory_budget=memory_budget,
+        circuit=circuit,
     )
     sink = MemorySink(COLUMNS, KEY) if sink is None else sink
     done = sink.done()

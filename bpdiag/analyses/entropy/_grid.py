@@ -77,9 +77,12 @@ class EntropyConfig:
     engine: str = "jax"
     device: str = "default.qubit"
     memory_budget: float | None = field(default=None, compare=False)
+    circuit: object = None  # a circuit spec (bpdiag.frontends): replaces ansatz
 
     def __post_init__(self) -> None:
         as_axes(self, ("qubits", "encoding", "layers", "state"))
+        if self.circuit is not None:
+            _use_circuit(self)
         object.__setattr__(self, "data", str(self.data))
         if min(self.qubits) < 2:
             raise ValueError(f"n_qubits must be >= 2, got {min(self.qubits)}")
@@ -93,7 +96,7 @@ class EntropyConfig:
         for s in self.state:
             if s not in STATES:
                 raise ValueError(f"unknown state {s!r}; choose from {', '.join(STATES)}")
-        if self.ansatz not in ANSATZE:
+        if self.circuit is None and self.ansatz not in ANSATZE:
             raise ValueError(f"unknown ansatz {self.ansatz!r}; choose from {', '.join(ANSATZE)}")
         if self.params not in PARAMS:
             raise ValueError(f"params must be one of {', '.join(PARAMS)}, got {self.params!r}")
@@ -138,6 +141,34 @@ class EntropyConfig:
             )
 
 
+def _use_circuit(config: EntropyConfig) -> None:
+    """Resolve ``config.circuit`` into a :class:`bpdiag.frontends.Family` (kept as
+    ``_family``); ``ansatz`` and ``circuit`` become its label. A fixed circuit takes its own
+    size when the grid is the default (layers: 0 and its own); any other size is refused."""
+    from bpdiag.frontends import circuit_family, fixed_size
+
+    family = circuit_family(config.circuit, seed=config.seed)
+    fields = type(config).__dataclass_fields__
+    if family.fixed is not None:
+        n, L = fixed_size(family.fixed)
+        if (config.qubits, config.layers) == (fields["qubits"].default, fields["layers"].default):
+            object.__setattr__(config, "qubits", (n,))
+            object.__setattr__(config, "layers", (0, L))
+        family.check_grid(config.qubits, tuple(v for v in config.layers if v) or (L,))
+    bad = [e for e in config.encoding if e not in ("angle", "zz")]
+    if bad:
+        raise ValueError(f"with a circuit, encoding must be angle or zz, got {bad[0]!r}")
+    n0, L0 = min(config.qubits), max(max(config.layers), 1)
+    if family(n0, L0).n_data:
+        raise ValueError(
+            f"{family.label} has data inputs of its own; entropy runs circuits without them "
+            "after the encoding (for now)"
+        )
+    object.__setattr__(config, "ansatz", family.label)
+    object.__setattr__(config, "circuit", family.label)
+    object.__setattr__(config, "_family", family)
+
+
 def _points(config: EntropyConfig, trained: Trained | None = None) -> list[tuple]:
     """Grid points (state, encoding, ansatz, n_qubits, n_layers): data first, then the trained
     model's one point, then references."""
@@ -159,6 +190,12 @@ def _circuit(config: EntropyConfig, point, trained: Trained | None = None) -> Ci
     state, enc, ansatz, n, L = point
     if state == "trained":
         return trained.circuit
+    if state == "data" and config.circuit is not None:
+        head = encoded_circuit(enc, n, 0, pairs=config.pairs)
+        if not L:
+            return head
+        user = config._family(n, L)
+        return compose(head, user, name=f"{enc}+{user.name}", encoding=enc, n_layers=L)
     if state == "data":
         return encoded_circuit(enc, n, L, ansatz=ansatz, seed=config.seed, pairs=config.pairs)
     if state in PREPARATIONS:

@@ -26,9 +26,11 @@ from bpdiag._resources import as_axes, point_seed
 from bpdiag.analyses._common import Result, summarize
 from bpdiag.analyses.lie.dead import dead_parameters, redundancy
 from bpdiag.analyses.lie.dla import DLA, dla, predicted_variance
-from bpdiag.circuits import ANSATZE, COSTS, Circuit, angle_maps, build, cost_terms, z_signs
+from bpdiag.circuits import ANSATZE, Circuit, angle_maps, build, cost_terms, z_signs
+from bpdiag.circuits.observables import check_cost, cost_diagonal, is_diagonal
 from bpdiag.engines import jax as je
 from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
+from bpdiag.engines._observe import basis_circuits, measured
 from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
 
 PARAM_COLUMNS = [
@@ -133,6 +135,28 @@ def _cost_obs(cost: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.stack([diag @ coefs, diag @ w], axis=1)
 
 
+def _measured_obs(
+    circuit: Circuit, cost: str, rng: np.random.Generator
+) -> tuple[float, list[tuple[Circuit, np.ndarray]]]:
+    """How the engine measures ``cost`` on ``circuit``: ``(constant, [(circuit_g, obs_g)])``
+    with ``<cost> = constant + sum_g <obs_g[:, 0]>`` on ``circuit_g`` and ``obs_g[:, 1]`` the
+    group's share of the random positive combination of :func:`_cost_obs`. A diagonal cost is
+    one group, the circuit itself (:func:`_cost_obs`, unchanged); a cost with X/Y factors is
+    split into qubit-wise commuting groups, each measured after its basis change
+    (:func:`bpdiag.engines._observe.measured`)."""
+    n = circuit.n_qubits
+    if is_diagonal(cost, n):
+        return 0.0, [(circuit, _cost_obs(cost, n, rng))]
+    terms = cost_terms(cost, n)
+    w = rng.uniform(0.5, 1.5, size=len(terms))
+    constant, parts = measured(circuit, cost)
+    _, weighted = measured(circuit, [(float(wi), ops) for wi, (_, ops) in zip(w, terms)])
+    return constant, [
+        (cg, np.stack([cost_diagonal(d, n), cost_diagonal(dw, n)], axis=1))
+        for (cg, d), (_, dw) in zip(parts, weighted)
+    ]
+
+
 def gradient_max(
     circuit: Circuit,
     cost: str = "local",
@@ -143,17 +167,21 @@ def gradient_max(
 ) -> np.ndarray:
     """Max |dC/dtheta_p| over ``samples`` random parameters and inputs and over the two
     observables of :func:`_cost_obs`, float64[P] (1/rad). Computed by the JAX engine with the
-    exact parameter-shift rule on gate angles, ``dC/dt = (C(t + pi/2) - C(t - pi/2)) / 2``."""
+    exact parameter-shift rule on gate angles, ``dC/dt = (C(t + pi/2) - C(t - pi/2)) / 2``; a
+    cost with X/Y factors as the sum over its measured groups (:func:`_measured_obs`; the engine
+    must know their basis-changed circuits: :func:`bpdiag.engines._observe.basis_circuits`)."""
     if circuit.n_params == 0:
         return np.zeros(0)
     engine = _engine_for(circuit, engine)
-    obs = _cost_obs(cost, circuit.n_qubits, rng)
+    _, groups = _measured_obs(circuit, cost, rng)
     params = rng.uniform(0, 2 * np.pi, size=(samples, circuit.n_params))
     x = rng.uniform(-np.pi, np.pi, size=(samples, circuit.n_data))
-    angles = circuit.angles(params, x if circuit.n_data else None)
     pm, _, _ = angle_maps(circuit)
     gates = np.nonzero(np.any(pm != 0, axis=0))[0]
-    vals = engine.expvals(circuit, shifted_angles(angles, gates), obs)  # [T * 2 * S, 2]
+    vals = 0.0
+    for cg, obs in groups:  # basis changes are appended: gate indices of circuit stay
+        angles = cg.angles(params, x if circuit.n_data else None)
+        vals = vals + engine.expvals(cg, shifted_angles(angles, gates), obs)  # [T * 2 * S, 2]
     grad = np.stack([combine_shifts(vals, pm[p, gates]) for p in range(circuit.n_params)], 1)
     return np.abs(grad).max(axis=(0, 2))  # grad: [S, P, 2]
 
@@ -177,9 +205,13 @@ def sample_cost_variance(
         if x is None:
             raise ValueError(f"circuit {circuit.name!r} needs a data point x")
         xx = np.repeat(np.asarray(x, float).reshape(1, -1), samples, axis=0)
-    angles = circuit.angles(params, xx)
-    obs = _cost_obs(cost, circuit.n_qubits, rng)
-    values = engine.expvals(circuit, angles, obs)[:, :1]
+    constant, groups = _measured_obs(circuit, cost, rng)
+    if len(groups) == 1 and groups[0][0] is circuit:  # a diagonal cost: as before
+        values = engine.expvals(circuit, circuit.angles(params, xx), groups[0][1])[:, :1]
+        return summarize(values)
+    values = constant
+    for cg, obs in groups:
+        values = values + engine.expvals(cg, cg.angles(params, xx), obs)[:, :1]
     return summarize(values)
 
 
@@ -189,7 +221,12 @@ def sample_cost_variance(
 
 @dataclass(frozen=True)
 class LieConfig:
-    """Everything that determines a ``lie`` run's numbers (written to the JSON)."""
+    """Everything that determines a ``lie`` run's numbers (written to the JSON).
+
+    ``circuit`` (a spec string, a family ``(n_qubits, n_layers) -> circuit`` or a circuit object:
+    :mod:`bpdiag.frontends`) replaces ``ansatz``; ``ansatz`` then holds its label. A fixed circuit
+    is audited at its own size (the default grid becomes that size, any other is refused) and is
+    its own deep circuit (``deep_layers`` does not apply to it)."""
 
     ansatz: tuple[str, ...] = ("original", "dense", "sparse")
     qubits: tuple[int, ...] = (2, 3, 4, 5, 6)
@@ -200,10 +237,16 @@ class LieConfig:
     seed: int = 0
     sparse_pattern: str = "brickwall"
     sparse_density: float = 0.5
+    circuit: object = None
+    data_params: object = None
 
     def __post_init__(self) -> None:
         as_axes(self, ("ansatz", "qubits", "layers", "cost"))
-        for a in self.ansatz:
+        if self.circuit is not None:
+            from bpdiag.analyses.variance import _use_circuit
+
+            _use_circuit(self)
+        for a in self.ansatz if self.circuit is None else ():
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
         if min(self.qubits) < 1:
@@ -212,21 +255,32 @@ class LieConfig:
             raise ValueError(f"n_qubits must be <= 9 for the audit, got {max(self.qubits)}")
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
-        for c in self.cost:
-            if c not in COSTS:
-                raise ValueError(f"unknown cost {c!r}; choose from {', '.join(COSTS)}")
-        if "zz" in self.cost and min(self.qubits) < 2:
-            raise ValueError("the zz cost needs n_qubits >= 2")
+        for c in self.cost:  # names, Pauli sums, @FILE (bpdiag.circuits.cost_terms)
+            check_cost(c, min(self.qubits))
         if self.deep_layers < 1:
             raise ValueError(f"deep_layers must be >= 1, got {self.deep_layers}")
         if self.samples != 0 and self.samples < 2:
             raise ValueError(f"samples must be 0 (no sampling) or >= 2, got {self.samples}")
 
-    def circuit(self, ansatz: str, n: int, layers: int) -> Circuit:
+    @property
+    def fixed(self) -> bool:
+        """Whether ``circuit`` is one fixed circuit (audited at its own size only)."""
+        return self.circuit is not None and self._family.fixed is not None
+
+    def circuit_at(self, ansatz: str, n: int, layers: int) -> Circuit:
+        """The circuit of one grid point (``circuit``'s family when one is given)."""
+        if self.circuit is not None:
+            return self._family(n, layers)
         opts = {}
         if ansatz == "sparse":
             opts = {"pattern": self.sparse_pattern, "density": self.sparse_density}
         return build(ansatz, n, layers, seed=self.seed, **opts)
+
+    def deep(self, ansatz: str, n: int) -> Circuit:
+        """The deep circuit whose cost variance is predicted and sampled."""
+        if self.fixed:
+            return self._family.fixed
+        return self.circuit_at(ansatz, n, self.deep_layers)
 
 
 def audit(
@@ -327,7 +381,8 @@ def verdict(row: dict, params: Sequence[dict] = ()) -> str:
     by_reason: dict[str, list[int]] = {}
     for p in params:
         if p["dead"]:
-            by_reason.setdefault(p["reason"].split("; state derivative")[0], []).append(p["param"])
+            name = p.get("label", p["param"])
+            by_reason.setdefault(p["reason"].split("; state derivative")[0], []).append(name)
     if dead == P and P:
         lines.append(f"  UNTRAINABLE: all {P} parameters are dead")
     elif dead:
@@ -367,61 +422,87 @@ def lie(
     ansatz: Sequence[str] = ("original", "dense", "sparse"),
     qubits: Sequence[int] = (2, 3, 4, 5, 6),
     layers: Sequence[int] = (2,),
-    cost: str | Sequence[str] = ("local",),
+    cost=("local",),
     *,
     deep_layers: int = 50,
     samples: int = 500,
     seed: int = 0,
     sparse_pattern: str = "brickwall",
     sparse_density: float = 0.5,
+    circuit=None,
+    data_params=None,
     progress: bool = False,
 ) -> Result:
     """Audit every (ansatz, n_qubits, n_layers) for every cost (a name or several): dead and
     redundant parameters, DLA, predicted vs sampled cost variance at ``deep_layers``.
 
+    ``cost``: one cost or several, each a name, a Pauli sum (``"Z0 Z1 + 0.5 X0"``), ``@FILE``
+    (:func:`bpdiag.circuits.cost_terms`), a PennyLane operator or a Qiskit ``SparsePauliOp``.
+    ``circuit``: your circuit instead of ``ansatz`` (a spec string, a family ``(n_qubits,
+    n_layers) -> circuit`` or one circuit object; :mod:`bpdiag.frontends`), with
+    ``data_params`` naming its data inputs; a fixed circuit is audited at its own size and is
+    its own deep circuit.
+
     Returns a :class:`~bpdiag.analyses._common.Result`: ``.table`` has one row per circuit,
     columns :data:`COLUMNS` (variances are of the dimensionless cost, over parameters);
-    ``.tables["params"]`` one row per parameter, columns :data:`PARAM_COLUMNS`; ``.meta`` the
-    config, per-circuit details (DLA components, readable ``verdict``, timings, in grid order)
-    under ``"circuits"``, and :data:`UNITS`.
+    ``.tables["params"]`` one row per parameter, columns :data:`PARAM_COLUMNS` (with
+    ``circuit=``, a ``label`` column after ``param``: the frontend's parameter names); ``.meta``
+    the config, per-circuit details (DLA components, readable ``verdict``, timings, in grid
+    order) under ``"circuits"``, and :data:`UNITS`.
     """
+    from bpdiag.engines._convert import as_costs
+
     config = LieConfig(
         tuple(ansatz),
         tuple(qubits),
         tuple(layers),
-        (cost,) if isinstance(cost, str) else tuple(cost),
+        as_costs(cost),
         int(deep_layers),
         int(samples),
         int(seed),
         sparse_pattern,
         float(sparse_density),
+        circuit,
+        data_params,
     )
     points = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
-    circuits = {p: config.circuit(*p) for p in points}
-    deeps = {(a, n): config.circuit(a, n, config.deep_layers) for a, n, _ in points}
-    engine = SharedEngine(list(circuits.values()) + list(deeps.values()))
+    circuits = {p: config.circuit_at(*p) for p in points}
+    deeps = {(a, n): config.deep(a, n) for a, n, _ in points}
+    every = list(circuits.values()) + list(deeps.values())
+    engine = SharedEngine(every + [b for c in every for b in basis_circuits(c, config.cost)])
+    columns = PARAM_COLUMNS
+    if config.circuit is not None:
+        columns = PARAM_COLUMNS[:5] + ["label"] + PARAM_COLUMNS[5:]
     rows, prows, details = [], [], []
     todo = [(p, c) for p in points for c in config.cost]
     bar = tqdm(total=len(todo), desc="lie", unit="circuit", disable=not progress, leave=False)
     for (a, n, L), cost in todo:
+        c = circuits[(a, n, L)]
         params, summary, det = audit(
-            circuits[(a, n, L)],
-            cost,
-            deep=deeps[(a, n)],
-            samples=config.samples,
-            seed=config.seed,
-            engine=engine,
+            c, cost, deep=deeps[(a, n)], samples=config.samples, seed=config.seed, engine=engine
         )
+        labels = c.info("param_labels")
+        if config.circuit is not None:
+            for r in params:
+                r["label"] = labels[r["param"]] if labels else f"p[{r['param']}]"
+        if config.fixed:
+            summary["deep_layers"] = L  # the fixed circuit is its own deep circuit
         coords = {"ansatz": a, "n_qubits": n, "n_layers": L}
         prows.extend(coords | {"cost": cost} | r for r in params)
         row = coords | summary
         rows.append(row)
-        details.append(coords | det | {"verdict": verdict(row, params)})
+        text = verdict(row, params)
+        if config.fixed:
+            text += (
+                "\n  (a fixed circuit is its own deep circuit: the prediction assumes it is deep "
+                "enough to be a 2-design; pass a family to vary the depth)"
+            )
+        details.append(coords | det | {"verdict": text})
         bar.update(1)
     bar.close()
     meta = {"analysis": "lie", "config": asdict(config), "circuits": details, "units": UNITS}
     return Result(
         pd.DataFrame(rows, columns=COLUMNS),
         meta,
-        {"params": pd.DataFrame(prows, columns=PARAM_COLUMNS)},
+        {"params": pd.DataFrame(prows, columns=columns)},
     )

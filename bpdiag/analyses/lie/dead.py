@@ -9,7 +9,8 @@ lies in the span of ``M_{>=k}``, reached from the observable's strings by the ge
 ``G P_a`` in ``M_{>=k}`` - in particular when ``G`` commutes with all of ``M_{>=k}`` (it commutes
 with everything measured after it) or with all of ``N_{<k}`` (the state before it is invariant).
 This is a sufficient condition, exact in integers, so a live parameter is never called dead; the
-audit also checks every verdict against engine gradients (exact parameter shift).
+audit also checks every verdict against engine gradients (exact parameter shift). Nothing in it
+asks the observable to be diagonal: any Pauli sum (X and Y factors included) seeds ``M``.
 
 **Redundancy.** The rank of the quantum Fisher information (QFI) ``F = 4 Re(J^+ J - J^+ psi
 psi^+ J)`` of the output state at random parameters (maximum over a few points) is the number of
@@ -34,6 +35,7 @@ import numpy as np
 from bpdiag.analyses.lie.frame import _short, _trainable, heisenberg_frame
 from bpdiag.circuits import Circuit, cost_paulis
 from bpdiag.circuits import pauli as pa
+from bpdiag.circuits.observables import is_diagonal
 from bpdiag.engines.numpy import jacobian
 
 _RANK_TOL = 1e-8
@@ -107,7 +109,8 @@ def _monomial_cone(circuit: Circuit, g: int, forward: bool) -> bool:
 def _reason(circuit, g, G, n, obs_side, state_side, n_after, cost) -> str:
     gate = circuit.gates[g]
     if obs_side:
-        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=True):
+        diagonal_cost = is_diagonal(cost, n)
+        if diagonal_cost and gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=True):
             return (
                 f"{gate} is diagonal and only diagonal or permutation gates follow it in its "
                 f"light cone, so the computational-basis probabilities the {cost} cost reads "
