@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -44,9 +45,16 @@ class TrainWriter:
         self.name = str(self.last)
 
     def load(self) -> dict | None:
-        if self.resume and self.last.exists():  # as bpdiag.train.checkpoint.read_checkpoint
+        if not (self.resume and self.last.exists()):
+            return None
+        try:  # as bpdiag.train.checkpoint.read_checkpoint
             return torch.load(self.last, map_location="cpu", weights_only=True)
-        return None
+        except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"checkpoint {self.last} is truncated or not a checkpoint ({msg}); "
+                "remove it to start afresh"
+            ) from None
 
     def begin(self, history: list[dict]) -> None:
         history_csv, log = self.out / "history.csv", self.out / "log.jsonl"
