@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +48,9 @@ class TrainWriter:
             return None
         try:  # as bpdiag.train.checkpoint.read_checkpoint
             return torch.load(self.last, map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+        except OSError:  # cannot be read: the error path names the file and why
+            raise
+        except Exception as exc:  # any unpickling failure: truncated, garbage, not torch's
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ValueError(
                 f"checkpoint {self.last} is truncated or not a checkpoint ({msg}); "

@@ -9,7 +9,6 @@ so a resumed run continues from exactly the state it stopped in.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Protocol
 
@@ -100,7 +99,9 @@ def read_checkpoint(path: str | Path) -> dict:
     Raises ``ValueError`` naming the file if it is truncated or not a checkpoint at all."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+    except OSError:  # cannot be read: the error path names the file and why
+        raise
+    except Exception as exc:  # any unpickling failure: truncated, garbage, not torch's
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"checkpoint {path} is truncated or not a checkpoint ({msg})") from None
 
