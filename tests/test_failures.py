@@ -23,7 +23,9 @@ from bpdiag.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: A tiny study grid (one run of each kind, one epoch).
-TINY_STUDY = "qubits = [2]\nlayers = [1]\nsubsets = [100]\nseeds = [0]\nepochs = 1\nbootstrap = 100\n"
+TINY_STUDY = (
+    "qubits = [2]\nlayers = [1]\nsubsets = [100]\nseeds = [0]\nepochs = 1\nbootstrap = 100\n"
+)
 
 
 def _fails(args: list[str], *words: str) -> str:
@@ -118,7 +120,7 @@ def test_reproduce_config_types(body, words, tmp_path):
     [
         ('bootstrap = "many"', ["bootstrap", "integer"]),
         ('qubits = "2..8"', ["qubits", "integer"]),
-        ('ansatz = 5', ["ansatz", "string"]),
+        ("ansatz = 5", ["ansatz", "string"]),
         ("epochs = 2.5", ["epochs", "integer"]),
         ("[train]\nlr = inf", ["lr", "finite"]),
         ("", ["sets no study option"]),
@@ -178,7 +180,7 @@ def test_bad_checkpoint_on_resume_is_one_line(kind, tmp_path):
     [
         ("n_qubits,n_layers\n2,1\n", ["variance.csv", "column"]),
         ("", ["variance.csv", "empty"]),
-        ("\x00\xff\xfe garbage \"unclosed\n\x00,,\n", ["variance.csv"]),
+        ('\x00\xff\xfe garbage "unclosed\n\x00,,\n', ["variance.csv"]),
     ],
 )
 def test_figures_on_short_or_corrupt_csv(content, words, tmp_path):
