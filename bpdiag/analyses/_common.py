@@ -97,7 +97,7 @@ def parse_init(init: str) -> tuple[str, float]:
         if 0 < sigma < math.inf:
             return "normal", sigma
         raise ValueError(
-            f"normal init needs a positive finite sigma, e.g. normal:0.1, got {init!r}"
+            f"normal init needs a positive sigma (finite), e.g. normal:0.1, got {init!r}"
         )
     raise ValueError(
         f"init must be 'uniform', 'normal:SIGMA' or 'identity-blocks[:K]', got {init!r}"

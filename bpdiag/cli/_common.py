@@ -142,7 +142,7 @@ def check_conflicts(options: dict) -> None:
     engine = options.get("engine")
     if engine == "pennylane" and options.get("dtype") == "complex64":
         raise click.UsageError(
-            "--dtype complex64 needs --engine jax: PennyLane devices run in complex128"
+            "--dtype complex64 needs --engine jax: the pennylane engine runs complex128"
         )
     if engine == "jax" and _given("device"):
         raise click.UsageError(
