@@ -9,6 +9,7 @@ without one, an in-memory :class:`MemorySink` collects the rows.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -93,12 +94,70 @@ def parse_init(init: str) -> tuple[str, float]:
             sigma = float(init.split(":", 1)[1])
         except ValueError:
             sigma = -1.0
-        if sigma > 0:
+        if 0 < sigma < math.inf:
             return "normal", sigma
-        raise ValueError(f"normal init needs a positive sigma, e.g. normal:0.1, got {init!r}")
+        raise ValueError(
+            f"normal init needs a positive sigma (finite), e.g. normal:0.1, got {init!r}"
+        )
     raise ValueError(
         f"init must be 'uniform', 'normal:SIGMA' or 'identity-blocks[:K]', got {init!r}"
     )
+
+
+def _conforms(value, hint) -> bool:
+    """Whether a TOML ``value`` has the type ``hint`` (a resolved annotation): an int is not a
+    float's ``4.7`` nor a bool; a tuple axis takes a list of its items or one item."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in (object, typing.Any):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin in (tuple, list, Sequence) or hint in (tuple, list):
+        item = args[0] if args else object
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return all(_conforms(v, item) for v in items)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok and math.isfinite(value)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def check_types(where: str, values: dict, hints: dict) -> None:
+    """Raise a one-line ``ValueError`` naming the first of ``values`` (options read from a TOML
+    file) whose type does not match its annotation in ``hints`` (``typing.get_type_hints``):
+    ``qubits = "2..8"``, ``[2, "x"]``, ``ansatz = 5``, ``samples = 4.7``, ``lr = inf``."""
+    for name, value in values.items():
+        hint = hints.get(name)
+        if hint is not None and not _conforms(value, hint):
+            raise ValueError(f"{where}{name} = {value!r}: needs {_describe(hint)}")
+
+
+def _describe(hint) -> str:
+    """``hint`` in words: ``tuple[int, ...]`` -> 'an integer or a list of integers'."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args if a is not type(None))
+    if origin in (tuple, list, Sequence):
+        one = _describe(args[0]) if args else "a value"
+        return f"{one} or a list of them"
+    words = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}
+    return words.get(hint, "a table" if hint is dict or origin is dict else str(hint))
 
 
 #: The named parameter choices (besides an index or a label).

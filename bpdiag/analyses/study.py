@@ -104,10 +104,17 @@ class StudyConfig:
     @classmethod
     def from_toml(cls, path: str | Path) -> StudyConfig:
         """Read a study from TOML: top-level keys are the fields of this class; a ``[train]``
-        table passes further TrainConfig fields. Unknown keys are an error (one line)."""
+        table passes further TrainConfig fields. Unknown keys, values of the wrong type, an empty
+        file and a folder are errors (one line)."""
         import tomllib
+        import typing
+
+        from bpdiag.analyses._common import check_types
+        from bpdiag.train import TrainConfig
 
         path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"study config {path} is a folder: give a TOML file")
         try:
             raw = tomllib.loads(path.read_text())
         except FileNotFoundError:
@@ -115,12 +122,19 @@ class StudyConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML ({exc})") from None
         raw = raw.get("study", raw)
+        if not raw:
+            raise ValueError(
+                f"{path}: sets no study option; write the grid out, or use --config default "
+                "for the original grid"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - names)
         if unknown:
             raise ValueError(
                 f"{path}: unknown key {unknown[0]!r}; known: {', '.join(sorted(names))}"
             )
+        check_types(f"{path}: ", raw, typing.get_type_hints(cls))
+        check_types(f"{path}: [train] ", raw.get("train", {}), typing.get_type_hints(TrainConfig))
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         return cls(**kw)
 
@@ -231,7 +245,10 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _executor(executor: str, jobs: int, address: str | None):
-    """A ``map_unordered(fn, items)`` generator factory for the chosen executor."""
+    """``(map_unordered, close)``: a ``map_unordered(fn, items)`` generator factory for the
+    chosen executor, and what ends it (None: nothing to end). With ``address`` (a Dask cluster
+    the user runs), ``close`` closes only this client; the scheduler and its workers stay up.
+    Without it, ``close`` stops the local cluster this call started."""
     if executor == "local" and jobs <= 1:
 
         def serial(fn, items):
@@ -250,7 +267,7 @@ def _executor(executor: str, jobs: int, address: str | None):
             for f in as_completed(futures):
                 yield f.result()
 
-        return local, pool
+        return local, pool.shutdown
     if executor == "dask":
         try:
             from dask.distributed import Client, LocalCluster, as_completed
@@ -258,24 +275,31 @@ def _executor(executor: str, jobs: int, address: str | None):
             raise ValueError(
                 "--executor dask needs dask[distributed]: pip install 'bpdiag[dask]'"
             ) from None
-        if address:
-            client = Client(address)
-        else:
-            client = Client(
-                LocalCluster(
-                    n_workers=max(jobs, 1),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
+        if address:  # the user's cluster: close only our client, leave it running
+            try:
+                client = Client(address)
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"no Dask scheduler answers at {address} ({exc})") from None
+            close = client.close
+        else:  # the cluster this study started: stop it with the client
+            cluster = LocalCluster(
+                n_workers=max(jobs, 1),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
             )
+            client = Client(cluster)
+
+            def close():
+                client.close()
+                cluster.close()
 
         def dask(fn, items):
             futures = client.map(fn, list(items), pure=False)
             for f in as_completed(futures):
                 yield f.result()
 
-        return dask, client
+        return dask, close
     raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
 
 
@@ -319,7 +343,7 @@ def study(
     done = {key[0] for key in sink.done()}
     history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
-    mapper, handle = _executor(executor, jobs, address)
+    mapper, close = _executor(executor, jobs, address)
     timing: list[dict] = []  # wall times live in the meta (JSON), never in a table
     from tqdm.auto import tqdm
 
@@ -342,8 +366,8 @@ def study(
             bar.update(1)
     finally:
         bar.close()
-        if handle is not None:
-            handle.shutdown() if hasattr(handle, "shutdown") else handle.close()
+        if close is not None:
+            close()
     order = {r["run_id"]: i for i, r in enumerate(runs)}
     table = _in_grid_order(sink.read(), order, ["_o"], ["run_id"])
     history = _in_grid_order(history_sink.read(), order, ["_o", "epoch"], ["run_id", "epoch"])

@@ -2,8 +2,10 @@
 
 One module per command under :mod:`bpdiag.cli`; the group loads a command's module only when that
 command runs (so ``bpdiag --help`` imports neither JAX nor torch). Each command parses its options,
-calls one library function and hands the result to :mod:`bpdiag.results`. Library errors become
-click usage errors (exit code 2, one line, no traceback). Nothing in the package imports this.
+calls one library function and hands the result to :mod:`bpdiag.results`. Bad input (by
+exception class, :data:`bpdiag.cli._common.INPUT_ERRORS`) becomes a click usage error (exit
+code 2, one line, no traceback); every float option refuses inf and nan. Nothing in the
+package imports this.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from bpdiag.cli._common import INPUT_ERRORS, finite_floats, usage_error
 
 #: command name -> "module:attribute"
 COMMANDS = {
@@ -35,7 +39,15 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attr = COMMANDS[name].split(":")
-        return getattr(importlib.import_module(module), attr)
+        return finite_floats(getattr(importlib.import_module(module), attr))
+
+    def invoke(self, ctx):
+        """Run the command; whatever bad input escapes it (:data:`INPUT_ERRORS`, by class) is
+        one line and exit code 2, never a traceback. Other exceptions are bugs and raise."""
+        try:
+            return super().invoke(ctx)
+        except INPUT_ERRORS as exc:
+            raise usage_error(exc) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

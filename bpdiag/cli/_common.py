@@ -2,12 +2,17 @@
 
 Each command parses its options, calls one library function that returns a DataFrame, and hands
 the result to :func:`bpdiag.results.write_result`. Library ``ValueError``s become click usage errors
-(exit code 2, one line, no traceback).
+(exit code 2, one line, no traceback); so do the other :data:`INPUT_ERRORS` (bad files,
+corrupt archives, memory), by exception class, and contradicting options.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import pickle
+import zipfile
+import zlib
 from collections.abc import Callable
 
 import click
@@ -66,17 +71,120 @@ class Choices(click.ParamType):
         return names
 
 
+#: What bad input or a failing environment raises (a wrong value, a file that cannot be read or
+#: written, a corrupt archive, memory): at the CLI boundary each becomes one line and exit code
+#: 2. Anything else (AttributeError, TypeError, KeyError, ...) is a bug in bpdiag and raises.
+INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # incl. TOML, JSON, CSV (pandas) and Unicode decoding errors
+    OSError,  # incl. PermissionError, FileNotFoundError, NotADirectoryError, FileExistsError,
+    # IsADirectoryError, ConnectionError, TimeoutError, gzip.BadGzipFile
+    MemoryError,
+    OverflowError,
+    EOFError,
+    zlib.error,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+)
+
+
+def one_line(exc: BaseException) -> str:
+    """The one line that tells the user what went wrong in ``exc`` (an :data:`INPUT_ERRORS`):
+    an ``OSError`` as ``PATH: reason``, others as the first line of their message."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        return f"{where}: {exc.strerror}"
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    if isinstance(exc, MemoryError):
+        return f"out of memory{': ' + line if line else ''} (try smaller sizes)"
+    if isinstance(exc, (ValueError, OSError)) and line:
+        return line
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
+def usage_error(exc: BaseException) -> click.UsageError:
+    """``exc`` as a click usage error: one ``Error:`` line, exit code 2."""
+    return click.UsageError(one_line(exc))
+
+
 def library_errors(func: Callable) -> Callable:
-    """Turn a library ``ValueError`` into a one-line usage error (exit code 2)."""
+    """The one error path of a command: options that contradict each other are refused
+    (:func:`check_conflicts`), then every :data:`INPUT_ERRORS` the library raises becomes one
+    line with exit code 2 (:func:`usage_error`). The group does the same for whatever escapes
+    a command (:class:`bpdiag.cli.LazyGroup`)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        check_conflicts(kwargs)
         try:
             return func(*args, **kwargs)
-        except (ValueError, FileNotFoundError, MemoryError) as exc:
-            raise click.UsageError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+        except INPUT_ERRORS as exc:
+            raise usage_error(exc) from None
 
     return wrapper
+
+
+def _given(name: str) -> bool:
+    """Whether the user set option ``name`` (on the command line or in the environment)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or name not in ctx.params:
+        return False
+    source = ctx.get_parameter_source(name)
+    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return source in given
+
+
+def check_conflicts(options: dict) -> None:
+    """Refuse, in one line, options that contradict each other instead of ignoring one:
+    ``--dtype complex64`` with ``--engine pennylane`` (PennyLane devices run in complex128),
+    ``--device`` with ``--engine jax`` (a PennyLane device), ``--address`` without
+    ``--executor dask``."""
+    engine = options.get("engine")
+    if engine == "pennylane" and options.get("dtype") == "complex64":
+        raise click.UsageError(
+            "--dtype complex64 needs --engine jax: the pennylane engine runs complex128"
+        )
+    if engine == "jax" and _given("device"):
+        raise click.UsageError(
+            f"--device {options.get('device')} names a PennyLane device: it needs --engine "
+            "pennylane (the jax engine runs on JAX's own device)"
+        )
+    if options.get("address") is not None and options.get("executor") != "dask":
+        raise click.UsageError("--address names a Dask scheduler: it needs --executor dask")
+
+
+class Finite(click.ParamType):
+    """A float option (``click.FLOAT`` or ``click.FloatRange``) that also refuses ``inf`` and
+    ``nan``. :class:`bpdiag.cli.LazyGroup` puts every float option of every command in one."""
+
+    def __init__(self, inner: click.ParamType):
+        self.inner = inner
+        self.name = inner.name
+
+    def get_metavar(self, param, ctx=None):
+        return self.inner.get_metavar(param, ctx)
+
+    def to_info_dict(self):
+        return self.inner.to_info_dict()
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+    def convert(self, value, param, ctx):
+        value = self.inner.convert(value, param, ctx)
+        if value is not None and not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+def finite_floats(command: click.Command) -> click.Command:
+    """Make every float option of ``command`` (and of its subcommands) refuse inf and nan."""
+    for param in command.params:
+        if isinstance(param.type, click.types.FloatParamType):
+            param.type = Finite(param.type)
+    for sub in getattr(command, "commands", {}).values():
+        finite_floats(sub)
+    return command
 
 
 def _echo_table(df, title: str | None = None) -> None:
@@ -119,9 +227,31 @@ def options(*decorators: Callable) -> Callable:
     return apply
 
 
+#: Seeds are what numpy's and torch's generators take: 0 <= seed < 2**32.
+SEED_LIMIT = 2**32
+
+
+class Seed(click.ParamType):
+    """``--seed``: an integer 0 <= seed < 2**32 (the one rule of every command with a seed)."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            seed = value
+        else:
+            try:
+                seed = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not an integer", param, ctx)
+        if not 0 <= seed < SEED_LIMIT:
+            self.fail(f"must be an integer 0 <= SEED < 2**32, got {seed}", param, ctx)
+        return seed
+
+
 def seed_option(func: Callable) -> Callable:
-    """``--seed``: the one seed that drives every random number of the run."""
-    return click.option("--seed", type=int, default=0, show_default=True)(func)
+    """``--seed``: the one seed that drives every random number of the run (0 <= seed < 2**32)."""
+    return click.option("--seed", type=Seed(), default=0, show_default=True)(func)
 
 
 def out_option(default: str) -> Callable:

@@ -48,6 +48,7 @@ import gzip
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,7 +111,12 @@ def _iter_sources(path: str | Path) -> Iterator[tuple[str, bytes]]:
                     found = ", ".join(zf.namelist()[:5]) or "nothing"
                     raise DataError(f"{p}: zip archive holds no CSV file (found: {found})")
                 for m in sorted(members):
-                    yield f"{p}:{m}", zf.read(m)
+                    try:
+                        raw = zf.read(m)
+                    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                        msg = f"{p}:{m}: corrupt member of the zip archive ({exc})"
+                        raise DataError(msg) from None
+                    yield f"{p}:{m}", raw
         except zipfile.BadZipFile:
             raise DataError(f"{p}: not a valid zip archive") from None
         return

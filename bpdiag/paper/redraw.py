@@ -30,12 +30,29 @@ def find_folder(results_dir: str | Path, spec: Figure) -> Path | None:
 
 
 def load_tables(folder: Path, spec: Figure) -> tuple[list[pd.DataFrame], dict]:
-    """The tables of ``spec`` read from ``folder`` and its JSON metadata (``{}`` if none)."""
-    tables = [pd.read_csv(folder / t) for t in spec.tables]
+    """The tables of ``spec`` read from ``folder`` and its JSON metadata (``{}`` if none).
+
+    Raises ``ValueError`` naming the file when a table is empty or not CSV, or its JSON is
+    corrupt."""
+    tables = [_read_table(folder / t) for t in spec.tables]
     meta = {}
     if spec.meta and (folder / spec.meta).is_file():
-        meta = json.loads((folder / spec.meta).read_text())
+        path = folder / spec.meta
+        try:
+            meta = json.loads(path.read_text())
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"{path}: not valid JSON ({exc})") from None
     return tables, meta
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty table, no columns") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise ValueError(f"{path}: not a readable CSV table ({msg})") from None
 
 
 def draw(spec: Figure, folder: str | Path):
@@ -45,9 +62,16 @@ def draw(spec: Figure, folder: str | Path):
     matplotlib.use("Agg")
     tables, meta = load_tables(Path(folder), spec)
     fn = spec.draw_function()
-    if spec.call == "tables":
-        return fn(*tables)
-    return fn(tables[0], meta)
+    try:
+        if spec.call == "tables":
+            return fn(*tables)
+        return fn(tables[0], meta)
+    except KeyError as exc:  # a short or foreign table: name the file and the column
+        where = " or ".join(str(Path(folder) / t) for t in spec.tables)
+        raise ValueError(
+            f"{where}: no column {exc.args[0]!r} (figure {spec.name} needs a complete "
+            f"{spec.folder} result)"
+        ) from None
 
 
 def save_figure(fig, out_dir: str | Path, name: str) -> dict[str, Path]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,44 +232,49 @@ class Experiment:
         )
 
 
-def _fields(cls) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)}
+def _hints(obj, drop: set[str] = frozenset()) -> dict:
+    """Option name -> type annotation of a config dataclass's fields or a function's keywords."""
+    hints = typing.get_type_hints(obj)
+    if dataclasses.is_dataclass(obj):
+        names = {f.name for f in dataclasses.fields(obj)}
+    else:
+        names = set(inspect.signature(obj).parameters)
+    return {k: hints.get(k, object) for k in sorted(names - drop)}
 
 
-def _variance_options() -> set[str]:
+def _variance_options() -> dict:
     from bpdiag.analyses.variance import VarianceConfig
 
-    return _fields(VarianceConfig) - {"memory_budget"}
+    return _hints(VarianceConfig, {"memory_budget"})
 
 
-def _noise_options() -> set[str]:
-    from bpdiag.analyses.variance import VarianceConfig, noise_variance
+def _noise_options() -> dict:
+    from bpdiag.analyses.variance import noise_variance
 
-    named = set(inspect.signature(noise_variance).parameters)
-    named -= {"out", "resume", "sink", "progress", "options"}
-    return named | _fields(VarianceConfig) - {"memory_budget"} | {"min_layers"}
+    named = _hints(noise_variance, {"out", "resume", "sink", "progress", "options"})
+    return {**_variance_options(), **named}
 
 
-def _entropy_options() -> set[str]:
+def _entropy_options() -> dict:
     from bpdiag.analyses.entropy import EntropyConfig
 
-    return _fields(EntropyConfig) - {"memory_budget"}
+    return _hints(EntropyConfig, {"memory_budget"})
 
 
-def _lie_options() -> set[str]:
+def _lie_options() -> dict:
     from bpdiag.analyses.lie import LieConfig
 
-    return _fields(LieConfig)
+    return _hints(LieConfig)
 
 
-def _study_options() -> set[str]:
+def _study_options() -> dict:
     from bpdiag.analyses.study import StudyConfig
 
-    return _fields(StudyConfig)
+    return _hints(StudyConfig)
 
 
-#: analysis -> the option names an experiment table may set (its keyword arguments).
-OPTIONS: dict[str, Callable[[], set[str]]] = {
+#: analysis -> the options an experiment table may set (its keyword arguments) and their types.
+OPTIONS: dict[str, Callable[[], dict]] = {
     "variance": _variance_options,
     "noise": _noise_options,
     "entropy": _entropy_options,
@@ -284,7 +290,11 @@ def load_experiment(path: str | Path) -> Experiment:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
+    from bpdiag.analyses._common import check_types
+
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: give an experiment file (analyses/NAME.toml)")
     if not path.is_file():
         raise FileNotFoundError(f"experiment file {path} does not exist")
     try:
@@ -300,14 +310,22 @@ def load_experiment(path: str | Path) -> Experiment:
         )
     analysis = tables[0]
     options = raw[analysis]
+    if not options:
+        raise ValueError(
+            f"{path}: [{analysis}] sets no option; write the grid out (an empty experiment "
+            "would run the whole default grid)"
+        )
     allowed = OPTIONS[analysis]()
     for where, table in (("", options), ("[quick] ", quick)):
-        bad = sorted(set(table) - allowed)
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: {where.strip() or analysis} must be a table")
+        bad = sorted(set(table) - set(allowed))
         if bad:
             raise ValueError(
                 f"{path}: {where}unknown {analysis} option {bad[0]!r}; "
                 f"known: {', '.join(sorted(allowed))}"
             )
+        check_types(f"{path}: {where}", table, allowed)
     return Experiment(path, analysis, options, quick)
 
 

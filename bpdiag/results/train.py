@@ -44,9 +44,18 @@ class TrainWriter:
         self.name = str(self.last)
 
     def load(self) -> dict | None:
-        if self.resume and self.last.exists():  # as bpdiag.train.checkpoint.read_checkpoint
+        if not (self.resume and self.last.exists()):
+            return None
+        try:  # as bpdiag.train.checkpoint.read_checkpoint
             return torch.load(self.last, map_location="cpu", weights_only=True)
-        return None
+        except OSError:  # cannot be read: the error path names the file and why
+            raise
+        except Exception as exc:  # any unpickling failure: truncated, garbage, not torch's
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"checkpoint {self.last} is truncated or not a checkpoint ({msg}); "
+                "remove it to start afresh"
+            ) from None
 
     def begin(self, history: list[dict]) -> None:
         history_csv, log = self.out / "history.csv", self.out / "log.jsonl"

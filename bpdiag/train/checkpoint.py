@@ -54,6 +54,10 @@ def to_blob(state: TrainState, config: TrainConfig) -> dict:
     }
 
 
+#: What every :func:`to_blob` dict holds.
+_BLOB_KEYS = {"config", "epoch", "model", "optimizer", "scheduler", "scaler", "rng", "best"}
+
+
 def from_blob(
     blob: dict, config: TrainConfig, n_features: int, *, where: str = "checkpoint"
 ) -> TrainState:
@@ -62,6 +66,9 @@ def from_blob(
     Raises ``ValueError`` if the blob was written for a different configuration (fields other
     than epochs, out, resume, progress, threads and plots); ``where`` names it in the message.
     """
+    if not isinstance(blob, dict) or not _BLOB_KEYS <= set(blob):
+        found = sorted(blob) if isinstance(blob, dict) else type(blob).__name__
+        raise ValueError(f"{where} is not a bpdiag training checkpoint (holds {found})")
     saved = dict(blob["config"])
     now = config.to_dict()
     diff = [k for k in now if k not in _RESUMABLE and saved.get(k) != now[k]]
@@ -87,8 +94,16 @@ def from_blob(
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The blob of a checkpoint file (``torch.load`` with ``weights_only``, onto the CPU)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """The blob of a checkpoint file (``torch.load`` with ``weights_only``, onto the CPU).
+
+    Raises ``ValueError`` naming the file if it is truncated or not a checkpoint at all."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:  # cannot be read: the error path names the file and why
+        raise
+    except Exception as exc:  # any unpickling failure: truncated, garbage, not torch's
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"checkpoint {path} is truncated or not a checkpoint ({msg})") from None
 
 
 def load_checkpoint(path: str | Path, config: TrainConfig, n_features: int) -> TrainState:
