@@ -235,16 +235,12 @@ def test_contradicting_options_are_refused(args, words, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bpdiag/train/loop.py train_step reads p.grad of unused quantum weights (None at "
-    "--layers 0): AttributeError; fix there (zeros for a None grad) or refuse L=0",
-)
-def test_train_zero_layers(tmp_path):
+def test_train_zero_layers_runs(tmp_path):
+    # no ansatz layers: the quantum layer is the encoding alone (its weights get no gradient)
     args = ["train", "--layers", "0", "--epochs", "1", "--subset", "50", "--no-baselines"]
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o")])
-    assert "Traceback" not in result.output and not isinstance(result.exception, AttributeError)
-    assert result.exit_code in (0, 2), result.output
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and (tmp_path / "o" / "summary.csv").exists()
 
 
 # ---------------------------------------------------------------------------------------------

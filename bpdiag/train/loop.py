@@ -145,7 +145,8 @@ def train_step(state: TrainState, xb: torch.Tensor, yb: torch.Tensor) -> tuple[T
         total += sq
     stats["grad_norm"] = math.sqrt(total)
     mid = model.middle_parameters()
-    stats["qgrad"] = torch.cat([p.grad.detach().double().flatten() for p in mid]) if mid else None
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in mid]  # unused: zero
+    stats["qgrad"] = torch.cat([g.detach().double().flatten() for g in grads]) if mid else None
     scaler.step(opt)
     scaler.update()
     return state, stats
