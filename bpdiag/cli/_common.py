@@ -331,3 +331,45 @@ def claims_out(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def _split_costs(value) -> tuple[str, ...]:
+    """The --cost list: names, Pauli sums and @FILEs separated by commas (checked by the
+    library, so a bad one exits 2 with one line)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    costs = tuple(s.strip() for s in str(value).split(",") if s.strip())
+    if not costs:
+        raise click.BadParameter("give at least one cost")
+    return costs
+
+
+def cost_option(default: str) -> Callable:
+    """``--cost``: comma-separated names, Pauli sums (``"Z0 Z1 + 0.5 X2"``) or ``@FILE``s."""
+    from bpdiag.circuits.observables import NAMED
+
+    return click.option(
+        "--cost",
+        callback=lambda ctx, param, value: _split_costs(value),
+        default=default,
+        show_default=True,
+        help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X2') or @FILE",
+    )
+
+
+def circuit_options(extra_help: str = "") -> Callable:
+    """``--circuit SPEC`` (the user's circuit, replacing ``--ansatz``) and ``--data-params``."""
+    return options(
+        click.option(
+            "--circuit",
+            default=None,
+            help="your circuit, replacing --ansatz: pennylane:NAME | qiskit:NAME | FILE.qasm | "
+            "FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec)" + extra_help,
+        ),
+        click.option(
+            "--data-params",
+            default=None,
+            callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
+            help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
+        ),
+    )

@@ -10,12 +10,13 @@ import pandas as pd
 
 from bpdiag.analyses import lie as la
 from bpdiag.circuits import ANSATZE
-from bpdiag.circuits.observables import NAMED
 from bpdiag.cli._common import (
     Choices,
     IntRange,
     _echo_table,
+    circuit_options,
     claims_out,
+    cost_option,
     library_errors,
     options,
     out_option,
@@ -25,17 +26,6 @@ from bpdiag.cli._common import (
 )
 from bpdiag.figures.lie import lie_figure
 from bpdiag.results.lie import write_lie
-
-
-def _split_costs(value) -> tuple[str, ...]:
-    """The --cost list: names, Pauli sums and @FILEs separated by commas (checked by the
-    library, so a bad one exits 2 with one line)."""
-    if isinstance(value, (tuple, list)):
-        return tuple(value)
-    costs = tuple(s.strip() for s in str(value).split(",") if s.strip())
-    if not costs:
-        raise click.BadParameter("give at least one cost")
-    return costs
 
 
 def _summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -62,26 +52,8 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
         "--qubits", type=IntRange(1), default="2..6", show_default=True, help="2..6 or 2,4"
     ),
     click.option("--layers", type=IntRange(1), default="2", show_default=True),
-    click.option(
-        "--cost",
-        callback=lambda ctx, param, value: _split_costs(value),
-        default="local",
-        show_default=True,
-        help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X1') or @FILE",
-    ),
-    click.option(
-        "--circuit",
-        default=None,
-        help="your circuit, replacing --ansatz: pennylane:NAME | qiskit:NAME | FILE.qasm | "
-        "FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec); a fixed circuit "
-        "(QASM, QuantumCircuit) is audited at its own size",
-    ),
-    click.option(
-        "--data-params",
-        default=None,
-        callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
-        help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
-    ),
+    cost_option("local"),
+    circuit_options("; a fixed circuit (QASM, QuantumCircuit) is audited at its own size"),
     click.option(
         "--deep-layers",
         type=click.IntRange(min=1),

@@ -9,6 +9,7 @@ from bpdiag.circuits import ANSATZE
 from bpdiag.cli._common import (
     _echo_table,
     _resolve_device,
+    circuit_options,
     claims_out,
     fallback_option,
     library_errors,
@@ -29,19 +30,8 @@ from bpdiag.cli._common import (
 @click.option("--layers", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True)
 @click.option("--reupload", is_flag=True, help="repeat the RY(x) encoding before every layer")
-@click.option(
-    "--circuit",
-    default=None,
-    help="your circuit as the quantum layer, replacing --ansatz: pennylane:NAME | qiskit:NAME | "
-    "FILE.qasm | FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec); RY(x_i) "
-    "encoding first unless --data-params names its data inputs",
-)
-@click.option(
-    "--data-params",
-    default=None,
-    callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
-    help="the circuit's data inputs, fed by the encoder: a parameter-name prefix, or "
-    "comma-separated names",
+@circuit_options(
+    "; the quantum layer: RY(x_i) encoding first unless --data-params names its inputs"
 )
 @click.option(
     "--subset",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from bpdiag.circuits.observables import NAMED
 from bpdiag.cli._common import (
     Choices,
     IntRange,
     _echo_table,
     _resolve_device,
+    circuit_options,
     claims_out,
+    cost_option,
     dtype_option,
     fallback_option,
     library_errors,
@@ -36,25 +37,8 @@ _OPTIONS = options(
         show_default=True,
         help="comma-separated: dense,sparse,mcclean,original",
     ),
-    click.option(
-        "--cost",
-        callback=lambda ctx, param, value: _split_costs(value),
-        default="global,local",
-        show_default=True,
-        help=f"comma-separated: {', '.join(NAMED)}, a Pauli sum ('Z0 Z1 + 0.5 X2') or @FILE",
-    ),
-    click.option(
-        "--circuit",
-        default=None,
-        help="your circuit, replacing --ansatz: pennylane:NAME | qiskit:NAME | FILE.qasm | "
-        "FILE.py:FUNCTION | module:function (see bpdiag.frontends.spec)",
-    ),
-    click.option(
-        "--data-params",
-        default=None,
-        callback=lambda ctx, p, v: v if v is None or "," not in v else v.split(","),
-        help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
-    ),
+    cost_option("global,local"),
+    circuit_options(),
     click.option("--samples", type=click.IntRange(min=2), default=200, show_default=True),
     click.option(
         "--param",
@@ -158,17 +142,6 @@ def _tables(va, param: str) -> list[tuple]:
     if param == "all":
         tables.append(("variance_params.csv", va.PARAM_COLUMNS, va.PARAM_KEY, "variance params"))
     return tables + [(None, None, None, None)] * (2 - len(tables))
-
-
-def _split_costs(value) -> tuple[str, ...]:
-    """The --cost list: names, Pauli sums and @FILEs separated by commas (checked by the
-    library, so a bad one exits 2 with one line)."""
-    if isinstance(value, (tuple, list)):
-        return tuple(value)
-    costs = tuple(s.strip() for s in str(value).split(",") if s.strip())
-    if not costs:
-        raise click.BadParameter("give at least one cost")
-    return costs
 
 
 # ---------------------------------------------------------------------------------------------
