@@ -191,7 +191,7 @@ def estimate_memory(config: VarianceConfig) -> dict:
     building the cost diagonals (the sign table ``z_signs``, int64/float64[2**n, n] and its
     temporaries: about ``2**n * (24 n + 16 k)`` bytes for k costs) and the gradient batches
     (statevector copies alive at once, measured per path on CPU: parameter shift with a shared
-    prefix 2 + 5 per sample of a batch; plain parameter shift 8 per row; adjoint 36 + 7 per
+    prefix 4 + 5 per sample of a batch; plain parameter shift 8 per row; adjoint 36 + 7 per
     row). Raises ``MemoryError`` (one line) when not even one row fits the budget."""
     n = max(config.qubits)
     k = len(config.cost)
@@ -207,7 +207,7 @@ def estimate_memory(config: VarianceConfig) -> dict:
         row = _bytes_per_row(n, config.dtype, False)
         chunk = min(plan_chunk(2 * S, row, what=what, budget=budget), 2 * S)
         if n >= _SHARED_PREFIX_FROM:
-            grad = state * (2 + 5 * max(1, chunk // 3))
+            grad = state * (4 + 5 * max(1, chunk // 3))
         else:
             grad = state * 8 * chunk
     base = process_baseline()
