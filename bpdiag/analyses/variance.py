@@ -172,8 +172,8 @@ def _check_sizes(config: VarianceConfig) -> None:
     itemsize = 8 if config.dtype == "complex64" else 16
     if n + math.log2(itemsize) > math.log2(budget):
         raise MemoryError(
-            f"a {n}-qubit statevector ({amplitudes(n)}, {human_bytes(2**n * itemsize)}) "
-            f"does not fit in the {human_bytes(budget)} available"
+            f"a {n}-qubit statevector ({amplitudes(n)}) needs about "
+            f"{human_bytes(2**n * itemsize)} but only {human_bytes(budget)} is available"
         )
 
 
