@@ -12,6 +12,8 @@ import importlib
 
 import click
 
+from bpdiag.cli._interrupt import InterruptibleGroup
+
 #: command name -> "module:attribute"
 COMMANDS = {
     "variance": "bpdiag.cli.variance:variance",
@@ -25,7 +27,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(InterruptibleGroup):
     """A group whose commands are imported on first use from :data:`COMMANDS`."""
 
     def list_commands(self, ctx):
