@@ -20,7 +20,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 TORCH_DEVICES = ("cpu", "cuda", "auto")
 _PL_DEFAULT = "default.qubit"
 #: Largest model sizes accepted (checked before anything is built).
-MAX_TRAIN_QUBITS = 20  # the torch statevector of a batch row: 2^20 amplitudes
+MAX_TRAIN_QUBITS = 60  # beyond the float range of the memory check; fits are checked in the loop
 MAX_TRAIN_LAYERS = 100
 MAX_HIDDEN = 4096
 
