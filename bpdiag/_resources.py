@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 import zlib
 
 import numpy as np
@@ -20,7 +22,69 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+#: Largest sizes any analysis accepts, checked before anything is built (one-line ValueError).
+MAX_LAYERS = 10_000  # circuit layers: ~n * L gates are lowered and compiled
+MAX_SAMPLES = 10_000_000  # parameter draws per point
+MAX_SHOTS = 10**12  # shots per circuit (binomial counts stay exact in int64)
+MAX_GRID = 100_000  # grid points of one run
+MAX_WIDTH = 1_000_000  # widths of classical layers (hidden units)
+
+
+def readable_count(value: float) -> str:
+    """An integer as people read it: ``12,345`` up to 10^12, else ``about 10^20``; a power of
+    two above 2^40 as ``2^1000``."""
+    value = int(value)
+    if abs(value) <= 10**12:
+        return f"{value:,}"
+    if value > 0 and value & (value - 1) == 0:
+        return f"2^{value.bit_length() - 1}"
+    return f"about 10^{len(str(abs(value))) - 1}"
+
+
+def check_size(name: str, value: float, limit: float, *, minimum: float | None = None) -> None:
+    """Raise ``ValueError("<name> must be <= <limit>, got <value>")`` (one line, readable
+    numbers) when ``value`` is above ``limit`` (or below ``minimum``)."""
+    got = readable_count(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {readable_count(minimum)}, got {got}")
+    if value > limit:
+        raise ValueError(f"{name} must be <= {readable_count(limit)}, got {got}")
+
+
+def amplitudes(n_qubits: int) -> str:
+    """``"2^26 amplitudes"``: the size of an n-qubit statevector, in words."""
+    return f"2^{int(n_qubits)} amplitudes"
+
+
+def resident_memory() -> int:
+    """Bytes of resident memory of this process now (VmRSS on Linux; 0 where unknown)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+#: Resident memory JAX adds when it is first imported and initialised (measured: ~165 MiB on CPU)
+JAX_RUNTIME = 160 * 2**20
+#: XLA compiler and runtime working memory for one compiled program (measured: 120-200 MiB on CPU)
+COMPILE = 256 * 2**20
+
+
+def process_baseline() -> int:
+    """Bytes this process will hold before an engine allocates states: resident now, plus the
+    JAX runtime when it is not loaded yet, plus the compiler's working memory."""
+    jax_now = 0 if "jax" in sys.modules else JAX_RUNTIME
+    return resident_memory() + jax_now + COMPILE
+
+
 def human_bytes(n: float) -> str:
+    """``"11.5 GiB"``; sizes above an exbibyte as ``"2^1004 bytes"`` (no 300-digit numbers)."""
+    if n >= 2**70:
+        return f"2^{math.log2(n):.0f} bytes"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if abs(n) < 1024 or unit == "EiB":
             return f"{n:.1f} {unit}"

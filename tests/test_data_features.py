@@ -113,6 +113,8 @@ def _one_of_each(base: pd.DataFrame) -> pd.DataFrame:
         "future": {"instrument": "FUTIDX", "option_type": np.nan},
         "no_trades": {"volume": 0.0},
         "missing_or_zero_price": {"close": np.nan},
+        "non_finite_price": {"close": np.inf},
+        "non_positive_price": {"underlying_price": -1.0},
         "duplicate": {},
         "below_intrinsic": {"option_type": "CE", "strike": s - 1000, "close": 1.0},
         "extreme_moneyness": {"option_type": "CE", "strike": round(s * 1.6, -2), "close": 0.05},

@@ -244,6 +244,32 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux the kernel sends SIGKILL to the worker when its parent
+    dies (``PR_SET_PDEATHSIG``), so a killed ``study --jobs N`` leaves no workers behind;
+    the worker ignores SIGINT (the parent handles Ctrl-C and stops the pool)."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import os
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() == 1:  # the parent died before the call: go now
+            os._exit(1)
+
+
+def _terminate(pool) -> None:
+    """Stop a process pool now: kill its workers, then shut it down without waiting."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        if proc.is_alive():
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _executor(executor: str, jobs: int, address: str | None):
     """``(map_unordered, close)``: a ``map_unordered(fn, items)`` generator factory for the
     chosen executor, and what ends it (None: nothing to end). With ``address`` (a Dask cluster
@@ -260,12 +286,20 @@ def _executor(executor: str, jobs: int, address: str | None):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent
+        )
 
         def local(fn, items):
             futures = [pool.submit(fn, item) for item in items]
-            for f in as_completed(futures):
-                yield f.result()
+            try:
+                for f in as_completed(futures):
+                    yield f.result()
+            except BaseException:  # Ctrl-C, SIGTERM, a failed run: no worker outlives this
+                for f in futures:
+                    f.cancel()
+                _terminate(pool)
+                raise
 
         return local, pool.shutdown
     if executor == "dask":

@@ -36,7 +36,20 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from bpdiag._resources import as_axes, plan_chunk, point_seed
+from bpdiag._resources import (
+    MAX_GRID,
+    MAX_LAYERS,
+    MAX_SAMPLES,
+    MAX_SHOTS,
+    amplitudes,
+    as_axes,
+    available_memory,
+    check_size,
+    human_bytes,
+    plan_chunk,
+    point_seed,
+    process_baseline,
+)
 from bpdiag.analyses import exact as _exact
 from bpdiag.analyses import noise as _noise
 from bpdiag.analyses import shots as _shots
@@ -154,6 +167,7 @@ class VarianceConfig:
             raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
+        _check_sizes(self)
         for a in self.ansatz if self.circuit is None else ():
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
@@ -193,6 +207,79 @@ def _draw_param(config: VarianceConfig) -> str:
     """The ``param`` that seeds a point's draws: an index or a label shares ``"all"``'s draws, so
     its row equals that parameter's row of the per-parameter table."""
     return config.param if isinstance(config.param, str) and config.param in PARAMS else "all"
+
+
+def _check_sizes(config: VarianceConfig) -> None:
+    """Bound every size before anything is built: layers, samples, shots, grid points, and the
+    statevector of the largest register against the memory budget (``MemoryError``, one line,
+    sizes as ``2^n amplitudes``)."""
+    check_size("n_layers", max(config.layers), MAX_LAYERS)
+    check_size("samples", config.samples, MAX_SAMPLES)
+    if isinstance(config.shots, (int, float)) and not isinstance(config.shots, bool):
+        check_size("shots", config.shots, MAX_SHOTS)
+    points = len(config.qubits) * len(config.layers) * len(config.ansatz)
+    check_size("grid points (qubits x layers x ansatze)", points, MAX_GRID)
+    n = max(config.qubits)
+    budget = _budget(config)
+    itemsize = 8 if config.dtype == "complex64" else 16
+    if n + math.log2(itemsize) > math.log2(budget):
+        raise MemoryError(
+            f"a {n}-qubit statevector ({amplitudes(n)}) needs about "
+            f"{human_bytes(2**n * itemsize)} but only {human_bytes(budget)} is available"
+        )
+
+
+def _budget(config: VarianceConfig) -> float:
+    """Bytes a run may use: ``memory_budget``, else half the memory available now."""
+    return 0.5 * available_memory() if config.memory_budget is None else config.memory_budget
+
+
+def estimate_memory(config: VarianceConfig) -> dict:
+    """Predicted peak memory of the run's largest point on the JAX engine, in bytes.
+
+    Returns ``{"peak", "baseline", "observables", "gradients"}``: ``peak`` is the process
+    baseline (resident now, the JAX runtime if not loaded yet, the compiler's working memory;
+    :func:`bpdiag._resources.process_baseline`) plus the larger of the two transient peaks:
+    building the cost diagonals (the sign table ``z_signs``, int64/float64[2**n, n] and its
+    temporaries: about ``2**n * (24 n + 16 k)`` bytes for k costs) and the gradient batches
+    (statevector copies alive at once, measured per path on CPU: parameter shift with a shared
+    prefix 4 + 5 per sample of a batch; plain parameter shift 8 per row; adjoint 36 + 7 per
+    row). Raises ``MemoryError`` (one line) when not even one row fits the budget."""
+    n = max(config.qubits)
+    k = len(config.cost)
+    state = bytes_per_row(n, config.dtype, 1)
+    diag = all(c == "projector" for c in config.cost)
+    obs = 2**n * 8 * (k + 1) if diag else 2**n * (24 * n + 16 * k)
+    S, budget = config.samples, config.memory_budget
+    what = f"a {n}-qubit statevector"
+    if config.param == "all":
+        rows = plan_chunk(S, _bytes_per_row(n, config.dtype, True), what=what, budget=budget)
+        grad = state * (36 + 7 * rows)
+    else:
+        row = _bytes_per_row(n, config.dtype, False)
+        chunk = min(plan_chunk(2 * S, row, what=what, budget=budget), 2 * S)
+        if n >= _SHARED_PREFIX_FROM:
+            grad = state * (4 + 5 * max(1, chunk // 3))
+        else:
+            grad = state * 8 * chunk
+    base = process_baseline()
+    return {"peak": base + max(obs, grad), "baseline": base, "observables": obs, "gradients": grad}
+
+
+def _check_memory(config: VarianceConfig) -> None:
+    """The pre-run check: the largest point's transient peak must fit the budget."""
+    n = max(config.qubits)
+    if config.engine != "jax":
+        return
+    est = estimate_memory(config)
+    need = max(est["observables"], est["gradients"])
+    budget = _budget(config)
+    if need > budget:
+        part = "building its cost diagonals" if est["observables"] >= need else "its gradients"
+        raise MemoryError(
+            f"a {n}-qubit point ({amplitudes(n)}) needs about {human_bytes(need)} for "
+            f"{part} but only {human_bytes(budget)} is available"
+        )
 
 
 def _check_nondiagonal(config: VarianceConfig) -> None:
@@ -467,13 +554,8 @@ def _run_grid(
     points = _points(config)
     grid_max = max(config.qubits)
     # Validate memory for the largest point before any work.
-    if config.engine == "jax":
-        plan_chunk(
-            1,
-            _bytes_per_row(max(grid_max, 2), config.dtype, config.param == "all"),
-            what=f"a {grid_max}-qubit statevector",
-            budget=config.memory_budget,
-        )
+    if config.engine == "jax" and "sample" in config.method:
+        _check_memory(config)
     _noise.check_memory(config, [p[3] for p in points], grid_max)
     # One compiled program per register: padded gate capacity and the union of wire kernels.
     gates: dict[int, int] = {}
@@ -879,6 +961,7 @@ __all__ = [
     "param_info",
     "VarianceConfig",
     "circuit_for",
+    "estimate_memory",
     "fit_decay",
     "haar_variance",
     "noise_variance",

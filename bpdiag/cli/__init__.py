@@ -15,6 +15,7 @@ import importlib
 import click
 
 from bpdiag.cli._common import INPUT_ERRORS, finite_floats, usage_error
+from bpdiag.cli._interrupt import InterruptibleGroup
 
 #: command name -> "module:attribute"
 COMMANDS = {
@@ -29,7 +30,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(InterruptibleGroup):
     """A group whose commands are imported on first use from :data:`COMMANDS`."""
 
     def list_commands(self, ctx):

@@ -11,6 +11,9 @@ expired                     expiry before the trade date
 no_trades                   volume 0 or missing (the close of an untraded NSE contract is only
                             the previous close)
 missing_or_zero_price       the target price (close or settle) missing or <= 0
+non_finite_price            the target price or the underlying price is +-inf, or the strike is
+                            not finite (a missing underlying price is not counted: see below)
+non_positive_price          the strike or the underlying price is <= 0
 duplicate                   the same (date, underlying, expiry, strike, type) seen again; the
                             row *later* in file order wins (the latest intraday snapshot)
 below_intrinsic             price below a lenient no-arbitrage lower bound by more than
@@ -39,6 +42,8 @@ REASONS = (
     "future",
     "no_trades",
     "missing_or_zero_price",
+    "non_finite_price",
+    "non_positive_price",
     "duplicate",
     "below_intrinsic",
     "extreme_moneyness",
@@ -92,7 +97,7 @@ def clean(
     Returns:
         ``(cleaned, report)``: the kept rows (same columns, fresh 0..n-1 index, underlying price
         filled from ``index`` where it was missing) and a DataFrame with columns ``reason``
-        (the 8 :data:`REASONS`) and ``count``. ``report.attrs`` holds ``rows_in`` and
+        (the 10 :data:`REASONS`) and ``count``. ``report.attrs`` holds ``rows_in`` and
         ``rows_out``; the counts add up to ``rows_in - rows_out``. ``rows_in`` includes rows
         left out by ``load_options(..., symbol=...)``.
 
@@ -128,6 +133,13 @@ def clean(
     drop("no_trades", (vol.isna() | (vol <= 0)).to_numpy())
     price = data[target].astype(np.float64)
     drop("missing_or_zero_price", (price.isna() | (price <= 0)).to_numpy())
+    # Prices that cannot be priced: +-inf anywhere, a non-positive strike or spot (NaN spot is
+    # "unknown", handled below).
+    spot = attach_spot(data, index)
+    s = spot.to_numpy()
+    k = data["strike"].astype(np.float64).to_numpy()
+    drop("non_finite_price", np.isinf(price.to_numpy()) | ~np.isfinite(k) | np.isinf(s))
+    drop("non_positive_price", (k <= 0) | (s <= 0))
     # Duplicates among the rows still alive: keep the last occurrence.
     live = data.loc[alive, KEY]
     dup = live.duplicated(keep="last")
@@ -135,14 +147,11 @@ def clean(
     mask[np.flatnonzero(alive)[dup.to_numpy()]] = True
     drop("duplicate", mask)
 
-    spot = attach_spot(data, index)
-    s = spot.to_numpy()
-    k = data["strike"].to_numpy(np.float64)
     tau = np.maximum((data["expiry"] - data["date"]).dt.days.to_numpy(np.float64), 0.25) / 365.0
     call = data["option_type"].eq("CE").to_numpy()
     bound = np.where(call, s * np.exp(-0.03 * tau) - k, k * np.exp(-0.10 * tau) - s)
     bound = np.maximum(bound, 0.0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         below = price.to_numpy() < bound - intrinsic_tol * s
         logm = np.abs(np.log(k / s))
     drop("below_intrinsic", below & np.isfinite(s))

@@ -12,12 +12,17 @@ from typing import Any
 
 import torch
 
+from bpdiag._resources import MAX_SAMPLES, check_size
 from bpdiag.model import ENGINES, TWINS
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: Torch device names ``device`` takes with the torch engine (also ``cuda:N``).
 TORCH_DEVICES = ("cpu", "cuda", "auto")
 _PL_DEFAULT = "default.qubit"
+#: Largest model sizes accepted (checked before anything is built).
+MAX_TRAIN_QUBITS = 60  # beyond the float range of the memory check; fits are checked in the loop
+MAX_TRAIN_LAYERS = 100
+MAX_HIDDEN = 4096
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,12 @@ class TrainConfig:
     data_params: Any = None
 
     def __post_init__(self) -> None:
+        # Sizes first, before anything is resolved or built (one line each).
+        check_size("qubits", self.qubits, MAX_TRAIN_QUBITS)
+        check_size("layers", self.layers, MAX_TRAIN_LAYERS)
+        check_size("hidden", self.hidden, MAX_HIDDEN)
+        check_size("batch_size", self.batch_size, MAX_SAMPLES)
+        check_size("epochs", self.epochs, MAX_SAMPLES)
         self._resolve_devices()
         if self.circuit is not None:
             self._use_circuit()

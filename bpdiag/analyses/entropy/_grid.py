@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bpdiag._resources import as_axes, point_seed
+from bpdiag._resources import MAX_LAYERS, MAX_SAMPLES, as_axes, check_size, point_seed
 from bpdiag.analyses.entropy._encoder import Trained
 from bpdiag.analyses.entropy._kernel import UNITS
 from bpdiag.circuits import ANSATZE, Circuit
@@ -26,6 +26,11 @@ from bpdiag.circuits.encodings import (
 )
 from bpdiag.circuits.transforms import PREPARATIONS, preparation
 from bpdiag.engines._batch import capacity
+
+#: Largest sizes the entropy grid accepts (an n-qubit state is 2^n amplitudes; a cut an SVD).
+MAX_CUTS = 100_000
+MAX_ENTROPY_QUBITS = 30
+
 
 STATES = ("data", "product", "ghz", "haar", "trained")
 PARAMS = ("shared", "row")
@@ -108,6 +113,10 @@ class EntropyConfig:
             raise ValueError(f"hidden must be >= 1, got {self.hidden}")
         if self.random_cuts < 0:
             raise ValueError(f"random_cuts must be >= 0, got {self.random_cuts}")
+        check_size("random_cuts", self.random_cuts, MAX_CUTS)
+        check_size("n_qubits", max(self.qubits), MAX_ENTROPY_QUBITS)
+        check_size("n_layers", max(self.layers), MAX_LAYERS)
+        check_size("rows", self.rows, MAX_SAMPLES)
         if self.dtype not in ("complex128", "complex64"):
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
         if self.engine not in ENGINES:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from bpdiag._resources import as_axes, point_seed
+from bpdiag._resources import MAX_LAYERS, MAX_SAMPLES, as_axes, check_size, point_seed
 from bpdiag.analyses._common import Result, summarize
 from bpdiag.analyses.lie.dead import dead_parameters, redundancy
 from bpdiag.analyses.lie.dla import DLA, dla, predicted_variance
@@ -259,6 +259,9 @@ class LieConfig:
             check_cost(c, min(self.qubits))
         if self.deep_layers < 1:
             raise ValueError(f"deep_layers must be >= 1, got {self.deep_layers}")
+        check_size("deep_layers", self.deep_layers, MAX_LAYERS)
+        check_size("n_layers", max(self.layers), MAX_LAYERS)
+        check_size("samples", self.samples, MAX_SAMPLES)
         if self.samples != 0 and self.samples < 2:
             raise ValueError(f"samples must be 0 (no sampling) or >= 2, got {self.samples}")
 
