@@ -30,6 +30,7 @@ HUGE = [
     "train --layers 1000000",
     "train --hidden 1000000000",
     "train --qubits 1100",
+    "variance --qubits 2..10000000",
 ]
 
 

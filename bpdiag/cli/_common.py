@@ -19,9 +19,11 @@ import click
 
 
 class IntRange(click.ParamType):
-    """Parses ``2..8`` (inclusive), ``2,4,6`` or ``5`` into a sorted tuple of ints."""
+    """Parses ``2..8`` (inclusive), ``2,4,6`` or ``5`` into a sorted tuple of ints (at most
+    :data:`MAX_VALUES` of them: a longer list is refused before it is expanded)."""
 
     name = "range"
+    MAX_VALUES = 10_000
 
     def __init__(self, minimum: int | None = None):
         self.minimum = minimum
@@ -38,6 +40,13 @@ class IntRange(click.ParamType):
                     lo, hi = (int(s) for s in part.split(".."))
                     if hi < lo:
                         self.fail(f"empty range {part!r}: the end is below the start", param, ctx)
+                    if hi - lo + 1 + len(out) > self.MAX_VALUES:
+                        self.fail(
+                            f"{part!r} has {hi - lo + 1:,} values; at most "
+                            f"{self.MAX_VALUES:,} are allowed",
+                            param,
+                            ctx,
+                        )
                     out.extend(range(lo, hi + 1))
                 else:
                     out.append(int(part))
