@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _real import REAL, real  # noqa: E402,F401
 
 from bpdiag.data import (
     CANONICAL_COLUMNS,
@@ -21,21 +22,6 @@ from bpdiag.data import (
     load_vix,
 )
 from bpdiag.data._loaders import _header
-
-#: The shared real-data folder: ``../shared/data/real`` relative to the repository root (CI lays
-#: the clone at ``$d/p`` and the shared folder at ``$d/shared``).
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-
-
-def real(rel: str) -> Path:
-    """The real file ``rel``; skips only when the shared folder itself is absent, and fails when
-    the folder is there but the file is not (a renamed or lost file must not pass silently)."""
-    if not REAL.is_dir():
-        pytest.skip(f"shared real-data folder not present: {REAL}")
-    path = REAL / rel
-    assert path.is_file(), f"{path} is missing from the shared real-data folder"
-    return path
-
 
 UDIFF = "shayakbanerjee99_nifty_options_elt/BhavCopy_NSE_FO_20260813_NIFTY_only.csv"
 CONVERTED = "jgoetzmann_nse_options_valuation/converted_bhavcopy_NIFTY_20250814.csv"
