@@ -255,6 +255,7 @@ def _free_port() -> int:
 
 def test_dask_address_that_does_not_answer(tmp_path):
     import dask
+    import distributed  # noqa: F401  (its defaults first: leaving `set` must not drop them)
 
     config = _toml(tmp_path, "s.toml", TINY_STUDY)
     address = f"tcp://127.0.0.1:{_free_port()}"
