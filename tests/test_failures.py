@@ -289,7 +289,7 @@ def test_study_leaves_the_users_dask_cluster_running(tmp_path):
             )  # fmt: skip
             c.wait_for_workers(1, timeout=60)
         config = _toml(tmp_path, "s.toml", TINY_STUDY)
-        args = ["study", "--config", config, "--executor", "dask", "--address", address]
+        args = ["study", "--config", str(config), "--executor", "dask", "--address", address]
         result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o")])
         assert result.exit_code == 0, (result.output, result.exception)
         assert (tmp_path / "o" / "runs.csv").read_text().count("\n") == 3  # header + 2 runs
