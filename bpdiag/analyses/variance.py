@@ -317,31 +317,12 @@ def _check_method(config: VarianceConfig) -> None:
 
 
 def _use_circuit(config: VarianceConfig) -> None:
-    """Resolve ``config.circuit`` (a spec string, a callable or a circuit object) into a
-    :class:`bpdiag.frontends.Family` kept on the config: ``ansatz`` becomes its label (the spec
-    string, a function's name), ``circuit`` too. A fixed circuit runs at its own size: the
-    default qubits/layers become that size, any other grid is refused."""
-    from bpdiag.frontends import circuit_family, fixed_size
+    """Resolve ``config.circuit`` into its family (:func:`bpdiag.frontends.attach_family`);
+    ``circuit`` becomes the family's label too (the table's ``ansatz`` column)."""
+    from bpdiag.frontends import attach_family
 
-    data = config.data_params
-    data = tuple(data) if data is not None and not isinstance(data, str) else data
-    family = circuit_family(config.circuit, data_params=data, seed=config.seed)
-    fields = type(config).__dataclass_fields__
-    if family.fixed is not None and (config.qubits, config.layers) == (
-        fields["qubits"].default,
-        fields["layers"].default,
-    ):
-        n, L = fixed_size(family.fixed)
-        object.__setattr__(config, "qubits", (n,))
-        object.__setattr__(config, "layers", (L,))
-    family.check_grid(config.qubits, config.layers)
-    for name, value in (
-        ("ansatz", (family.label,)),
-        ("circuit", family.label),
-        ("data_params", data),
-    ):
-        object.__setattr__(config, name, value)
-    object.__setattr__(config, "_family", family)
+    family = attach_family(config)
+    object.__setattr__(config, "circuit", family.label)
 
 
 def circuit_for(config: VarianceConfig, ansatz: str, n: int, layers: int) -> Circuit:

@@ -190,3 +190,40 @@ def load_circuit(
 
 
 __all__ = ["Family", "circuit_family", "fixed_size", "is_data", "load_circuit", "lower"]
+
+
+def attach_family(config, *, fixed_layers: Callable[[int], object] | None = None) -> Family:
+    """Resolve ``config.circuit`` (a spec string, a callable or a circuit object) into a
+    :class:`Family` kept on the (frozen) config as ``_family``: the one resolver of every
+    analysis config and of the trainer's.
+
+    ``ansatz`` becomes the family's label (a 1-tuple where the config's ``ansatz`` is a grid
+    axis); ``data_params`` is normalised (a list becomes a tuple). A fixed circuit (QASM, a
+    ``QuantumCircuit``) takes its own size when ``qubits`` and ``layers`` are the config's
+    defaults (``layers`` given by ``fixed_layers(L)`` when the config wants another grid, e.g.
+    entropy's ``(0, L)``); any other size is refused in one line. Configs whose sizes are
+    scalars (the trainer's) stay scalars. Returns the family.
+    """
+    scalar = isinstance(config.qubits, int)
+    data = getattr(config, "data_params", None)
+    if data is not None and not isinstance(data, str):
+        data = tuple(data)
+    family = circuit_family(config.circuit, data_params=data, seed=config.seed)
+    if family.fixed is not None:
+        n, L = fixed_size(family.fixed)
+        fields = type(config).__dataclass_fields__
+        if (config.qubits, config.layers) == (fields["qubits"].default, fields["layers"].default):
+            layers = fixed_layers(L) if fixed_layers else (L if scalar else (L,))
+            object.__setattr__(config, "qubits", n if scalar else (n,))
+            object.__setattr__(config, "layers", layers)
+        qubits = (config.qubits,) if scalar else tuple(config.qubits)
+        layers = (config.layers,) if scalar else tuple(config.layers)
+        if fixed_layers is not None:  # 0 layers is the encoding alone, at any size
+            layers = tuple(v for v in layers if v) or (L,)
+        family.check_grid(qubits, layers)
+    if hasattr(config, "data_params"):
+        object.__setattr__(config, "data_params", data)
+    label = family.label if isinstance(config.ansatz, str) else (family.label,)
+    object.__setattr__(config, "ansatz", label)
+    object.__setattr__(config, "_family", family)
+    return family

@@ -173,32 +173,17 @@ class TrainConfig:
         object.__setattr__(self, "torch_device", tdev)
 
     def _use_circuit(self) -> None:
-        """Resolve ``circuit`` into a :class:`bpdiag.frontends.Family` (kept as ``_family``);
-        ``ansatz`` becomes its label. A fixed circuit takes its own size when ``qubits`` and
-        ``layers`` are the defaults; any other size is refused (one line)."""
-        from bpdiag.frontends import circuit_family, fixed_size
+        """Resolve ``circuit`` into its family (:func:`bpdiag.frontends.attach_family`):
+        ``ansatz`` becomes its label; a fixed circuit takes its own size when ``qubits`` and
+        ``layers`` are the defaults, any other size is refused (one line)."""
+        from bpdiag.frontends import attach_family
 
-        data = self.data_params
-        if data is not None and not isinstance(data, str):
-            data = tuple(data)
-            object.__setattr__(self, "data_params", data)
-        family = circuit_family(self.circuit, data_params=data, seed=self.seed)
-        fields = type(self).__dataclass_fields__
-        if family.fixed is not None and (self.qubits, self.layers) == (
-            fields["qubits"].default,
-            fields["layers"].default,
-        ):
-            n, L = fixed_size(family.fixed)
-            object.__setattr__(self, "qubits", n)
-            object.__setattr__(self, "layers", L)
-        family.check_grid((self.qubits,), (self.layers,))
         if self.reupload:
             raise ValueError(
                 "--reupload is for the built-in ansatze; re-upload inside your circuit and name "
                 "its data inputs with --data-params"
             )
-        object.__setattr__(self, "ansatz", family.label)
-        object.__setattr__(self, "_family", family)
+        attach_family(self)
 
     def user_circuit(self):
         """The user's circuit at ``(qubits, layers)`` (a :class:`bpdiag.circuits.Circuit`), or

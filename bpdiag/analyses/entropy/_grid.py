@@ -151,19 +151,12 @@ class EntropyConfig:
 
 
 def _use_circuit(config: EntropyConfig) -> None:
-    """Resolve ``config.circuit`` into a :class:`bpdiag.frontends.Family` (kept as
-    ``_family``); ``ansatz`` and ``circuit`` become its label. A fixed circuit takes its own
-    size when the grid is the default (layers: 0 and its own); any other size is refused."""
-    from bpdiag.frontends import circuit_family, fixed_size
+    """Resolve ``config.circuit`` into its family (:func:`bpdiag.frontends.attach_family`; a
+    fixed circuit's default grid is layers 0 and its own); ``ansatz`` and ``circuit`` become its
+    label. Only the angle and zz encodings go in front, and the circuit has no data inputs."""
+    from bpdiag.frontends import attach_family
 
-    family = circuit_family(config.circuit, seed=config.seed)
-    fields = type(config).__dataclass_fields__
-    if family.fixed is not None:
-        n, L = fixed_size(family.fixed)
-        if (config.qubits, config.layers) == (fields["qubits"].default, fields["layers"].default):
-            object.__setattr__(config, "qubits", (n,))
-            object.__setattr__(config, "layers", (0, L))
-        family.check_grid(config.qubits, tuple(v for v in config.layers if v) or (L,))
+    family = attach_family(config, fixed_layers=lambda L: (0, L))
     bad = [e for e in config.encoding if e not in ("angle", "zz")]
     if bad:
         raise ValueError(f"with a circuit, encoding must be angle or zz, got {bad[0]!r}")
@@ -173,9 +166,7 @@ def _use_circuit(config: EntropyConfig) -> None:
             f"{family.label} has data inputs of its own; entropy runs circuits without them "
             "after the encoding (for now)"
         )
-    object.__setattr__(config, "ansatz", family.label)
     object.__setattr__(config, "circuit", family.label)
-    object.__setattr__(config, "_family", family)
 
 
 def _points(config: EntropyConfig, trained: Trained | None = None) -> list[tuple]:

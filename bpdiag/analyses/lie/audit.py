@@ -243,9 +243,9 @@ class LieConfig:
     def __post_init__(self) -> None:
         as_axes(self, ("ansatz", "qubits", "layers", "cost"))
         if self.circuit is not None:
-            from bpdiag.analyses.variance import _use_circuit
+            from bpdiag.frontends import attach_family
 
-            _use_circuit(self)
+            object.__setattr__(self, "circuit", attach_family(self).label)
         for a in self.ansatz if self.circuit is None else ():
             if a not in ANSATZE:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
