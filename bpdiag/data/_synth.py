@@ -44,25 +44,14 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from bpdiag.data._bs import bs_price
+from bpdiag.data._formats import CANONICAL_COLUMNS
 
 __all__ = ["synthesize", "SYNTH_COLUMNS", "EXPIRY_DAY_TAU_DAYS"]
 
 EXPIRY_DAY_TAU_DAYS = 0.25  # calendar days of time value left on an expiry day's close
 
 SYNTH_COLUMNS = (
-    "date",
-    "underlying",
-    "expiry",
-    "strike",
-    "option_type",
-    "open",
-    "high",
-    "low",
-    "close",
-    "settle",
-    "volume",
-    "open_interest",
-    "underlying_price",
+    *CANONICAL_COLUMNS,  # what every loader returns, then the generator's extra columns
     "instrument",
     "prev_close",
     "oi_change",
