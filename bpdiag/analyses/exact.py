@@ -71,13 +71,20 @@ import numpy as np
 
 from bpdiag._resources import plan_chunk
 from bpdiag.analyses._common import param_index, parse_init
-from bpdiag.circuits import ROTATIONS, TWO_QUBIT, Circuit, cost_terms, pauli
-from bpdiag.engines._program import gate_pair
+from bpdiag.circuits import Circuit, cost_terms, gate_matrix, is_rotation, pauli, rotation_word
 
 METHODS = ("sample", "exact")
 
-_ROT_PAULI = {"RX": 1, "RY": 2, "RZ": 3, "RZZ": 15}
 _LETTERS = "IXYZ"  # local letter index 0..3
+
+
+def _word_code(word: str) -> int:
+    """Local index of a Pauli word (``"X"`` -> 1, ``"ZZ"`` -> 15; see the tables below)."""
+    return sum(_LETTERS.index(c) * 4 ** (len(word) - 1 - m) for m, c in enumerate(word))
+
+
+def _code_word(code: int, k: int) -> str:
+    return "".join(_LETTERS[(code // 4 ** (k - 1 - m)) % 4] for m in range(k))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,9 +133,7 @@ def _clifford_table(U: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _gate_unitary(gate: str, angle: float = 0.0) -> np.ndarray:
     """The gate's unitary on its own wires (2x2 or 4x4, first wire most significant)."""
-    A, B = gate_pair(gate)
-    M = math.cos(angle / 2) * A + math.sin(angle / 2) * B
-    return M if gate in TWO_QUBIT else M[0::2, 0::2]
+    return gate_matrix(gate, angle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +217,7 @@ def _quarter_turns(angle: float) -> int | None:
 def _cliff_op(gate: str, wires: tuple[int, ...], angle: float, g: int) -> _Op:
     table = _clifford_table(_gate_unitary(gate, angle))
     if table is None:
-        what = f"fixed angle {angle:.6g} rad" if gate in ROTATIONS else "gate"
+        what = f"fixed angle {angle:.6g} rad" if is_rotation(gate) else "gate"
         raise ValueError(
             f"exact method: gate {g} ({gate} on wires {wires}) with {what} is not Clifford; "
             "fixed gates must be Clifford (rotations by multiples of pi/2) — use --method sample"
@@ -313,7 +318,7 @@ def _compile(
                 f"exact method: gate {g} ({gate}) shares parameter {p_here} with gates "
                 f"{[x for x in param_gates[p_here] if x != g]}; angles must be independent"
             )
-        pauli = _ROT_PAULI[gate]
+        pauli = _word_code(rotation_word(gate))
         if average and gate in ("RX", "RY", "RZ"):
             axes = ((1, 1 / 3), (2, 1 / 3), (3, 1 / 3))
         else:
@@ -338,7 +343,7 @@ def _compile(
         if g == target and shift:
             if len(axes) != 1:
                 raise ValueError("a shifted gate with averaged axes needs a fixed axis")
-            name = {1: "RX", 2: "RY", 3: "RZ", 15: "RZZ"}[axes[0][0]]
+            name = "R" + _code_word(axes[0][0], len(wires))
             ops.append(_cliff_op(name, wires, shift * math.pi / 2, g))
         if g == target and not shift:
             ops.append(_Op("deriv", wires, axes=axes, mom=mom))

@@ -28,7 +28,7 @@ import pandas as pd
 
 from bpdiag._resources import plan_chunk
 from bpdiag.analyses._common import param_index, weighted_line_fit
-from bpdiag.circuits import TWO_QUBIT, Circuit
+from bpdiag.circuits import Circuit
 from bpdiag.engines._batch import capacity
 
 # bpdiag.engines.density imports JAX: it is loaded inside the functions that run it, so that
@@ -146,12 +146,12 @@ def channels_per_layer(circuit: Circuit, where: str) -> int:
         if layer is not None:
             per_layer[layer] = per_layer.get(layer, 0) + min(count)
 
-    for g, (gate, wires) in enumerate(zip(circuit.gates, circuit.wires, strict=True)):
-        if layers[g] != current or gate in TWO_QUBIT:
+    for g, wires in enumerate(circuit.wires):
+        if layers[g] != current or len(wires) == 2:
             close(current)
             count = [0] * n
             current = layers[g]
-        if gate not in TWO_QUBIT:
+        if len(wires) == 1:
             count[wires[0]] += 1
     close(current)
     return min(per_layer.values()) if per_layer else 0

@@ -1,7 +1,9 @@
 """Circuits as data: the one description every engine consumes, the families that build it, the
 encodings, and the observables (costs, Pauli algebra). Imports numpy only.
 
-* :mod:`~bpdiag.circuits._circuit`: :class:`Circuit`, :class:`Source`, gate names, angle maps;
+* :mod:`~bpdiag.circuits._circuit`: :class:`Circuit`, angle maps, layer structure;
+* :mod:`~bpdiag.circuits.gates`: the gate set (rotations on Pauli words, fixed gates by matrix,
+  their Pauli-rotation forms, expansions of frontend gates), :class:`Source`;
 * :mod:`~bpdiag.circuits.families`: dense / sparse / McClean / original HEAs, :func:`build`;
 * :mod:`~bpdiag.circuits.encodings`: data encodings and the encoded circuit;
 * :mod:`~bpdiag.circuits.observables`: the one place costs and observables are defined;
@@ -14,11 +16,8 @@ encodings, and the observables (costs, Pauli algebra). Imports numpy only.
 
 from bpdiag.circuits._circuit import (
     ANSATZE,
-    CLIFFORD,
-    FIXED,
+    BASIC_GATES,
     GATES,
-    ROTATIONS,
-    TWO_QUBIT,
     C,
     Circuit,
     P,
@@ -37,6 +36,16 @@ from bpdiag.circuits.families import (
     random_circuit,
     sparse_hea,
 )
+from bpdiag.circuits.gates import (
+    CLIFFORD,
+    FIXED,
+    arity,
+    expand,
+    gate_matrix,
+    is_rotation,
+    pauli_rotation,
+    rotation_word,
+)
 from bpdiag.circuits.observables import (
     COSTS,
     cost_diagonal,
@@ -49,18 +58,23 @@ from bpdiag.circuits.observables import (
 
 __all__ = [
     "ANSATZE",
+    "BASIC_GATES",
     "CLIFFORD",
     "COSTS",
     "FIXED",
     "GATES",
-    "ROTATIONS",
-    "TWO_QUBIT",
     "C",
     "Circuit",
     "P",
     "Source",
     "X",
     "angle_maps",
+    "arity",
+    "expand",
+    "gate_matrix",
+    "is_rotation",
+    "pauli_rotation",
+    "rotation_word",
     "build",
     "chain_pairs",
     "cost_diagonal",

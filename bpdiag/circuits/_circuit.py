@@ -7,10 +7,11 @@ A :class:`Circuit` is an immutable list of gates. Gate ``k`` is ``gates[k]`` act
             +  const
 
 given by ``sources[k]``: a tuple of :class:`Source` terms (empty for fixed gates). Rotations are
-``R_P(angle) = exp(-i angle P / 2)`` as in PennyLane. Wire 0 is the most significant qubit
-(PennyLane's convention): the amplitude of basis state ``|b_0 b_1 ... b_{n-1}>`` sits at index
-``sum(b_w << (n - 1 - w))`` of a flat state, or at ``state[b_0, ..., b_{n-1}]`` of a ``(2,)*n``
-tensor.
+``R_P(angle) = exp(-i angle P / 2)`` as in PennyLane; the gate set (rotation words, fixed gates
+by matrix, expansions of what frontends emit) is defined in :mod:`bpdiag.circuits.gates`. Wire 0
+is the most significant qubit (PennyLane's convention): the amplitude of basis state
+``|b_0 b_1 ... b_{n-1}>`` sits at index ``sum(b_w << (n - 1 - w))`` of a flat state, or at
+``state[b_0, ..., b_{n-1}]`` of a ``(2,)*n`` tensor.
 
 Ansatz families are functions that build circuits: :func:`dense_hea`, :func:`sparse_hea`,
 :func:`mcclean`, :func:`original_circuit`; :func:`build` picks one by name. Costs are diagonal
@@ -24,30 +25,17 @@ observables built by :func:`cost_diagonal`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
-ROTATIONS = ("RX", "RY", "RZ", "RZZ")
-FIXED = ("CNOT", "CZ", "H", "S", "X", "Z")
-GATES = ROTATIONS + FIXED
-TWO_QUBIT = ("CNOT", "CZ", "RZZ")
-#: Fixed gates that are Clifford (the exact-variance method needs this).
-CLIFFORD = ("CNOT", "CZ", "H", "S", "X", "Z")
+from bpdiag.circuits.gates import FIXED, NAMED_ROTATIONS, Source, arity, is_rotation
+
+#: Gate names for random circuits and docs: the named rotations and every fixed gate.
+GATES = NAMED_ROTATIONS + tuple(FIXED)
+#: The gates of the built-in families (the default gate set of :func:`random_circuit`).
+BASIC_GATES = ("RX", "RY", "RZ", "RZZ", "CNOT", "CZ", "H", "S", "X", "Z")
 
 ANSATZE = ("dense", "sparse", "mcclean", "original")
-
-
-class Source(NamedTuple):
-    """One term of a rotation angle: ``kind`` is ``"param"``, ``"data"`` or ``"const"``.
-
-    ``index`` is the parameter or data-feature index (ignored for ``"const"``); ``coef`` multiplies
-    it (for ``"const"`` it is the angle itself, radians).
-    """
-
-    kind: str
-    index: int
-    coef: float = 1.0
 
 
 def P(i: int, coef: float = 1.0) -> tuple[Source, ...]:
@@ -71,8 +59,8 @@ class Circuit:
 
     Attributes:
         n_qubits: number of wires, >= 1.
-        gates: gate names, from :data:`GATES`.
-        wires: wires of each gate (1 or 2 ints).
+        gates: gate names (:mod:`bpdiag.circuits.gates`): a rotation ``"R" + word`` or a fixed gate.
+        wires: wires of each gate (1 or 2 distinct ints, as many as the gate's arity).
         sources: for each gate, the tuple of :class:`Source` terms of its angle (empty if fixed).
         n_params: number of trainable parameters (>= 1 + the largest param index used).
         n_data: number of data features (>= 1 + the largest data index used).
@@ -100,16 +88,18 @@ class Circuit:
             )
         max_p, max_d = -1, -1
         for g, (gate, wires, srcs) in enumerate(zip(self.gates, self.wires, self.sources)):
-            if gate not in GATES:
-                raise ValueError(f"gate {g}: unknown gate {gate!r}; known: {', '.join(GATES)}")
-            arity = 2 if gate in TWO_QUBIT else 1
-            if len(wires) != arity:
-                raise ValueError(f"gate {g} ({gate}) needs {arity} wire(s), got {wires}")
-            if any(not 0 <= w < self.n_qubits for w in wires) or len(set(wires)) != arity:
+            try:
+                k = arity(gate)
+            except ValueError as exc:
+                raise ValueError(f"gate {g}: {exc}") from None
+            if len(wires) != k:
+                raise ValueError(f"gate {g} ({gate}) needs {k} wire(s), got {wires}")
+            if any(not 0 <= w < self.n_qubits for w in wires) or len(set(wires)) != k:
                 raise ValueError(f"gate {g} ({gate}): bad wires {wires} for {self.n_qubits} qubits")
-            if gate in ROTATIONS and not srcs:
+            rotation = is_rotation(gate)
+            if rotation and not srcs:
                 raise ValueError(f"gate {g} ({gate}) is a rotation and needs an angle source")
-            if gate in FIXED and srcs:
+            if not rotation and srcs:
                 raise ValueError(f"gate {g} ({gate}) is fixed and takes no angle")
             for s in srcs:
                 if s.kind == "param":

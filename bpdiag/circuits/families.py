@@ -11,9 +11,7 @@ import numpy as np
 
 from bpdiag.circuits._circuit import (
     ANSATZE,
-    GATES,
-    ROTATIONS,
-    TWO_QUBIT,
+    BASIC_GATES,
     C,
     Circuit,
     P,
@@ -21,6 +19,7 @@ from bpdiag.circuits._circuit import (
     X,
     _Builder,
 )
+from bpdiag.circuits.gates import arity, is_rotation
 
 
 def _check_size(n_qubits: int, n_layers: int, minimum: int = 1) -> None:
@@ -154,19 +153,19 @@ def build(ansatz: str, n_qubits: int, n_layers: int, *, seed: int = 0, **options
 
 
 def random_circuit(
-    n_qubits: int, n_gates: int, *, seed: int = 0, n_data: int = 0, gates: tuple = GATES
+    n_qubits: int, n_gates: int, *, seed: int = 0, n_data: int = 0, gates: tuple = BASIC_GATES
 ) -> Circuit:
     """A random circuit for cross-engine tests: random gates and wires; rotations are driven by a
     parameter, a data feature (if ``n_data``), a constant, or a sum of them."""
     rng = np.random.default_rng(seed)
-    names = [g for g in gates if n_qubits > 1 or g not in TWO_QUBIT]
+    names = [g for g in gates if n_qubits > 1 or arity(g) == 1]
     b = _Builder(n_qubits)
     n_params = 0
     for _ in range(n_gates):
         g = names[rng.integers(len(names))]
-        wires = tuple(rng.choice(n_qubits, size=2 if g in TWO_QUBIT else 1, replace=False))
+        wires = tuple(rng.choice(n_qubits, size=arity(g), replace=False))
         srcs: tuple[Source, ...] = ()
-        if g in ROTATIONS:
+        if is_rotation(g):
             r = rng.random()
             if n_data and r < 0.3:
                 srcs = X(int(rng.integers(n_data)), float(rng.uniform(0.5, 2)))

@@ -240,41 +240,21 @@ def conjugate(keys, coefs, rot: int, angle: float, n: int, owners=None):
 
 def gate_rotations(gate: str, wires: Sequence[int], n: int, angle: float = 0.0):
     """A gate as Pauli rotations ``[(key, angle), ...]`` in time order (first applied first), equal
-    to the gate up to a global phase. Rotations ``RX RY RZ RZZ`` (angle in radians) give one entry;
-    the fixed Cliffords of :mod:`bpdiag.circuits` give angles that are multiples of pi/2:
+    to the gate up to a global phase: a rotation ``R + word`` (angle in radians) gives one entry;
+    a fixed gate its :data:`bpdiag.circuits.gates.ROTATION_FORMS` (``CZ = RZ_a(-pi/2)
+    RZ_b(-pi/2) RZZ(pi/2)``, ``H = RZ(pi) RY(pi/2)``, ...; Cliffords have multiples of pi/2)."""
+    from bpdiag.circuits.gates import ROTATION_FORMS, rotation_word
 
-    ``CZ = RZ_a(-pi/2) RZ_b(-pi/2) RZZ(pi/2)``, ``CNOT = RZ_c(-pi/2) RX_t(-pi/2) R_{Z_c X_t}(pi/2)``
-    (commuting factors), ``H = RY(pi/2) RZ(pi)``, ``S = RZ(pi/2)``, ``X = RX(pi)``, ``Z = RZ(pi)``.
-    """
     w = tuple(int(v) for v in wires)
-    h = math.pi / 2
-    if gate in ("RX", "RY", "RZ"):
-        return [(from_wires({w[0]: gate[1]}, n), float(angle))]
-    if gate == "RZZ":
-        return [(from_wires({w[0]: "Z", w[1]: "Z"}, n), float(angle))]
-    if gate == "CZ":
-        a, b = w
-        return [
-            (from_wires({a: "Z"}, n), -h),
-            (from_wires({b: "Z"}, n), -h),
-            (from_wires({a: "Z", b: "Z"}, n), h),
-        ]
-    if gate == "CNOT":
-        c, t = w
-        return [
-            (from_wires({c: "Z"}, n), -h),
-            (from_wires({t: "X"}, n), -h),
-            (from_wires({c: "Z", t: "X"}, n), h),
-        ]
-    if gate == "H":
-        return [(from_wires({w[0]: "Z"}, n), math.pi), (from_wires({w[0]: "Y"}, n), h)]
-    if gate == "S":
-        return [(from_wires({w[0]: "Z"}, n), h)]
-    if gate == "X":
-        return [(from_wires({w[0]: "X"}, n), math.pi)]
-    if gate == "Z":
-        return [(from_wires({w[0]: "Z"}, n), math.pi)]
-    raise ValueError(f"unknown gate {gate!r}")
+    word = rotation_word(gate)
+    if word is not None:
+        return [(from_wires(dict(zip(w, word)), n), float(angle))]
+    if gate not in ROTATION_FORMS:
+        raise ValueError(f"unknown gate {gate!r}")
+    return [
+        (from_wires({w[p]: c for p, c in zip(pos, letters)}, n), a)
+        for letters, pos, a in ROTATION_FORMS[gate]
+    ]
 
 
 def conjugate_gate(keys, coefs, gate: str, wires, n: int, angle: float = 0.0, owners=None):

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpdiag.circuits._circuit import ROTATIONS, Circuit, Source, n_layers
+from bpdiag.circuits._circuit import Circuit, Source, n_layers
 from bpdiag.circuits._circuit import layer_of as _layer_of
+from bpdiag.circuits.gates import is_rotation
+
+_INVERSE = {"S": "Sdg", "Sdg": "S", "T": "Tdg", "Tdg": "T", "SX": "SXdg", "SXdg": "SX"}
 
 
-def _inverse_gates(gate: str) -> list[str]:
-    return ["Z", "S"] if gate == "S" else [gate]  # S^+ = Z S; the rest are self-inverse
+def _inverse_gates(gate: str, wires: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    """The gates (time order, with wires) of ``gate``'s inverse, for a fixed gate or a rotation
+    (whose angle the caller negates): ``ISWAP^+ = (Z x Z) ISWAP``; the other fixed gates not in
+    ``_INVERSE`` are self-inverse."""
+    if gate == "ISWAP":
+        return [("ISWAP", wires), ("Z", wires[:1]), ("Z", wires[1:])]
+    return [(_INVERSE.get(gate, gate), wires)]
 
 
 def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
@@ -86,8 +94,8 @@ def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
                     srcs.append(Source("param", inv_index[s.index], -s.coef))
                 else:
                     srcs.append(Source(s.kind, s.index, -s.coef))
-            for name in _inverse_gates(circuit.gates[g]):
-                add(name, circuit.wires[g], tuple(srcs) if name in ROTATIONS else ())
+            for name, ws in _inverse_gates(circuit.gates[g], circuit.wires[g]):
+                add(name, ws, tuple(srcs) if is_rotation(name) else ())
         blocks.append((start, mid, len(gates)))
     meta = dict(circuit.meta)
     meta.update(

@@ -20,22 +20,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bpdiag.circuits import TWO_QUBIT, Circuit, angle_maps
+from bpdiag.circuits import Circuit, angle_maps, gate_matrix, rotation_word
+from bpdiag.circuits.gates import pauli_matrix
 
 _I2 = np.eye(2, dtype=complex)
-_PAULI = {
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
-}
-_FIXED_1Q = {
-    "H": np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2),
-    "S": np.diag([1, 1j]).astype(complex),
-    "X": _PAULI["X"],
-    "Z": _PAULI["Z"],
-}
-_CNOT = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
-_CZ = np.diag([1, 1, 1, -1]).astype(complex)
 _SWAP = np.eye(4, dtype=complex)[[0, 2, 1, 3]]
 
 
@@ -55,16 +43,17 @@ class Program(NamedTuple):
 
 
 def gate_pair(gate: str) -> tuple[np.ndarray, np.ndarray]:
-    """The (A, B) pair of a gate, complex128[4, 4] each."""
-    if gate in ("RX", "RY", "RZ"):
-        return np.eye(4, dtype=complex), -1j * np.kron(_PAULI[gate[1]], _I2)
-    if gate == "RZZ":
-        return np.eye(4, dtype=complex), -1j * np.kron(_PAULI["Z"], _PAULI["Z"])
-    if gate == "CNOT":
-        return _CNOT.copy(), np.zeros((4, 4), dtype=complex)
-    if gate == "CZ":
-        return _CZ.copy(), np.zeros((4, 4), dtype=complex)
-    return np.kron(_FIXED_1Q[gate], _I2), np.zeros((4, 4), dtype=complex)
+    """The (A, B) pair of a gate, complex128[4, 4] each (a single-qubit gate as ``U (x) I``):
+    a rotation on word ``P`` has ``A = I``, ``B = -i P``; a fixed gate ``A = U``, ``B = 0``."""
+    word = rotation_word(gate)
+    if word is not None:
+        A, B = np.eye(2 ** len(word), dtype=complex), -1j * pauli_matrix(word)
+    else:
+        A = gate_matrix(gate)
+        B = np.zeros_like(A)
+    if len(A) == 2:
+        return np.kron(A, _I2), np.kron(B, _I2)
+    return A, B
 
 
 def register_size(n_qubits: int) -> int:
@@ -75,8 +64,8 @@ def register_size(n_qubits: int) -> int:
 def gate_kernels(circuit: Circuit) -> tuple[tuple[int, int], ...]:
     """The wire pairs ``(a, b)``, ``a < b`` (or ``(w, -1)`` for one wire) a circuit needs."""
     out = set()
-    for gate, wires in zip(circuit.gates, circuit.wires):
-        out.add(tuple(sorted(wires)) if gate in TWO_QUBIT else (wires[0], -1))
+    for wires in circuit.wires:
+        out.add(tuple(sorted(wires)) if len(wires) == 2 else (wires[0], -1))
     return tuple(sorted(out))
 
 
@@ -105,12 +94,12 @@ def lower(
     A = np.tile(np.eye(4, dtype=complex), (G, 1, 1))
     B = np.zeros((G, 4, 4), dtype=complex)
     for g, (gate, wires) in enumerate(zip(circuit.gates, circuit.wires)):
-        key = tuple(sorted(wires)) if gate in TWO_QUBIT else (wires[0], -1)
+        key = tuple(sorted(wires)) if len(wires) == 2 else (wires[0], -1)
         if key not in lookup:
             raise ValueError(f"gate {g} ({gate} on {wires}) has no kernel in {kernels}")
         kernel[g] = lookup[key]
         A[g], B[g] = gate_pair(gate)
-        if gate in TWO_QUBIT and wires[0] > wires[1]:
+        if len(wires) == 2 and wires[0] > wires[1]:
             A[g], B[g] = _SWAP @ A[g] @ _SWAP, _SWAP @ B[g] @ _SWAP
     pm0, dm0, c0 = angle_maps(circuit)
     pm = np.zeros((P, G))

@@ -22,7 +22,7 @@ from functools import cache
 
 import numpy as np
 
-from bpdiag.circuits import TWO_QUBIT, Circuit, angle_maps, observables
+from bpdiag.circuits import Circuit, angle_maps, observables
 from bpdiag.engines._batch import batched, combine_shifts, shifted_angles
 from bpdiag.engines._program import gate_pair
 
@@ -44,7 +44,7 @@ def _run(circuit: Circuit, angles: np.ndarray, stop: int) -> np.ndarray:
         t = angles[:, g, None, None] / 2
         M = np.cos(t) * A + np.sin(t) * Bm  # [B, 4, 4]
         wires = [1 + w for w in circuit.wires[g]]
-        if circuit.gates[g] in TWO_QUBIT:
+        if len(circuit.wires[g]) == 2:
             U = M.reshape(B, 2, 2, 2, 2)
             moved = np.moveaxis(psi, wires, [-2, -1])
             moved = np.einsum("bijkl,b...kl->b...ij", U, moved)

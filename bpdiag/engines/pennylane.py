@@ -18,23 +18,44 @@ import warnings
 import numpy as np
 import pennylane as qml
 
-from bpdiag.circuits import Circuit
+from bpdiag.circuits import Circuit, rotation_word
 from bpdiag.circuits.observables import cost_terms
 
 DEFAULT_DEVICE = "default.qubit"
 
-_OPS = {
+_OPS = {  # bpdiag gate -> PennyLane operation (other rotation words: qml.PauliRot)
     "RX": qml.RX,
     "RY": qml.RY,
     "RZ": qml.RZ,
+    "RXX": qml.IsingXX,
+    "RYY": qml.IsingYY,
     "RZZ": qml.IsingZZ,
-    "CNOT": qml.CNOT,
-    "CZ": qml.CZ,
     "H": qml.Hadamard,
     "S": qml.S,
+    "Sdg": lambda wires: qml.adjoint(qml.S(wires=wires)),
+    "T": qml.T,
+    "Tdg": lambda wires: qml.adjoint(qml.T(wires=wires)),
     "X": qml.PauliX,
+    "Y": qml.PauliY,
     "Z": qml.PauliZ,
+    "SX": qml.SX,
+    "SXdg": lambda wires: qml.adjoint(qml.SX(wires=wires)),
+    "CNOT": qml.CNOT,
+    "CY": qml.CY,
+    "CZ": qml.CZ,
+    "CH": qml.CH,
+    "SWAP": qml.SWAP,
+    "ISWAP": qml.ISWAP,
 }
+
+
+def _op(gate: str):
+    if gate in _OPS:
+        return _OPS[gate]
+    word = rotation_word(gate)
+    if word is None:
+        raise ValueError(f"the PennyLane engine has no operation for gate {gate!r}")
+    return lambda angle, wires: qml.PauliRot(angle, word, wires=wires)
 
 
 class DeviceUnavailable(ValueError):
@@ -69,7 +90,7 @@ def apply_circuit(circuit: Circuit, params, x=None) -> None:
     """Queue the circuit's gates (inside a QNode). params: [n_params], x: [n_data] (any
     interface PennyLane understands: numpy, autograd, jax, torch)."""
     for gate, wires, srcs in zip(circuit.gates, circuit.wires, circuit.sources):
-        op = _OPS[gate]
+        op = _op(gate)
         if not srcs:
             op(wires=list(wires))
             continue

@@ -12,6 +12,9 @@ The circuit description is planned once into a short list of fused operations:
   them is one gather and one phase multiply,
   ``out[b] = fixed[b] * exp(-i/2 * sum_g theta_g s_g[b]) * in[perm[b]]``, where ``s_g`` is the
   ±1 eigenvalue of gate ``g``'s Pauli string carried through the permutations that follow it.
+* **dense two-qubit gates** (RXX, RYY, RZX, CH, SWAP-like rotations: any two-qubit gate that is
+  not monomial) are applied one at a time as a per-sample 4x4 matrix (an einsum on a
+  ``(batch, 2**a, 2, 2**(c-a-1), 2, 2**(n-c-1))`` view).
 * **dense single-qubit blocks**: consecutive single-qubit gates on one wire (RX, RY, H mixed with
   anything single-qubit) are multiplied into one per-sample 2x2 matrix and applied through a
   static reshape ``(batch, 2**w, 2, 2**(n-w-1))`` and one batched matmul.
@@ -34,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from bpdiag.circuits import TWO_QUBIT, Circuit, angle_maps, observables
+from bpdiag.circuits import Circuit, angle_maps, arity, observables
 from bpdiag.engines._program import gate_pair
 
 DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
@@ -46,7 +49,7 @@ def _local(gate: str) -> tuple[np.ndarray, np.ndarray]:
     """(A, B) of a gate on its own wires: complex128[2, 2] or [4, 4] (first wire most
     significant), so that the gate is ``cos(t/2) A + sin(t/2) B``."""
     A, B = gate_pair(gate)
-    if gate in TWO_QUBIT:
+    if arity(gate) == 2:
         return A, B
     return A[::2, ::2].copy(), B[::2, ::2].copy()
 
@@ -70,6 +73,11 @@ class _Mono(NamedTuple):
 class _Dense(NamedTuple):
     wire: int
     gates: tuple[int, ...]  # applied in this order
+
+
+class _Pair(NamedTuple):
+    wires: tuple[int, int]  # as listed on the gate (first wire most significant in its matrix)
+    gate: int
 
 
 def _bits(n: int) -> np.ndarray:
@@ -115,12 +123,11 @@ def _mono_run(circuit: Circuit, gates: list[int]) -> _Mono:
     return _Mono(perm, fixed, tuple(rot), S)
 
 
-def plan(circuit: Circuit) -> list[_Mono | _Dense]:
-    """Fuse a circuit into monomial runs and dense single-qubit blocks (see the module
-    docstring). Applying the returned operations in order equals applying the gates in order."""
-    mono = {
-        g: g_name in TWO_QUBIT or _is_monomial(g_name) for g, g_name in enumerate(circuit.gates)
-    }
+def plan(circuit: Circuit) -> list[_Mono | _Dense | _Pair]:
+    """Fuse a circuit into monomial runs, dense single-qubit blocks and dense two-qubit gates
+    (see the module docstring). Applying the returned operations in order equals applying the
+    gates in order."""
+    mono = {g: _is_monomial(g_name) for g, g_name in enumerate(circuit.gates)}
     # 1. items: fused single-qubit blocks per wire, and two-qubit gates, in a valid order
     items: list[tuple[tuple[int, ...], tuple[int, ...], bool]] = []  # (wires, gates, monomial)
     pending: dict[int, list[int]] = {w: [] for w in range(circuit.n_qubits)}
@@ -137,7 +144,7 @@ def plan(circuit: Circuit) -> list[_Mono | _Dense]:
         else:
             for w in wires:
                 flush(w)
-            items.append((tuple(wires), (g,), True))
+            items.append((tuple(wires), (g,), mono[g]))
     for w in range(circuit.n_qubits):
         flush(w)
     # 2. greedy list scheduling on the wire-dependency DAG: long monomial runs
@@ -160,7 +167,7 @@ def plan(circuit: Circuit) -> list[_Mono | _Dense]:
         out = {queues[w][head[w]] for w in queues if head[w] < len(queues[w])}
         return sorted(i for i in out if ready(i))
 
-    ops: list[_Mono | _Dense] = []
+    ops: list[_Mono | _Dense | _Pair] = []
     while not all(done):
         run: list[int] = []
         while True:
@@ -175,7 +182,8 @@ def plan(circuit: Circuit) -> list[_Mono | _Dense]:
         for i in frontier():
             if not items[i][2]:
                 emit(i)
-                ops.append(_Dense(items[i][0][0], items[i][1]))
+                wires, gs = items[i][0], items[i][1]
+                ops.append(_Dense(wires[0], gs) if len(wires) == 1 else _Pair(wires, gs[0]))
     return ops
 
 
@@ -239,6 +247,8 @@ class TorchCircuit(torch.nn.Module):
             if isinstance(op, _Dense):
                 self._steps.append(("dense", len(blocks), op.wire))
                 blocks.append(op.gates)
+            elif isinstance(op, _Pair):
+                self._steps.append(("pair", op))
             else:
                 self._steps.append(("mono", op))
         self._lead = bool(n_lead)
@@ -264,6 +274,17 @@ class TorchCircuit(torch.nn.Module):
             rdtype,
         )
         for k, step in enumerate(self._steps):
+            if step[0] == "pair":
+                op = step[1]
+                A2, B2 = _local(circuit.gates[op.gate])
+                self.register_buffer(f"pair{k}_A", _ri(A2, rdtype))
+                self.register_buffer(f"pair{k}_B", _ri(B2, rdtype))
+                g = [op.gate]
+                maps = self._maps(
+                    f"pair{k}", 0.5 * pm[:, g], 0.5 * dm[:, g], 0.5 * const[g], rdtype
+                )
+                self._steps[k] = ("pair", op.wires, f"pair{k}", maps)
+                continue
             if step[0] != "mono":
                 continue
             op = step[1]
@@ -354,6 +375,8 @@ class TorchCircuit(torch.nn.Module):
                     v = state.view(b, 2**w, 2, R).transpose(1, 2).reshape(b, 2, -1)
                     out = blocks[k] @ v
                     state = out.view(out.shape[0], 2, 2**w, R).transpose(1, 2).reshape(-1, dim)
+            elif step[0] == "pair":
+                state = self._pair(state, step, params, x)
             else:
                 _, perm, maps = step
                 if perm is not None:
@@ -362,6 +385,22 @@ class TorchCircuit(torch.nn.Module):
                     phi = self._linear(maps, params, x)
                     state = torch.polar(torch.ones_like(phi), phi) * state
         return state.expand(batch, dim)
+
+    def _pair(self, state, step, params, x) -> torch.Tensor:
+        """A dense two-qubit gate ``cos(t/2) A + sin(t/2) B`` on its wires, per sample."""
+        _, wires, name, maps = step
+        n = self.n_qubits
+        half = self._linear(maps, params, x)  # [b, 1]
+        A, B = _c(getattr(self, f"{name}_A")), _c(getattr(self, f"{name}_B"))
+        M = torch.cos(half)[:, :, None] * A + torch.sin(half)[:, :, None] * B  # [b, 4, 4]
+        M = M.reshape(-1, 2, 2, 2, 2)  # [b, out0, out1, in0, in1] on (wires[0], wires[1])
+        if wires[0] > wires[1]:  # index the tensor as (low wire, high wire)
+            M = M.permute(0, 2, 1, 4, 3)
+        a, c = sorted(wires)
+        b = max(len(M), state.shape[0])
+        v = state.expand(b, -1).reshape(b, 2**a, 2, 2 ** (c - a - 1), 2, 2 ** (n - c - 1))
+        out = torch.einsum("bijkl,bpkqlr->bpiqjr", M.expand(b, -1, -1, -1, -1), v)
+        return out.reshape(b, -1)
 
     def forward(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """Expectations float[batch, k]."""

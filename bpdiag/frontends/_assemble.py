@@ -1,7 +1,7 @@
 """The one place frontend gate lists become a :class:`~bpdiag.circuits.Circuit`.
 
 A frontend hands over ``ops``: a list of ``(gate, wires, terms, const)`` with ``gate`` from
-:data:`bpdiag.circuits.GATES`, ``wires`` bpdiag wires, ``terms`` a list of
+:mod:`bpdiag.circuits.gates`, ``wires`` bpdiag wires, ``terms`` a list of
 ``(frontend_param_index, coef)`` and ``const`` the constant part of the angle (radians), and
 ``labels``: one label per frontend parameter, in the frontend's own order. Parameters named by
 ``data_params`` become data features (``Source("data", j, coef)``), the others trainable
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bpdiag.circuits import ROTATIONS, Circuit, Source
+from bpdiag.circuits import Circuit, Source, is_rotation
 
 DataParams = str | Sequence[str] | None
 
@@ -51,7 +51,7 @@ def assemble(
     gates, wires, sources = [], [], []
     for gate, w, terms, const in ops:
         srcs: list[Source] = []
-        if gate in ROTATIONS:
+        if is_rotation(gate):
             merged: dict[int, float] = {}
             for k, coef in terms:
                 merged[k] = merged.get(k, 0.0) + float(coef)

@@ -33,14 +33,24 @@ from typing import NamedTuple
 import numpy as np
 
 from bpdiag.analyses.lie.frame import _short, _trainable, heisenberg_frame
-from bpdiag.circuits import Circuit, cost_paulis
+from bpdiag.circuits import Circuit, cost_paulis, gate_matrix, is_rotation, rotation_word
 from bpdiag.circuits import pauli as pa
 from bpdiag.circuits.observables import is_diagonal
 from bpdiag.engines.numpy import jacobian
 
 _RANK_TOL = 1e-8
-_MONOMIAL = {"RZ", "RZZ", "CZ", "CNOT", "X", "Z", "S"}  # diagonal times permutation
-_DIAGONAL_ROT = {"RZ", "RZZ"}
+
+
+def _diagonal_rotation(gate: str) -> bool:
+    word = rotation_word(gate)
+    return word is not None and set(word) == {"Z"}
+
+
+def _monomial(gate: str) -> bool:
+    """A diagonal times a permutation for every angle (maps basis states to basis states)."""
+    if is_rotation(gate):
+        return _diagonal_rotation(gate)
+    return bool(((np.abs(gate_matrix(gate)) > 1e-12).sum(axis=1) == 1).all())
 
 
 class GateVerdict(NamedTuple):
@@ -100,7 +110,7 @@ def _monomial_cone(circuit: Circuit, g: int, forward: bool) -> bool:
     order = range(g + 1, circuit.n_gates) if forward else range(g - 1, -1, -1)
     for h in order:
         if cone & set(circuit.wires[h]):
-            if circuit.gates[h] not in _MONOMIAL:
+            if not _monomial(circuit.gates[h]):
                 return False
             cone |= set(circuit.wires[h])
     return True
@@ -110,7 +120,7 @@ def _reason(circuit, g, G, n, obs_side, state_side, n_after, cost) -> str:
     gate = circuit.gates[g]
     if obs_side:
         diagonal_cost = is_diagonal(cost, n)
-        if diagonal_cost and gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=True):
+        if diagonal_cost and _diagonal_rotation(gate) and _monomial_cone(circuit, g, forward=True):
             return (
                 f"{gate} is diagonal and only diagonal or permutation gates follow it in its "
                 f"light cone, so the computational-basis probabilities the {cost} cost reads "
@@ -121,7 +131,7 @@ def _reason(circuit, g, G, n, obs_side, state_side, n_after, cost) -> str:
             f"{n_after} Pauli strings the measured observable can become after it"
         )
     if state_side:
-        if gate in _DIAGONAL_ROT and _monomial_cone(circuit, g, forward=False):
+        if _diagonal_rotation(gate) and _monomial_cone(circuit, g, forward=False):
             return (
                 f"only diagonal or permutation gates precede this {gate} in its light cone, so "
                 "it acts on a computational basis state, an eigenstate of its generator"

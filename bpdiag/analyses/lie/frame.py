@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bpdiag.circuits import ROTATIONS, Circuit, angle_maps
+from bpdiag.circuits import Circuit, angle_maps, is_rotation
 from bpdiag.circuits import pauli as pa
 from bpdiag.engines.numpy import angle_states
 
@@ -88,7 +88,7 @@ def heisenberg_frame(
         raise ValueError(f"mode must be 'trainable' or 'all', got {mode!r}")
     n = circuit.n_qubits
     if mode == "all":
-        is_gen = np.array([g in ROTATIONS for g in circuit.gates], dtype=bool)
+        is_gen = np.array([is_rotation(g) for g in circuit.gates], dtype=bool)
         start = 0
     else:
         is_gen = _trainable(circuit)
