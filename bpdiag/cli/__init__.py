@@ -22,6 +22,7 @@ COMMANDS = {
     "variance": "bpdiag.cli.variance:variance",
     "entropy": "bpdiag.cli.entropy:entropy",
     "lie": "bpdiag.cli.lie:lie",
+    "diagnose": "bpdiag.cli.diagnose:diagnose",
     "train": "bpdiag.cli.train:train",
     "study": "bpdiag.cli.study:study",
     "data": "bpdiag.cli.data:data",
