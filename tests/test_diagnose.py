@@ -53,7 +53,7 @@ def test_rules_against_the_two_design_value():
 
 def test_original_circuit_every_weight_dead():
     res = dg.diagnose(
-        "original", "local", qubits=(3,), layers=(2,), samples=20, audit_qubits=3, shots=100
+        "original", "local", qubits=(3,), layers=(2,), samples=20, audit_qubits=3, budget=1e-6
     )
     dead = _rules(res)["dead"]
     assert len(dead) == 1 and dead[0].startswith("every parameter is dead")
@@ -68,6 +68,17 @@ def test_deep_dense_global_cost_has_a_plateau_and_shallow_local_is_trainable():
     assert 0.8 < fit["b"] < 1.2  # Var ~ 2^-n for the global cost at the 2-design level
     shallow = dg.diagnose("dense", "local", qubits=(2, 4, 6), layers=(1,), samples=200)
     assert "trainable" in _rules(shallow), shallow.table
+
+
+@pytest.mark.slow
+def test_entanglement_of_the_original_circuits_data_states():
+    res = dg.diagnose("original", "local", qubits=(2, 4), layers=(2,), samples=20, shots=100)
+    ent = res.tables["entropy"]
+    half = ent[(ent["state"] == "data") & (ent["n_qubits"] == 4) & (ent["cut_size"] == 2)]
+    f = float(half[half["cut"] == "contiguous"]["volume_fraction"].iloc[0])
+    (text,) = _rules(res)["entanglement"]
+    assert f"{f:.2f} x Page at n = 4" in text
+    assert 0 < f <= 1.0 + 3 * float(half["entropy_se"].iloc[0]) / float(half["page"].iloc[0])
 
 
 def free_fermion(n_qubits: int, n_layers: int) -> Circuit:
@@ -93,7 +104,7 @@ def test_free_fermion_circuit_has_a_polynomial_algebra():
     assert algebra[0].startswith("polynomial DLA")
     dim = int(res.tables["audit"]["dla_dim"].iloc[0])
     assert dim <= 4 * (2 * 4 - 1)  # inside so(2n) = so(8): n(2n - 1) = 28
-    assert set(res.meta["skipped"]) == {"params", "scaling", "noise"}
+    assert set(res.meta["skipped"]) == {"params", "scaling", "noise", "entropy"}
 
 
 def test_cli_writes_a_self_contained_report(tmp_path):
@@ -131,3 +142,46 @@ def test_bad_input_is_one_line(tmp_path):
     )
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "Z9" in r.output or "wire" in r.output
+
+
+def _chromium() -> str | None:
+    import os
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        pytest.fail("CI needs Chromium for the report's browser test (.ci/run installs it)")
+    return found
+
+
+def test_report_renders_in_a_real_browser(tmp_path):
+    """The page loads in headless Chromium with no console errors, every image decodes, the
+    verdict is on the first screen; a screenshot is written for review."""
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    res = dg.diagnose("dense", "local", qubits=(2, 3), layers=(1, 2), samples=20, shots=100)
+    from bpdiag.figures.diagnose import report_figures
+    from bpdiag.results.diagnose import write_report
+
+    paths = write_report(res, tmp_path / "report", figures=report_figures)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(paths["html"].resolve().as_uri())
+        page.wait_for_load_state("load")
+        decoded = page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        verdict = page.inner_text(".verdict")
+        top = page.evaluate("document.querySelector('.verdict').getBoundingClientRect().top")
+        page.screenshot(path=str(tmp_path / "report" / "screenshot.png"))
+        browser.close()
+    assert errors == []
+    assert len(decoded) == 4 and all(decoded)
+    assert "dead for the local cost" in verdict and top < 900
+    assert (tmp_path / "report" / "screenshot.png").stat().st_size > 10_000

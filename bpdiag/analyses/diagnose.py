@@ -9,7 +9,9 @@ seconds are spent):
 2. ``params`` - the per-parameter variance map (``param="all"``) at one size;
 3. ``scaling`` - Var[dC/dtheta] against qubits and depth (sampled, and exact where the exact
    method applies), with the 2-design value and the shots a gradient needs;
-4. ``noise`` - the same variance under one noise strength, at the smaller sizes.
+4. ``noise`` - the same variance under one noise strength, at the smaller sizes;
+5. ``entropy`` - for circuits with data inputs (the ``original`` study circuit, or ``circuit``
+   with ``data_params``): the entanglement entropy of data-encoded states against the Page curve.
 
 :func:`verdict` turns the section tables into sentences. Its rules, the only place they live:
 
@@ -30,6 +32,8 @@ seconds are spent):
 * **shots** - shots per circuit for the gradient's standard deviation to exceed the shot
   noise, at the largest n and the shallowest depth.
 * **noise** - the variance ratio noisy / noiseless at the deepest noisy point.
+* **entanglement** - the half-cut entropy of data-encoded states over the Page value at the
+  largest n: ``>= VOLUME_LAW`` is volume-law, ``< FAR_FROM_VOLUME`` far from it.
 
 Returns a :class:`~bpdiag.analyses._common.Result` whose ``.tables`` hold each section's table
 (``audit``, ``audit_params``, ``params``, ``scaling``, ``noise``), ``.table`` the verdict
@@ -52,7 +56,9 @@ PLATEAU_FACTOR = 3.0
 TRAINABLE_FACTOR = 10.0
 #: A variance below this fraction of the 2-design value is a structural zero (a dead parameter).
 ZERO_FACTOR = 1e-12
-SECTIONS = ("audit", "params", "scaling", "noise")
+SECTIONS = ("audit", "params", "scaling", "noise", "entropy")
+#: Volume fractions S / S_Page of the half cut read as volume law (above) or far from it (below).
+VOLUME_LAW, FAR_FROM_VOLUME = 0.9, 0.5
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,20 @@ def _run_sections(config: DiagnoseConfig, progress: bool) -> tuple[dict, dict]:
         )  # fmt: skip
         tables["noise"] = res.table
 
+    def entropy() -> None:
+        from bpdiag.analyses.entropy import entropy as run_entropy
+
+        if config.circuit is None and config.ansatz != "original":
+            raise ValueError(f"the {config.ansatz} family has no data inputs")
+        if config.circuit is not None and config.data_params is None:
+            raise ValueError("the circuit has no data inputs (pass data_params)")
+        src = {"ansatz": config.ansatz} if config.circuit is None else {"circuit": config.circuit}
+        res = run_entropy(
+            qubits=tuple(n for n in qubits if n >= 2) or (2,), encoding=("angle",),
+            layers=(L_map,), rows=100, seed=config.seed, **src,
+        )  # fmt: skip
+        tables["entropy"] = res.table
+
     run("audit", _command(config, "lie", qubits=n_audit, layers=L_audit), audit)
     run("params", _command(config, "variance", qubits=n_map, layers=L_map, param="all"), params)
     run(
@@ -217,6 +237,9 @@ def _run_sections(config: DiagnoseConfig, progress: bool) -> tuple[dict, dict]:
         ),  # fmt: skip
         noise,
     )
+    ent_flags = {"qubits": _span(qubits), "layers": L_map, "encoding": "angle", "rows": 100}
+    cmd = _command(config, "entropy", **ent_flags).replace(f" --cost {','.join(config.cost)}", "")
+    run("entropy", cmd, entropy)
     meta["timing"]["total"] = time.perf_counter() - t_start
     return tables, meta
 
@@ -369,6 +392,25 @@ def _noise_rules(noise: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _entropy_rules(ent: pd.DataFrame) -> list[dict]:
+    d = ent[(ent["state"] == "data") & (ent["cut"] == "contiguous")]
+    if d.empty:
+        return []
+    n = int(d["n_qubits"].max())
+    half = d[(d["n_qubits"] == n) & (d["cut_size"] == n // 2)]
+    if half.empty:
+        return []
+    f = float(half["volume_fraction"].iloc[0])
+    if f >= VOLUME_LAW:
+        what = "volume-law entangled, like Haar-random states"
+    elif f < FAR_FROM_VOLUME:
+        what = "far below the Page value (not volume-law)"
+    else:
+        what = "between area law and the Page value"
+    text = f"data-encoded states are {what}: half-cut entropy = {f:.2f} x Page at n = {n}"
+    return [{"rule": "entanglement", "cost": "", "text": text}]
+
+
 def verdict(tables: dict[str, pd.DataFrame], fits: Sequence[dict] = ()) -> pd.DataFrame:
     """The verdict sentences (columns ``rule, cost, text``) from the section tables, by the
     rules of the module docstring; sections that are missing give no sentence."""
@@ -383,6 +425,8 @@ def verdict(tables: dict[str, pd.DataFrame], fits: Sequence[dict] = ()) -> pd.Da
         rows += _algebra_rules(tables["audit"])
     if "noise" in tables:
         rows += _noise_rules(tables["noise"])
+    if "entropy" in tables:
+        rows += _entropy_rules(tables["entropy"])
     return pd.DataFrame(rows, columns=["rule", "cost", "text"])
 
 

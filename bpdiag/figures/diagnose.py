@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bpdiag.figures.entropy import entropy_figure  # noqa: E402
 from bpdiag.figures.exact import variance_method_figure  # noqa: E402
 from bpdiag.figures.lie import lie_figure  # noqa: E402
 from bpdiag.figures.noise import noise_figure  # noqa: E402
@@ -18,7 +19,7 @@ def report_figures(result) -> dict[str, plt.Figure]:
     """``{section: Figure}`` for the sections of ``result`` (a diagnose Result) that have a
     table: ``scaling`` (Var against n and depth with the 2-design value), ``params`` (the
     per-parameter heat map), ``audit`` (predicted vs sampled variance, DLA dimension) and
-    ``noise`` (Var against depth per noise strength)."""
+    ``noise`` (Var against depth per noise strength) and ``entropy`` (against the Page curve)."""
     t, meta = result.tables, result.meta
     out: dict[str, plt.Figure] = {}
     if "scaling" in t:
@@ -32,4 +33,6 @@ def report_figures(result) -> dict[str, plt.Figure]:
         out["audit"] = lie_figure(t["audit"])
     if "noise" in t:
         out["noise"] = noise_figure(t["noise"], {})
+    if "entropy" in t:
+        out["entropy"] = entropy_figure(t["entropy"], {})
     return out

@@ -23,8 +23,8 @@ _TITLES = {
     "params": "Per-parameter variance",
     "scaling": "Variance against qubits and depth",
     "noise": "Sensitivity to noise",
+    "entropy": "Entanglement of data-encoded states against the Page curve",
 }
-_TABLE_OF = {"audit": "audit_params", "params": "params", "scaling": "scaling", "noise": "noise"}
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:960px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
@@ -32,7 +32,7 @@ h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-
 #ddd} .verdict{background:#f4f8ff;border-left:4px solid #2a6fdb;padding:.6em 1em}
 .verdict li{margin:.3em 0} code{background:#f2f2f2;padding:.1em .3em;border-radius:3px}
 table{border-collapse:collapse;font-size:.8em;margin:.5em 0} td,th{border:1px solid #ddd;
-padding:.2em .5em;text-align:right} th{background:#fafafa} img{max-width:100%}
+padding:.2em .5em;text-align:left} th{background:#fafafa} img{max-width:100%}
 .skipped{color:#a33} .small{color:#666;font-size:.85em}
 """
 
@@ -55,6 +55,20 @@ def _markdown_table(df: pd.DataFrame) -> str:
         cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
+
+
+def _section_tables(tables: dict, section: str) -> list[tuple[str, pd.DataFrame]]:
+    """(csv name, rows shown) of a section: the audit shows its circuit summary and the dead
+    parameters only; the others their own table."""
+    if section == "audit":
+        out = [("audit", tables["audit"])] if "audit" in tables else []
+        if "audit_params" in tables:
+            p = tables["audit_params"]
+            dead = p[p["dead"].astype(bool)]
+            out += [("audit_params", dead)] if len(dead) else []
+        return out
+    table = tables.get(section)
+    return [(section, table)] if table is not None and len(table) else []
 
 
 def write_report(result, out: str | Path, *, figures: Callable | None = None) -> dict[str, Path]:
@@ -106,10 +120,9 @@ def write_report(result, out: str | Path, *, figures: Callable | None = None) ->
             md += [f"![{title}]({section}.png)", ""]
             data = base64.b64encode(pngs[section]).decode("ascii")
             body.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">')
-        table = result.tables.get(_TABLE_OF.get(section, section))
-        if table is not None and len(table):
+        for name, table in _section_tables(result.tables, section):
             more = f" (first {MAX_ROWS} of {len(table)} rows)" if len(table) > MAX_ROWS else ""
-            csv = f"{_TABLE_OF.get(section, section)}.csv"
+            csv = f"{name}.csv"
             md += [_markdown_table(table), "", f"Full table: `{csv}`{more}"]
             body.append(_shown(table).to_html(index=False, float_format=lambda v: f"{v:.4g}"))
             body.append(f'<p class="small">Full table: <code>{csv}</code>{more}</p>')
