@@ -289,6 +289,19 @@ def weighted_line_fit(x, y, y_se, *, floor: float = 1e-6) -> dict[str, float]:
     }
 
 
+#: A variance at or below this fraction of the 2-design value is a structural zero: the
+#: differentiated parameter is dead there (figures draw it on a floor, fits leave it out).
+ZERO_FACTOR = 1e-12
+
+
+def structural_zero(var, n_qubits, cost: str) -> np.ndarray:
+    """bool[...]: where ``var`` (float[...], at ``n_qubits`` int[...]) is a structural zero
+    (``<= ZERO_FACTOR`` x :func:`haar_variance`)."""
+    var = np.asarray(var, dtype=float)
+    ref = np.array([haar_variance(int(n), cost) for n in np.ravel(n_qubits)]).reshape(var.shape)
+    return var <= ZERO_FACTOR * ref
+
+
 def haar_variance(n_qubits: int, cost: str) -> float:
     """Var[dC/dtheta] when the unitaries before and after a rotation exp(-i theta P/2) are
     independent Haar-random (2-designs), for a traceless cost O with Tr(O^2)/d = w:

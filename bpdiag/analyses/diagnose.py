@@ -50,12 +50,10 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from bpdiag.analyses._common import Result, haar_variance
+from bpdiag.analyses._common import Result, haar_variance, structural_zero
 
 PLATEAU_FACTOR = 3.0
 TRAINABLE_FACTOR = 10.0
-#: A variance below this fraction of the 2-design value is a structural zero (a dead parameter).
-ZERO_FACTOR = 1e-12
 SECTIONS = ("audit", "params", "scaling", "noise", "entropy")
 #: Volume fractions S / S_Page of the half cut read as volume law (above) or far from it (below).
 VOLUME_LAW, FAR_FROM_VOLUME = 0.9, 0.5
@@ -284,8 +282,7 @@ def _dead_rules(audit_params: pd.DataFrame, n_params: int) -> list[dict]:
 def _plateau_rules(rows: pd.DataFrame, fits: list[dict]) -> list[dict]:
     out = []
     for cost, g in rows.groupby("cost", sort=False):
-        haar_n = np.array([haar_variance(int(n), cost) for n in g["n_qubits"]])
-        zero = g["var"].to_numpy(float) <= ZERO_FACTOR * haar_n
+        zero = structural_zero(g["var"], g["n_qubits"], cost)
         if zero.any():
             pts = ", ".join(
                 f"n = {int(r.n_qubits)}, L = {int(r.n_layers)}" for r in g[zero].itertuples()

@@ -55,6 +55,7 @@ from bpdiag.analyses import noise as _noise
 from bpdiag.analyses import shots as _shots
 from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: public here too)
     PARAM_NAMES,
+    ZERO_FACTOR,
     MemorySink,
     Result,
     Sink,
@@ -64,6 +65,7 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
     param_index,
     param_labels,
     parse_init,
+    structural_zero,
     summarize,
     weighted_line_fit,
 )
@@ -805,6 +807,7 @@ def variance(
         "fits": fit_decay(table).to_dict(orient="records"),
         "units": dict(UNITS),
         "haar": _haar_records(config),
+        "zero_factor": ZERO_FACTOR,
     }
     if (table["noise"] != "none").any():
         meta["depth_fits"] = _depth_fits(table, config).to_dict(orient="records")
@@ -914,7 +917,9 @@ def _progress(points, enabled: bool):
 
 def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
     """Fit Var = A * 2**(-b * n) per (ansatz, cost, n_layers, param) by weighted least squares
-    on log2(var) (:func:`~bpdiag.analyses._common.weighted_line_fit`, weights from var_se).
+    on log2(var) (:func:`~bpdiag.analyses._common.weighted_line_fit`, weights from var_se);
+    structural zeros (:func:`~bpdiag.analyses._common.structural_zero`: a dead parameter) are
+    left out.
     Returns columns ``ansatz, cost, n_layers, param, b, b_se, log2_A, points``; b is in bits of
     variance lost per qubit. Groups with fewer than 2 positive variances are skipped."""
     out = []
@@ -922,7 +927,8 @@ def fit_decay(df: pd.DataFrame) -> pd.DataFrame:
     by += [c for c in _noise.NOISE_COLUMNS if c in df]  # one fit per model
     by += [c for c in ("method",) if c in df]
     for key, g in df.groupby(by, sort=False):
-        g = g[g["var"] > 0]
+        cost = key[by.index("cost")]
+        g = g[(g["var"] > 0) & ~structural_zero(g["var"], g["n_qubits"], cost)]
         if g["n_qubits"].nunique() < 2:
             continue
         n = g["n_qubits"].to_numpy(float)

@@ -15,100 +15,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
-
-
-def has_extras(df: pd.DataFrame) -> bool:
-    """True if a variance table has exact rows or shot-noise columns (its figure is then
-    :func:`variance_method_figure`)."""
-    if "method" not in df:
-        return False
-    return bool((df["method"] == "exact").any() or df["shots_needed"].notna().any())
+from bpdiag.figures._style import COLUMN_WIDTH, _colors, style  # noqa: E402
 
 
 def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
-    """Var[dC/dtheta] against n (left) and depth (right), one row per cost: exact results as
-    lines (one line style per ansatz), sampled ones as points with standard-error bars, on the
-    same axes; the Haar (2-design) value (``meta["haar"]``, records of cost, n_qubits, var) as a
-    thin grey line against n. With shots, the
-    shot-noise variance s1 / N of the exact rows (else of the sampled ones) is drawn dotted."""
-    style()
-    meta = meta or {}
-    haar = pd.DataFrame(meta.get("haar", []), columns=["cost", "n_qubits", "var"])
-    if "noise" in df:
-        df = df[df["noise"].fillna("none") == "none"]
-    costs = list(dict.fromkeys(df["cost"]))
-    fig, axes = plt.subplots(
-        len(costs), 2, figsize=(2 * COLUMN_WIDTH, 2.6 * len(costs)), squeeze=False
-    )
-    ansatze = list(dict.fromkeys(df["ansatz"]))
-    layers = sorted(df["n_layers"].unique())
-    qubits = sorted(df["n_qubits"].unique())
-    lc, qc = _colors(len(layers)), _colors(len(qubits))
-    for r, cost in enumerate(costs):
-        ax_n, ax_l = axes[r]
-        d = df[(df["cost"] == cost) & (df["var"] > 0)]
-        shot_label = "shot noise s1/N"
-        for ia, a in enumerate(ansatze):
-            ls, mk = LINESTYLES[ia % len(LINESTYLES)], MARKERS[ia % len(MARKERS)]
-            for ax, key, values, colors, xcol in (
-                (ax_n, "n_layers", layers, lc, "n_qubits"),
-                (ax_l, "n_qubits", qubits, qc, "n_layers"),
-            ):
-                for iv, v in enumerate(values):
-                    g = d[(d["ansatz"] == a) & (d[key] == v)].sort_values(xcol)
-                    label = f"{a}, {'L' if key == 'n_layers' else 'n'}={v}"
-                    ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
-                    if len(ex):
-                        ax.plot(
-                            ex[xcol],
-                            ex["var"],
-                            color=colors[iv],
-                            linestyle=ls,
-                            marker=".",
-                            markersize=2,
-                            label=label + " exact",
-                        )
-                    if len(sa):
-                        ax.errorbar(
-                            sa[xcol],
-                            sa["var"],
-                            yerr=sa["var_se"],
-                            color=colors[iv],
-                            marker=mk,
-                            linestyle="none",
-                            label=label + " sampled",
-                        )
-                    sh = ex if len(ex) else sa
-                    if len(sh) and sh["shot_var"].notna().any():
-                        ax.plot(
-                            sh[xcol],
-                            sh["shot_var"],
-                            color=colors[iv],
-                            linestyle=":",
-                            linewidth=0.8,
-                            label=shot_label if ax is ax_n else None,
-                        )
-                        shot_label = None if ax is ax_n else shot_label
-        h = haar[haar["cost"] == cost].sort_values("n_qubits")
-        if len(d) and len(h):
-            ax_n.plot(
-                h["n_qubits"],
-                h["var"],
-                color="0.5",
-                linewidth=0.6,
-                label="Haar (2-design)",
-            )
-        for ax in (ax_n, ax_l):
-            ax.set_yscale("log")
-            ax.set_ylabel(r"Var[$\partial C/\partial\theta$]")
-            ax.set_title(f"{cost} cost: lines exact, points sampled")
-            ax.legend(ncol=2, frameon=False, fontsize=5)
-        ax_n.set_xlabel("qubits n")
-        ax_l.set_xlabel("layers L")
-        ax_l.set_xscale("log")
-    fig.tight_layout()
-    return fig
+    """Exact lines and sampled points of Var[dC/dtheta] against n and depth: the one variance
+    figure, :func:`bpdiag.figures.variance.variance_figure` (kept under this name for the paper
+    registry)."""
+    from bpdiag.figures.variance import variance_figure
+
+    return variance_figure(df, meta)
 
 
 def shots_figure(df: pd.DataFrame, meta: dict | None = None):

@@ -10,93 +10,150 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bpdiag.figures._style import COLUMN_WIDTH, LINESTYLES, MARKERS, _colors, style  # noqa: E402
-from bpdiag.figures.exact import has_extras, variance_method_figure  # noqa: E402
 from bpdiag.figures.noise import noise_figure  # noqa: E402
 
 
+def _discrete_colorbar(fig, ax, values, label: str):
+    """A colour bar with one colour per value (viridis, as :func:`_colors`), instead of a legend
+    entry per curve."""
+    import matplotlib as mpl
+
+    colors = _colors(len(values))
+    cmap = mpl.colors.ListedColormap(colors)
+    norm = mpl.colors.BoundaryNorm(np.arange(len(values) + 1) - 0.5, cmap.N)
+    bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02, aspect=25)
+    bar.set_ticks(range(len(values)))
+    bar.set_ticklabels([str(v) for v in values])
+    bar.set_label(label)
+    bar.ax.tick_params(labelsize=5.5)
+    return colors
+
+
+def _zero_mask(d: pd.DataFrame, haar: pd.DataFrame, factor: float | None) -> np.ndarray:
+    """Structural zeros: var <= factor x the 2-design value of (cost, n) (``meta["haar"]``,
+    ``meta["zero_factor"]``); without them only var <= 0."""
+    zero = d["var"].to_numpy(float) <= 0
+    if factor is None or haar.empty:
+        return zero
+    ref = d.merge(haar, on=["cost", "n_qubits"], how="left", suffixes=("", "_haar"))["var_haar"]
+    return zero | (d["var"].to_numpy(float) <= factor * ref.to_numpy(float))
+
+
 def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
-    """Var[dC/dtheta] against n (log axis; one curve per depth and ansatz, with error bars and
-    the fitted 2**(-b n) lines) and against depth (one curve per n), one row per cost."""
+    """Var[dC/dtheta] against n (left; colour = depth L) and against depth (right; colour = n),
+    one row per cost, with colour bars instead of per-curve legends.
+
+    Sampled rows are points with standard-error bars, exact rows lines (one marker and line style
+    per ansatz); the fitted 2**(-b n) lines (``meta["fits"]``) thin; the 2-design value
+    (``meta["haar"]``) grey against n and as thin dotted levels against depth; with shots the
+    shot-noise variance dotted. Structural zeros (``meta["zero_factor"]`` x the 2-design value or
+    less: the parameter is dead there) are drawn as open triangles on a floor below the data,
+    never as 1e-32; the y-range covers the data with less than a decade to spare."""
     style()
     meta = meta or {}
     fits = pd.DataFrame(meta.get("fits", []))
+    haar = pd.DataFrame(meta.get("haar", []), columns=["cost", "n_qubits", "var"])
+    if "noise" in df:
+        df = df[df["noise"].fillna("none") == "none"]
+    if "method" not in df:
+        df = df.assign(method="sample")
     costs = list(dict.fromkeys(df["cost"]))
     fig, axes = plt.subplots(
-        len(costs), 2, figsize=(2 * COLUMN_WIDTH, 2.4 * len(costs)), squeeze=False
+        len(costs), 2, figsize=(2 * COLUMN_WIDTH + 0.6, 2.5 * len(costs) + 0.5), squeeze=False
     )
     ansatze = list(dict.fromkeys(df["ansatz"]))
     layers = sorted(df["n_layers"].unique())
     qubits = sorted(df["n_qubits"].unique())
-    lc, qc = _colors(len(layers)), _colors(len(qubits))
+    handles: dict[str, object] = {}
     for r, cost in enumerate(costs):
         ax_n, ax_l = axes[r]
-        d = df[(df["cost"] == cost) & (df["var"] > 0)]
+        lc = _discrete_colorbar(fig, ax_n, layers, "layers L")
+        qc = _discrete_colorbar(fig, ax_l, qubits, "qubits n")
+        d = df[df["cost"] == cost]
+        zero = _zero_mask(d, haar, meta.get("zero_factor"))
+        live, dead = d[~zero], d[zero]
+        h = haar[haar["cost"] == cost].sort_values("n_qubits")
+        shown = [live["var"].to_numpy(float)]
         for ia, a in enumerate(ansatze):
-            ls, mk = LINESTYLES[ia % 4], MARKERS[ia % 6]
-            for il, L in enumerate(layers):
-                g = d[(d["ansatz"] == a) & (d["n_layers"] == L)].sort_values("n_qubits")
-                if g.empty:
-                    continue
-                ax_n.errorbar(
-                    g["n_qubits"],
-                    g["var"],
-                    yerr=g["var_se"],
-                    color=lc[il],
-                    marker=mk,
-                    linestyle="none",
-                    label=f"{a}, L={L}",
-                )
-                if not fits.empty:
-                    f = fits[
-                        (fits["ansatz"] == a) & (fits["cost"] == cost) & (fits["n_layers"] == L)
-                    ]
-                    if len(f):
-                        f = f.iloc[0]
-                        n = np.linspace(g["n_qubits"].min(), g["n_qubits"].max(), 50)
-                        ax_n.plot(
-                            n,
-                            2 ** (f["log2_A"] - f["b"] * n),
-                            color=lc[il],
-                            linestyle=ls,
-                            linewidth=0.8,
-                        )
+            ls, mk = LINESTYLES[ia % len(LINESTYLES)], MARKERS[ia % len(MARKERS)]
+            if len(ansatze) > 1:
+                handles.setdefault(a, plt.Line2D([], [], color="0.3", marker=mk, linestyle=ls))
+            for ax, key, values, colors, xcol in (
+                (ax_n, "n_layers", layers, lc, "n_qubits"),
+                (ax_l, "n_qubits", qubits, qc, "n_layers"),
+            ):
+                for iv, v in enumerate(values):
+                    g = live[(live["ansatz"] == a) & (live[key] == v)].sort_values(xcol)
+                    ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
+                    if len(ex):
+                        (line,) = ax.plot(ex[xcol], ex["var"], color=colors[iv], linestyle=ls,
+                                          marker=".", markersize=2)  # fmt: skip
+                        handles.setdefault("exact", line)
+                    if len(sa):
+                        bars = ax.errorbar(sa[xcol], sa["var"], yerr=sa["var_se"],
+                                           color=colors[iv], marker=mk,
+                                           linestyle="none")  # fmt: skip
+                        handles.setdefault("sampled (± s.e.)", bars)
+                    sh = ex if len(ex) else sa
+                    if "shot_var" in sh and sh["shot_var"].notna().any():
+                        (line,) = ax.plot(sh[xcol], sh["shot_var"], color=colors[iv],
+                                          linestyle=":", linewidth=0.8)  # fmt: skip
+                        handles.setdefault("shot noise s1/N", line)
+                        shown.append(sh["shot_var"].dropna().to_numpy(float))
+                    if ax is ax_n and not fits.empty and len(g):
+                        f = fits[(fits["ansatz"] == a) & (fits["cost"] == cost)
+                                 & (fits["n_layers"] == v)]  # fmt: skip
+                        if "method" in f and (f["method"] == "sample").any():
+                            f = f[f["method"] == "sample"]
+                        if len(f):
+                            f = f.iloc[0]
+                            n = np.linspace(g["n_qubits"].min(), g["n_qubits"].max(), 50)
+                            (line,) = ax.plot(n, 2 ** (f["log2_A"] - f["b"] * n), color=colors[iv],
+                                              linestyle="--", linewidth=0.6, alpha=0.8)  # fmt: skip
+                            handles.setdefault("fit 2^(-b n)", line)
+        if len(h):
+            (line,) = ax_n.plot(h["n_qubits"], h["var"], color="0.45", linewidth=1.0, zorder=0)
+            handles.setdefault("2-design value", line)
             for iq, n in enumerate(qubits):
-                g = d[(d["ansatz"] == a) & (d["n_qubits"] == n)].sort_values("n_layers")
-                if g.empty:
-                    continue
-                ax_l.errorbar(
-                    g["n_layers"],
-                    g["var"],
-                    yerr=g["var_se"],
-                    color=qc[iq],
-                    marker=mk,
-                    linestyle=ls,
-                    label=f"{a}, n={n}",
-                )
+                hv = h[h["n_qubits"] == n]["var"]
+                if len(hv):
+                    ax_l.axhline(float(hv.iloc[0]), color=qc[iq], linestyle=":", linewidth=0.6)
+            shown.append(h["var"].to_numpy(float))
+        values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in shown] or [np.ones(1)])
+        lo, hi = (values.min(), values.max()) if len(values) else (1e-3, 1.0)
+        lo, hi = lo / 3, hi * 3
+        floor = lo * 1.6
+        if len(dead):
+            for ax, key, values_, colors, xcol in (
+                (ax_n, "n_layers", layers, lc, "n_qubits"),
+                (ax_l, "n_qubits", qubits, qc, "n_layers"),
+            ):
+                c = [colors[values_.index(v)] for v in dead[key]]
+                pts = ax.scatter(dead[xcol], np.full(len(dead), floor), marker="v",
+                                 facecolors="none", edgecolors=c, s=18, linewidths=0.8)  # fmt: skip
+            handles.setdefault("structurally zero (dead parameter)", pts)
         for ax in (ax_n, ax_l):
             ax.set_yscale("log")
+            ax.set_ylim(lo, hi)
             ax.set_ylabel(r"Var[$\partial C/\partial\theta$]")
             ax.set_title(f"{cost} cost")
         ax_n.set_xlabel("qubits n")
+        ax_n.set_xticks(qubits if len(qubits) <= 12 else ax_n.get_xticks())
         ax_l.set_xlabel("layers L")
         ax_l.set_xscale("log")
-        for ax in (ax_n, ax_l):  # outside the axes: these panels are full of points
-            ax.legend(
-                ncol=1, frameon=False, fontsize=5.5, loc="upper left", bbox_to_anchor=(1.01, 1.0)
-            )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.09 if len(costs) == 1 else 0.05, 1, 1))
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=min(len(handles), 4), frameon=False, fontsize=6)  # fmt: skip
     return fig
 
 
 def figure_for(df: pd.DataFrame):
     """The figure function that draws a variance table: :func:`~bpdiag.figures.noise.noise_figure`
-    with noisy rows (Var against depth per strength), else
-    :func:`~bpdiag.figures.exact.variance_method_figure` with exact rows or shot columns, else
-    :func:`variance_figure`."""
+    with noisy rows (Var against depth per strength), else :func:`variance_figure` (which draws
+    exact rows and shot noise too)."""
     if "noise" in df and (df["noise"] != "none").any():
         return noise_figure
-    if has_extras(df):
-        return variance_method_figure
     return variance_figure
 
 
