@@ -123,7 +123,9 @@ def data_sources(
     from bpdiag.data import MARKETS
 
     if isinstance(data, str):
-        return (_checked(DataSource("synthetic" if data == "synthetic" else "data", data, index, vix)),)
+        return (
+            _checked(DataSource("synthetic" if data == "synthetic" else "data", data, index, vix)),
+        )
     if index is not None or vix is not None:
         raise ValueError(
             "index/vix apply to one data source; with a list of data give each entry its own: "
@@ -137,12 +139,12 @@ def data_sources(
             out.append(DataSource("synthetic", "synthetic"))
         elif isinstance(entry, str) and entry.lower() in MARKETS:
             raise ValueError(
-                f"data: market {entry!r} has no data; give its chain: {{label = \"{entry}\", "
+                f'data: market {entry!r} has no data; give its chain: {{label = "{entry}", '
                 'path = "<option file or folder>", index = "<index history>"}'
             )
         elif isinstance(entry, str):
             raise ValueError(
-                f"data: {entry!r} needs a short label: {{label = \"...\", path = \"{entry}\"}}"
+                f'data: {entry!r} needs a short label: {{label = "...", path = "{entry}"}}'
             )
         elif isinstance(entry, dict):
             unknown = sorted(set(entry) - set(_SOURCE_KEYS))
@@ -154,7 +156,7 @@ def data_sources(
                 raise ValueError(f"data: entry {entry} has no label (a short name: label = ...)")
             if "path" not in entry:
                 raise ValueError(
-                    f"data: market {entry['label']!r} has no data: give its path = \"<option file "
+                    f'data: market {entry["label"]!r} has no data: give its path = "<option file '
                     'or folder>" (or "synthetic")'
                 )
             out.append(DataSource(**entry))

@@ -409,7 +409,6 @@ def index_options(func: Callable) -> Callable:
             "--dividend-yield",
             type=click.FloatRange(0, 0.2),
             default=None,
-            help="dividend yield of the underlying (annualised decimal) [default: the "
-            "market's]",
+            help="dividend yield of the underlying (annualised decimal) [default: the market's]",
         ),
     )(func)

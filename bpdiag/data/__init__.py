@@ -12,8 +12,9 @@ The pieces: :func:`synthesize` / :func:`load_default` (the bundled table),
 :func:`load_options` / :func:`load_index` / :func:`load_vix` (real files),
 :func:`clean` (rows out, and why), :func:`make_features` (X, y), :func:`split`,
 :func:`nested_subsets` and :class:`Scaler`; :data:`MARKETS` / :func:`market_of` (each market's
-rate, dividend yield, calendar and tick: the table is in ``bpdiag/data/_markets.py``). Bad input raises :class:`DataError`
-(a ``ValueError`` with a one-line message naming file, line and column).
+rate, dividend yield, calendar and tick: the table is in ``bpdiag/data/_markets.py``). Bad input
+raises :class:`DataError` (a ``ValueError`` with a one-line message naming file, line and
+column).
 """
 
 from __future__ import annotations

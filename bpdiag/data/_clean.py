@@ -87,7 +87,9 @@ def no_spot_error(df: pd.DataFrame, missing: np.ndarray, index: pd.DataFrame | N
     source = df.attrs.get("source", "<table>")
     day = pd.Timestamp(df["date"].iloc[int(np.flatnonzero(missing)[0])]).date()
     if index is None:
-        return DataError(f"{source}: no underlying price for {day} (pass an index history, --index)")
+        return DataError(
+            f"{source}: no underlying price for {day} (pass an index history, --index)"
+        )
     dates = index["date"][index["close"].notna()]
     span = f"{dates.min().date()} to {dates.max().date()}" if len(dates) else "no closes"
     return DataError(
