@@ -14,6 +14,10 @@ not depend on scheduling and ``--resume`` skips what is done. :func:`study` retu
 :class:`~bpdiag.analyses._common.Result`: ``.table`` the runs, ``.tables["history"]`` their
 epochs, ``.tables["qc"]`` the quantum contribution; writing is :mod:`bpdiag.results.study`.
 
+Markets are an axis too: ``data`` may list several sources, each with a short label (see
+:class:`StudyConfig`); the runs and qc tables then carry a ``market`` column, and each source's
+features use its market's conventions (:data:`bpdiag.data.MARKETS`).
+
 >>> cfg = StudyConfig.default()
 >>> len(cfg.runs())  # 4 configs x 3 subsets x 3 seeds x (hybrid + identity twin)
 72
@@ -21,8 +25,10 @@ epochs, ``.tables["qc"]`` the quantum contribution; writing is :mod:`bpdiag.resu
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +41,8 @@ import pandas as pd
 from bpdiag._resources import as_axes
 from bpdiag.analyses._common import MemorySink, Result, Sink
 
-#: Columns of runs.csv that identify a run (all other columns are its results).
+#: Columns of runs.csv that identify a run (all other columns are its results); a study over
+#: several markets adds ``market`` after ``run_id`` (:func:`run_columns`).
 RUN_KEYS = ["run_id", "ansatz", "n_qubits", "n_layers", "subset", "seed", "model"]
 #: Every column of runs.csv, in order (losses on the standardised target; rmse, mae in rupees;
 #: mape in percent). Wall times are in the meta, never in the table: same seed, same bytes.
@@ -74,6 +81,113 @@ QC_COLUMNS = [
 ]
 #: What the study compares: the test loss on the standardised target.
 LOSS = "test_mse_scaled"
+#: The market axis's column in runs.csv and qc.csv (present only when ``data`` is a list).
+MARKET = "market"
+
+
+def run_columns(markets: bool = False) -> list[str]:
+    """The columns of runs.csv: :data:`RUN_COLUMNS`, with ``market`` after ``run_id`` when the
+    study has a market axis."""
+    return [RUN_COLUMNS[0], MARKET, *RUN_COLUMNS[1:]] if markets else list(RUN_COLUMNS)
+
+
+def qc_columns(markets: bool = False) -> list[str]:
+    """The columns of qc.csv: :data:`QC_COLUMNS`, with ``market`` first on a market axis."""
+    return [MARKET, *QC_COLUMNS] if markets else list(QC_COLUMNS)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One entry of a study's ``data``: its short ``label`` (the ``market`` column), the option
+    file or folder ``path`` (or ``"synthetic"``), and optional ``index`` / ``vix`` histories and
+    ``rate`` / ``dividend_yield`` overrides (None: the market's, :data:`bpdiag.data.MARKETS`)."""
+
+    label: str
+    path: str
+    index: str | None = None
+    vix: str | None = None
+    rate: float | None = None
+    dividend_yield: float | None = None
+
+
+#: What a label may be: short, no spaces (it prefixes run ids and labels figures).
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,15}")
+_SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(DataSource))
+
+
+def data_sources(
+    data: str | tuple, index: str | None = None, vix: str | None = None
+) -> tuple[DataSource, ...]:
+    """The data sources of a study's ``data`` (see :class:`StudyConfig`), checked: labels short
+    and distinct, every path, index and vix present. Bad entries raise one-line ValueErrors."""
+    from bpdiag.data import MARKETS
+
+    if isinstance(data, str):
+        return (
+            _checked(DataSource("synthetic" if data == "synthetic" else "data", data, index, vix)),
+        )
+    if index is not None or vix is not None:
+        raise ValueError(
+            "index/vix apply to one data source; with a list of data give each entry its own: "
+            'data = [{label = "spx", path = "...", index = "..."}]'
+        )
+    if not data:
+        raise ValueError("data must not be empty")
+    out = []
+    for entry in data:
+        if isinstance(entry, str) and entry == "synthetic":
+            out.append(DataSource("synthetic", "synthetic"))
+        elif isinstance(entry, str) and entry.lower() in MARKETS:
+            raise ValueError(
+                f'data: market {entry!r} has no data; give its chain: {{label = "{entry}", '
+                'path = "<option file or folder>", index = "<index history>"}'
+            )
+        elif isinstance(entry, str):
+            raise ValueError(
+                f'data: {entry!r} needs a short label: {{label = "...", path = "{entry}"}}'
+            )
+        elif isinstance(entry, dict):
+            unknown = sorted(set(entry) - set(_SOURCE_KEYS))
+            if unknown:
+                raise ValueError(
+                    f"data: unknown key {unknown[0]!r} in {entry}; known: {', '.join(_SOURCE_KEYS)}"
+                )
+            if "label" not in entry:
+                raise ValueError(f"data: entry {entry} has no label (a short name: label = ...)")
+            if "path" not in entry:
+                raise ValueError(
+                    f'data: market {entry["label"]!r} has no data: give its path = "<option file '
+                    'or folder>" (or "synthetic")'
+                )
+            out.append(DataSource(**entry))
+        else:
+            raise ValueError(f"data: each entry is a string or a table, got {entry!r}")
+    labels = [s.label for s in out]
+    dup = next((x for x in labels if labels.count(x) > 1), None)
+    if dup is not None:
+        raise ValueError(f"data: label {dup!r} is used twice; give each source its own label")
+    return tuple(_checked(s) for s in out)
+
+
+def _checked(src: DataSource) -> DataSource:
+    """``src`` after checking its label, its paths and its numbers (one line each)."""
+    if not isinstance(src.label, str) or not _LABEL.fullmatch(src.label):
+        raise ValueError(
+            f"data: label {src.label!r} must be short: 1-16 letters, digits or _.+- (no spaces)"
+        )
+    for key in ("path", "index", "vix"):
+        value = getattr(src, key)
+        if value is None or (key == "path" and value == "synthetic"):
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"data {src.label!r}: {key} must be a path (a string), got {value!r}")
+        if not Path(value).exists():
+            raise ValueError(f"data {src.label!r}: {key} {value}: no such file or folder")
+    for key in ("rate", "dividend_yield"):
+        value = getattr(src, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"data {src.label!r}: {key} must be a number, got {value!r}")
+    return src
 
 
 @dataclass(frozen=True)
@@ -82,6 +196,23 @@ class StudyConfig:
 
     ``train`` holds further :class:`bpdiag.train.TrainConfig` fields shared by every run
     (``batch_size``, ``lr``, ``lr_quantum``, ``hidden``, ``split``, ``reupload``, ...).
+
+    ``data`` is one source (``"synthetic"`` or a path any option loader reads), with ``index``
+    and ``vix`` the paths of its index and volatility-index histories (for chains without an
+    underlying price: ``bpdiag train --index``), or a list of sources, the market axis, each a
+    table with a short label (1-16 characters, no spaces; ``"synthetic"`` may stand alone)::
+
+        data = [
+          "synthetic",
+          {label = "nifty", path = "chains/nifty/"},
+          {label = "spx", path = "spx_chain.csv.gz", index = "sp500_daily.csv"},
+        ]
+
+    An entry may also set ``vix``, ``rate`` and ``dividend_yield`` (default: the market's,
+    :data:`bpdiag.data.MARKETS`). With a list, runs.csv and qc.csv get a ``market`` column
+    (the labels), run ids start with the label, and qc is given per market and overall. A
+    market named without its data (``"spx"``, or a table without ``path``), a path that does not
+    exist or a repeated label is refused in one line.
     """
 
     ansatz: tuple[str, ...] = ("original",)
@@ -91,7 +222,9 @@ class StudyConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 20
     twins: tuple[str, ...] = ("identity",)
-    data: str = "synthetic"
+    data: str | tuple[str | dict, ...] = "synthetic"
+    index: str | None = None
+    vix: str | None = None
     bootstrap: int = 2000
     train: dict = field(default_factory=dict)
 
@@ -142,24 +275,58 @@ class StudyConfig:
         from bpdiag.train import TrainConfig
 
         as_axes(self, ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"), "study axis ")
+        if isinstance(self.data, list):
+            object.__setattr__(self, "data", tuple(self.data))
+        object.__setattr__(self, "_sources", data_sources(self.data, self.index, self.vix))
         if self.bootstrap < 100:
             raise ValueError(f"bootstrap must be >= 100 resamples, got {self.bootstrap}")
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         bad = sorted(set(self.train) - fields)
         if bad:
             raise ValueError(f"unknown train option {bad[0]!r}")
+        axes = {"data", "qubits", "layers", "ansatz", "subset", "seed", "epochs", "twin"}
+        clash = sorted(set(self.train) & axes)
+        if clash:
+            raise ValueError(f"train option {clash[0]!r} is set by the study grid, not in [train]")
         # Validate one run of each kind now, so a bad grid fails before any training.
         for twin in (None, *self.twins):
             self.train_config(
                 self.ansatz[0], self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
             )
 
-    def train_config(self, ansatz, qubits, layers, subset, seed, twin):
+    def sources(self) -> tuple[DataSource, ...]:
+        """The data sources, in grid order (one, labelled ``synthetic`` or ``data``, when
+        ``data`` is a single string)."""
+        return self._sources
+
+    @property
+    def markets(self) -> bool:
+        """Whether the study has a market axis (``data`` is a list): a ``market`` column."""
+        return isinstance(self.data, tuple)
+
+    def with_data(self, index: str | None = None, vix: str | None = None) -> StudyConfig:
+        """This config with the index / volatility-index history of its one data source set
+        (``bpdiag study --index``); a list of sources is refused (each has its own)."""
+        if index is None and vix is None:
+            return self
+        return dataclasses.replace(
+            self, index=index or self.index, vix=vix or self.vix, train=dict(self.train)
+        )
+
+    def run_columns(self) -> list[str]:
+        """The columns of this study's runs.csv (:func:`run_columns`)."""
+        return run_columns(self.markets)
+
+    def train_config(self, ansatz, qubits, layers, subset, seed, twin, source=None):
         from bpdiag.train import TrainConfig
 
+        src = self._sources[0] if source is None else source
         opts = {"baselines": False, "threads": 1, **self.train}
+        for key in ("index", "vix", "rate", "dividend_yield"):
+            if getattr(src, key) is not None:
+                opts[key] = getattr(src, key)
         return TrainConfig(
-            data=self.data,
+            data=src.path,
             qubits=int(qubits),
             layers=int(layers),
             ansatz=ansatz,
@@ -171,28 +338,31 @@ class StudyConfig:
         )
 
     def runs(self) -> list[dict[str, Any]]:
-        """Every run in grid order: dicts with the RUN_KEYS and the ``config``."""
+        """Every run in grid order: dicts with the RUN_KEYS (and ``market`` on a market axis,
+        the outermost loop) and the ``config``."""
+        import itertools
+
         out = []
-        for a in self.ansatz:
-            for n in self.qubits:
-                for L in self.layers:
-                    for s in self.subsets:
-                        for seed in self.seeds:
-                            for twin in (None, *self.twins):
-                                model = "quantum" if twin is None else twin
-                                rid = f"{a}-n{n}-L{L}-s{s}-seed{seed}-{model}"
-                                out.append(
-                                    dict(
-                                        run_id=rid,
-                                        ansatz=a,
-                                        n_qubits=n,
-                                        n_layers=L,
-                                        subset=s,
-                                        seed=seed,
-                                        model=model,
-                                        config=self.train_config(a, n, L, s, seed, twin),
-                                    )
-                                )
+        grid = itertools.product(
+            self._sources, self.ansatz, self.qubits, self.layers, self.subsets, self.seeds
+        )
+        for src, a, n, L, s, seed in grid:
+            for twin in (None, *self.twins):
+                model = "quantum" if twin is None else twin
+                rid = f"{a}-n{n}-L{L}-s{s}-seed{seed}-{model}"
+                run = dict(run_id=f"{src.label}-{rid}" if self.markets else rid)
+                if self.markets:
+                    run[MARKET] = src.label
+                run.update(
+                    ansatz=a,
+                    n_qubits=n,
+                    n_layers=L,
+                    subset=s,
+                    seed=seed,
+                    model=model,
+                    config=self.train_config(a, n, L, s, seed, twin, src),
+                )
+                out.append(run)
         return out
 
     def to_dict(self) -> dict:
@@ -204,11 +374,18 @@ class StudyConfig:
 
 
 @functools.lru_cache(maxsize=32)
-def _prepared(data: str, split: str, seed: int, subset: int):
-    """Prepared data shared by a hybrid and its twins (same data, split, seed and subset)."""
-    from bpdiag.data import prepare
+def _prepared(cfg):
+    """Prepared data shared by a hybrid and its twins (same data, histories, split, seed and
+    subset): :func:`bpdiag.train.load_data` of ``cfg``'s data fields, cached by them."""
+    from bpdiag.train import load_data
 
-    return prepare(data, split=split, seed=seed, subset=subset)
+    return load_data(cfg)
+
+
+_DATA_FIELDS = ("data", "index", "vix", "rate", "dividend_yield", "split", "seed", "subset")
+#: What prepared data depends on (hashable, the cache key of :func:`_prepared`); read by
+#: :func:`bpdiag.train.load_data` like a TrainConfig.
+_DataKey = collections.namedtuple("_DataKey", _DATA_FIELDS)
 
 
 def run_one(run: dict[str, Any]) -> dict[str, Any]:
@@ -217,10 +394,11 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     cfg = run["config"]
-    result = fit(cfg, data=_prepared(cfg.data, cfg.split, cfg.seed, cfg.subset))
+    key = _DataKey(*(getattr(cfg, k) for k in _DATA_FIELDS))
+    result = fit(cfg, data=_prepared(key))
     s = result.summary
     h = result.history
-    row = {k: run[k] for k in RUN_KEYS}
+    row = {k: run[k] for k in run_columns(MARKET in run) if k in run}
     row.update(
         epochs_run=s["epochs_run"],
         best_epoch=s["best_epoch"],
@@ -237,6 +415,7 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
         qgrad_var_mean=s["qgrad_var_mean"],
         qgrad_var_per_epoch=";".join(f"{v:.6g}" for v in h["qgrad_var"].fillna(np.nan)),
         wall_s=time.perf_counter() - t0,
+        price_unit=result.meta["units"]["rmse"],
     )
     hist = h[[c for c in HISTORY_COLUMNS[1:] if c in h]].copy()
     hist.insert(0, "run_id", run["run_id"])
@@ -369,8 +548,9 @@ def study(
     config = config or StudyConfig.default()
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    columns = config.run_columns()
     if sink is None:
-        sink = MemorySink(RUN_COLUMNS, ["run_id"])
+        sink = MemorySink(columns, ["run_id"])
     if history_sink is None:
         history_sink = MemorySink(HISTORY_COLUMNS, ["run_id", "epoch"])
     runs = config.runs()
@@ -379,6 +559,7 @@ def study(
     todo = [r for r in runs if r["run_id"] not in done]
     mapper, close = _executor(executor, jobs, address)
     timing: list[dict] = []  # wall times live in the meta (JSON), never in a table
+    units: dict[str, str] = {}  # each market's price unit (rupees, dollars)
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -393,8 +574,9 @@ def study(
         for row in mapper(run_one, todo):
             hist = row.pop("history")
             timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
+            units[row.get(MARKET, "all")] = row.pop("price_unit")
             history_sink.append(hist)  # first: a run counts as finished once its row is in
-            sink.append(pd.DataFrame([row], columns=RUN_COLUMNS))
+            sink.append(pd.DataFrame([row], columns=columns))
             if on_run is not None:
                 on_run(row)
             bar.update(1)
@@ -413,12 +595,25 @@ def study(
         "config": config.to_dict(),
         "loss": LOSS,
         "definition": "qc = 1 - q_avg / c_avg (mean test loss of hybrids over their twins)",
-        "units": {"test_rmse": "rupees", "test_mae": "rupees", "test_mape": "percent"},
+        "units": _units(units, config.markets),
         "runs": len(table),
         "wall_s": time.perf_counter() - t0,
         "timing": timing,
     }
     return Result(table, meta, {"history": history, "qc": qc})
+
+
+def _units(units: dict[str, str], markets: bool) -> dict:
+    """The units of runs.csv: test_rmse/test_mae in the price unit (per market on a market
+    axis: ``price_unit`` maps label -> unit; a resumed run with nothing new says 'rupees')."""
+    one = set(units.values())
+    unit = one.pop() if len(one) == 1 else "the market's price unit (price_unit)"
+    out = {"test_rmse": unit, "test_mae": unit, "test_mape": "percent"}
+    if not units:
+        out.update(test_rmse="rupees", test_mae="rupees")
+    if markets:
+        out["price_unit"] = dict(sorted(units.items()))
+    return out
 
 
 def _in_grid_order(
@@ -445,17 +640,18 @@ def quantum_contribution(
     replacement (the same draw for hybrids and twins, so pairs stay paired), ``n_boot`` times.
     Columns (:data:`QC_COLUMNS`): ``ansatz, n_qubits, n_layers, subset, twin, q_avg, c_avg, qc,
     qc_lo, qc_hi, n_seeds``
-    (``all`` marks an aggregated axis).
+    (``all`` marks an aggregated axis). With a ``market`` column (a market axis) every group is
+    also per market, ``market`` comes first (:func:`qc_columns`), and the last row pools the
+    markets (seeds are resampled jointly across them).
     """
     rng = np.random.default_rng(seed)
     twins = [m for m in runs["model"].unique() if m != "quantum"]
     seeds = np.array(sorted(runs["seed"].unique()))
     rows = []
-    groupings = [
-        ["ansatz", "n_qubits", "n_layers", "subset"],
-        ["ansatz", "n_qubits", "n_layers"],
-        [],
-    ]
+    by = [MARKET] if MARKET in runs.columns else []
+    columns = qc_columns(bool(by))
+    config = ["ansatz", "n_qubits", "n_layers"]
+    groupings = [[*by, *config, "subset"], [*by, *config], *([by] if by else []), []]
     for twin in twins:
         for keys in groupings:
             groups = runs.groupby(keys, sort=False) if keys else [((), runs)]
@@ -470,7 +666,7 @@ def quantum_contribution(
                 idx = rng.integers(0, len(q), size=(n_boot, len(q)))
                 boot = 1 - q[idx].mean(axis=1) / c[idx].mean(axis=1)
                 lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-                row = {k: "all" for k in QC_COLUMNS[:4]}
+                row = {k: "all" for k in columns[: len(by) + 4]}
                 row.update(dict(zip(keys, key)))
                 row.update(
                     twin=twin,
@@ -482,7 +678,7 @@ def quantum_contribution(
                     n_seeds=len(q),
                 )
                 rows.append(row)
-    return pd.DataFrame(rows, columns=QC_COLUMNS)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
@@ -492,4 +688,5 @@ def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
         f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
         for v, lo, hi in zip(view["qc"], view["qc_lo"], view["qc_hi"])
     ]
-    return view[[*QC_COLUMNS[:7], "qc [95% CI]", "n_seeds"]]
+    cols = list(qc.columns)
+    return view[[*cols[: cols.index("c_avg") + 1], "qc [95% CI]", "n_seeds"]]

@@ -382,3 +382,33 @@ def circuit_options(extra_help: str = "") -> Callable:
             help="the circuit's data inputs: a parameter-name prefix, or comma-separated names",
         ),
     )
+
+
+def index_options(func: Callable) -> Callable:
+    """``--index``, ``--vix``, ``--rate`` and ``--dividend-yield``: the market data of option
+    chains that lack it (:func:`bpdiag.data.prepare`); rate and yield default to the market's
+    (:data:`bpdiag.data.MARKETS`)."""
+    path = click.Path(dir_okay=True, file_okay=True)
+    return options(
+        click.option(
+            "--index",
+            type=path,
+            default=None,
+            help="index history (date, close): the underlying price, realised volatility and "
+            "the other market features of chains without them, e.g. the S&P 500 for SPX",
+        ),
+        click.option("--vix", type=path, default=None, help="volatility-index history"),
+        click.option(
+            "--rate",
+            type=click.FloatRange(-0.05, 0.5),
+            default=None,
+            help="risk-free rate where the data has none (annualised decimal) [default: the "
+            "market's, bpdiag.data.MARKETS]",
+        ),
+        click.option(
+            "--dividend-yield",
+            type=click.FloatRange(0, 0.2),
+            default=None,
+            help="dividend yield of the underlying (annualised decimal) [default: the market's]",
+        ),
+    )(func)

@@ -14,7 +14,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from bpdiag.cli._common import library_errors, options, seed_option
+from bpdiag.cli._common import index_options, library_errors, options, seed_option
 from bpdiag.data import (
     OPTION_FORMATS,
     clean,
@@ -182,24 +182,16 @@ def validate(path, fmt, symbol, target, index_path, out) -> None:
         "--symbol", default=None, help="Underlying to keep (default: the most frequent one)."
     ),
     target_option,
-    _index_option("Index history."),
-    click.option("--vix", "vix_path", type=_PATH, default=None, help="Volatility-index history."),
-    click.option(
-        "--rate",
-        type=click.FloatRange(-0.05, 0.5),
-        default=0.065,
-        show_default=True,
-        help="Risk-free rate where the data has none (annualised decimal).",
-    ),
+    index_options,
 )
 @library_errors
-def features(path, out, fmt, symbol, target, index_path, vix_path, rate) -> None:
+def features(path, out, fmt, symbol, target, index, vix, rate, dividend_yield) -> None:
     """Clean PATH and write its leakage-free features with the target price."""
-    rows, report, _, index = _cleaned(path, fmt, symbol, target, index_path)
+    rows, report, _, index = _cleaned(path, fmt, symbol, target, index)
     if rows.empty:
         raise click.UsageError(f"{path or 'default'}: no rows left after cleaning")
-    vix = load_vix(vix_path) if vix_path else None
-    X, y = make_features(rows, index, vix, rate=rate, target=target)
+    vix = load_vix(vix) if vix else None
+    X, y = make_features(rows, index, vix, rate=rate, dividend_yield=dividend_yield, target=target)
     keys = rows[["date", "underlying", "expiry", "option_type"]]  # strike is a feature
     table = pd.concat([keys, X, y], axis=1)
     save_options(table, out)

@@ -35,9 +35,19 @@ from bpdiag.cli._common import (
     "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True
 )
 @click.option("--address", default=None, help="Dask scheduler address (with --executor dask)")
+@click.option(
+    "--index",
+    type=click.Path(),
+    default=None,
+    help="index history of the config's one data source (date, close): the underlying price "
+    "and realised volatility of chains without them (TOML: index = ...)",
+)
+@click.option(
+    "--vix", type=click.Path(), default=None, help="volatility-index history (TOML: vix = ...)"
+)
 @library_errors
 @claims_out
-def study(config_path, out, resume, jobs, executor, address):
+def study(config_path, out, resume, jobs, executor, address, index, vix):
     """Train hybrids and their classical twins on a grid; report qc = 1 - q_avg/c_avg."""
     from bpdiag.analyses import study as st
     from bpdiag.results.study import study_sinks, write_study
@@ -46,7 +56,8 @@ def study(config_path, out, resume, jobs, executor, address):
         cfg = st.StudyConfig.default()
     else:
         cfg = st.StudyConfig.from_toml(config_path)
-    runs, history = study_sinks(out, st.RUN_COLUMNS, st.HISTORY_COLUMNS, resume=resume)
+    cfg = cfg.with_data(index=index, vix=vix)
+    runs, history = study_sinks(out, cfg.run_columns(), st.HISTORY_COLUMNS, resume=resume)
     res = st.study(
         cfg,
         sink=runs,

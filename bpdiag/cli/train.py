@@ -12,6 +12,7 @@ from bpdiag.cli._common import (
     circuit_options,
     claims_out,
     fallback_option,
+    index_options,
     library_errors,
     out_option,
     progress,
@@ -26,6 +27,7 @@ from bpdiag.cli._common import (
     show_default=True,
     help="'synthetic' (bundled) or a path to an option file or folder",
 )
+@index_options
 @click.option("--qubits", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option("--layers", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--ansatz", type=click.Choice(ANSATZE), default="original", show_default=True)
@@ -107,7 +109,7 @@ from bpdiag.cli._common import (
 @library_errors
 @claims_out
 def train(subset, engine, device, torch_device, fallback, no_amp, no_baselines, **options):
-    """Train the hybrid option-pricing regressor; report test metrics in rupees."""
+    """Train the hybrid option-pricing regressor; report test metrics in the data's currency."""
     from bpdiag.results.train import TrainWriter, write_train
     from bpdiag.train import TrainConfig, fit
 
@@ -134,7 +136,7 @@ def _report(res, out: str) -> None:
     table.index = [s["model"] if m == "model" else m for m in table.index]
     _echo_table(
         table.round(4),
-        f"Test metrics (rmse, mae in rupees; mape in %), {s['ansatz']} "
+        f"Test metrics (rmse, mae in {res.meta['units']['rmse']}; mape in %), {s['ansatz']} "
         f"n={s['n_qubits']} L={s['n_layers']}, {s['n_train']} training rows",
     )
     click.echo(

@@ -11,8 +11,10 @@ The one call most code needs is :func:`prepare`::
 The pieces: :func:`synthesize` / :func:`load_default` (the bundled table),
 :func:`load_options` / :func:`load_index` / :func:`load_vix` (real files),
 :func:`clean` (rows out, and why), :func:`make_features` (X, y), :func:`split`,
-:func:`nested_subsets` and :class:`Scaler`. Bad input raises :class:`DataError`
-(a ``ValueError`` with a one-line message naming file, line and column).
+:func:`nested_subsets` and :class:`Scaler`; :data:`MARKETS` / :func:`market_of` (each market's
+rate, dividend yield, calendar and tick: the table is in ``bpdiag/data/_markets.py``). Bad input
+raises :class:`DataError` (a ``ValueError`` with a one-line message naming file, line and
+column).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 from bpdiag.data._bs import bs_greeks, bs_price, implied_vol
 from bpdiag.data._clean import REASONS, clean, main_symbol
 from bpdiag.data._features import (
-    DEFAULT_RATE,
     DEFAULT_VOL,
     FEATURES,
     HV_WINDOWS,
@@ -37,6 +38,7 @@ from bpdiag.data._loaders import (
     load_options,
     load_vix,
 )
+from bpdiag.data._markets import DEFAULT_RATE, MARKETS, Market, market_of
 from bpdiag.data._prepare import (
     DEFAULT_FILE,
     PreparedData,
@@ -57,10 +59,12 @@ __all__ = [
     "EXTRA_COLUMNS",
     "FEATURES",
     "HV_WINDOWS",
+    "MARKETS",
     "OPTION_FORMATS",
     "REASONS",
     "SYNTH_COLUMNS",
     "DataError",
+    "Market",
     "PreparedData",
     "Scaler",
     "Split",
@@ -76,6 +80,7 @@ __all__ = [
     "load_vix",
     "main_symbol",
     "make_features",
+    "market_of",
     "nested_subsets",
     "prepare",
     "split",

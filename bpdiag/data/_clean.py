@@ -24,6 +24,8 @@ extreme_moneyness           ``|ln(K/S)| > max_log_moneyness``
 ==========================  ====================================================================
 
 Rows without an underlying price (and no ``index`` to take it from) skip the last two checks.
+With an ``index``, a kept row whose date it does not cover (no close on that day or at most
+:data:`SPOT_GAP_DAYS` before) is an error (:func:`no_spot_error`), not a silent gap.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import pandas as pd
 
 from bpdiag.data._loaders import DataError
 
-__all__ = ["REASONS", "clean", "main_symbol", "attach_spot"]
+__all__ = ["REASONS", "SPOT_GAP_DAYS", "clean", "main_symbol", "attach_spot", "no_spot_error"]
 
 REASONS = (
     "other_symbol",
@@ -50,6 +52,8 @@ REASONS = (
     "expired",
 )
 KEY = ["date", "underlying", "expiry", "strike", "option_type"]
+#: How stale (calendar days) an index close may be to stand in for a missing underlying price.
+SPOT_GAP_DAYS = 5
 
 
 def main_symbol(df: pd.DataFrame) -> str:
@@ -60,7 +64,9 @@ def main_symbol(df: pd.DataFrame) -> str:
     return str(opt.value_counts().index[0])
 
 
-def attach_spot(df: pd.DataFrame, index: pd.DataFrame | None, max_gap_days: int = 5) -> pd.Series:
+def attach_spot(
+    df: pd.DataFrame, index: pd.DataFrame | None, max_gap_days: int = SPOT_GAP_DAYS
+) -> pd.Series:
     """Underlying price per row: the row's own, else the index close of that date (or the
     latest close at most ``max_gap_days`` before). Returns float64[n_rows], NaN where unknown."""
     spot = df["underlying_price"].astype(np.float64)
@@ -73,6 +79,23 @@ def attach_spot(df: pd.DataFrame, index: pd.DataFrame | None, max_gap_days: int 
         need, idx, on="date", direction="backward", tolerance=pd.Timedelta(days=max_gap_days)
     ).set_index("index")["close"]
     return spot.fillna(got)
+
+
+def no_spot_error(df: pd.DataFrame, missing: np.ndarray, index: pd.DataFrame | None) -> DataError:
+    """The one-line error for rows of ``df`` without an underlying price (``missing``: bool[n],
+    at least one True): pass an index history, or the one passed does not cover the date."""
+    source = df.attrs.get("source", "<table>")
+    day = pd.Timestamp(df["date"].iloc[int(np.flatnonzero(missing)[0])]).date()
+    if index is None:
+        return DataError(
+            f"{source}: no underlying price for {day} (pass an index history, --index)"
+        )
+    dates = index["date"][index["close"].notna()]
+    span = f"{dates.min().date()} to {dates.max().date()}" if len(dates) else "no closes"
+    return DataError(
+        f"{index.attrs.get('source', 'index history')}: the index history covers {span}, not "
+        f"{day} of {source} (no close on that day or up to {SPOT_GAP_DAYS} days before)"
+    )
 
 
 def clean(
@@ -137,6 +160,8 @@ def clean(
     # "unknown", handled below).
     spot = attach_spot(data, index)
     s = spot.to_numpy()
+    if index is not None and (alive & np.isnan(s)).any():
+        raise no_spot_error(data, alive & np.isnan(s), index)
     k = data["strike"].astype(np.float64).to_numpy()
     drop("non_finite_price", np.isinf(price.to_numpy()) | ~np.isfinite(k) | np.isinf(s))
     drop("non_positive_price", (k <= 0) | (s <= 0))

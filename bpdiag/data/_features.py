@@ -16,15 +16,17 @@ moneyness_abs         ``|ln(K / S)|``
 tau_years             ``max(days_to_expiry, 0.25) / 365`` (an expiry day keeps a quarter day)
 days_to_expiry        calendar days from the trade date to expiry
 rate                  risk-free rate, annualised decimal (the table's ``rate`` column, else the
-                      ``rate`` argument: 6.5 % by default, a 91-day T-bill level)
+                      ``rate`` argument, by default the market's: 6.5 % for NIFTY, a 91-day T-bill
+                      level; see :data:`bpdiag.data.MARKETS`)
 is_call               1 for CE, 0 for PE
 hv_5 … hv_63          annualised close-to-close volatility of the underlying over the last 5,
                       10, 21, 63 returns up to and including that day (``sqrt(252)·std``)
 vix                   volatility index that day, points (13.2 = 13.2 %)
 intrinsic             ``max(S − K, 0)`` for calls, ``max(K − S, 0)`` for puts
-bs_price_hv           Black–Scholes price at ``sigma = hv_21``, ``q = 0``
-delta, gamma          Black–Scholes delta (dimensionless) and gamma (per point) at hv_21
-vega, theta           per vol point, and per calendar day (price units), at hv_21
+bs_price_hv           Black–Scholes price at ``sigma = hv_21`` and the dividend yield ``q``
+                      (by default the market's: 0 for NIFTY, 1.3 % for SPX)
+delta, gamma          Black–Scholes delta (dimensionless) and gamma (per point) at hv_21, q
+vega, theta           per vol point, and per calendar day (price units), at hv_21, q
 lag1_close            the contract's previous close (the table's ``prev_close``, else its row
                       on the latest earlier date); missing → ``bs_price_hv``
 lag1_oi               previous open interest (``open_interest − oi_change``, else the earlier
@@ -36,6 +38,8 @@ history_missing       1 where a volatility window or the volatility index had to
 Missing history (a single-day chain, the first days of a series): a volatility window that
 cannot be computed takes ``vix / 100``, or ``default_vol`` when there is no volatility index; a
 missing volatility index takes ``100 · hv_21``. Such rows get ``history_missing = 1``.
+An index history must cover every date of the chain that lacks an underlying price, and a
+volatility-index history at least one of its dates: otherwise :class:`DataError`, one line.
 """
 
 from __future__ import annotations
@@ -44,13 +48,13 @@ import numpy as np
 import pandas as pd
 
 from bpdiag.data._bs import bs_greeks, bs_price
-from bpdiag.data._clean import attach_spot
+from bpdiag.data._clean import attach_spot, main_symbol, no_spot_error
 from bpdiag.data._loaders import DataError
+from bpdiag.data._markets import conventions
 
-__all__ = ["FEATURES", "HV_WINDOWS", "DEFAULT_RATE", "DEFAULT_VOL", "make_features", "hv_table"]
+__all__ = ["FEATURES", "HV_WINDOWS", "DEFAULT_VOL", "make_features", "hv_table"]
 
 HV_WINDOWS = (5, 10, 21, 63)
-DEFAULT_RATE = 0.065
 DEFAULT_VOL = 0.15
 TRADING_DAYS = 252
 
@@ -127,7 +131,8 @@ def make_features(
     index: pd.DataFrame | None = None,
     vix: pd.DataFrame | None = None,
     *,
-    rate: float = DEFAULT_RATE,
+    rate: float | None = None,
+    dividend_yield: float | None = None,
     target: str = "close",
     default_vol: float = DEFAULT_VOL,
     max_gap_days: int = 7,
@@ -140,7 +145,10 @@ def make_features(
             without it they come from the table's own ``underlying_price`` per date.
         vix: optional volatility-index history (``date, close`` in points); used where the
             table has no ``vix`` column.
-        rate: risk-free rate (annualised decimal) where the table has no ``rate`` column.
+        rate: risk-free rate (annualised decimal) where the table has no ``rate`` column;
+            None: the market's (:data:`bpdiag.data.MARKETS`, by the most frequent underlying).
+        dividend_yield: continuous dividend yield ``q`` of the underlying (annualised decimal)
+            for the Black–Scholes features; None: the market's.
         target: ``"close"`` or ``"settle"``.
         default_vol: volatility used when neither history nor a volatility index exists.
         max_gap_days: how stale (calendar days) an index or VIX value may be.
@@ -151,7 +159,8 @@ def make_features(
         ``target`` price (rupees), named ``target_<target>``.
 
     Raises:
-        DataError: a row whose underlying price is unknown (pass ``index=``).
+        DataError: a row whose underlying price is unknown (pass ``index=``), an ``index``
+            that does not cover such a row's date, or a ``vix`` that covers none of the dates.
 
     >>> from bpdiag.data import synthesize
     >>> X, y = make_features(synthesize(seed=0, years=0.5, rows=2000))
@@ -166,14 +175,14 @@ def make_features(
         raise DataError(f"{df.attrs.get('source', '<table>')}: no rows to build features from")
     spot = attach_spot(df, index).to_numpy(np.float64)
     if np.isnan(spot).any():
-        day = pd.Timestamp(df["date"].iloc[int(np.flatnonzero(np.isnan(spot))[0])]).date()
-        source = df.attrs.get("source", "<table>")
-        raise DataError(f"{source}: no underlying price for {day} (pass an index history)")
+        raise no_spot_error(df, np.isnan(spot), index)
     strike = df["strike"].to_numpy(np.float64)
     days = (df["expiry"] - df["date"]).dt.days.to_numpy(np.float64)
     tau = np.maximum(days, 0.25) / 365.0
     is_call = df["option_type"].eq("CE").to_numpy()
-    r = np.full(n, float(rate))
+    sym = main_symbol(df) if rate is None or dividend_yield is None else None
+    _, rate, q = conventions(sym, rate, dividend_yield)
+    r = np.full(n, rate)
     if "rate" in df.columns:
         r = df["rate"].fillna(rate).to_numpy(np.float64)
 
@@ -192,6 +201,14 @@ def make_features(
         vt = vix[["date", "close"]].dropna().sort_values("date")
         vt = vt.assign(date=vt["date"].astype("datetime64[ns]"))
         from_table = _asof(df["date"], vt, max_gap_days)["close"].to_numpy(np.float64)
+        if np.isnan(from_table).all():
+            span = f"{vt['date'].min().date()} to {vt['date'].max().date()}" if len(vt) else "none"
+            first, last = df["date"].min().date(), df["date"].max().date()
+            raise DataError(
+                f"{vix.attrs.get('source', 'volatility-index history')}: the volatility-index "
+                f"history covers {span}, none of the dates of {df.attrs.get('source', '<table>')} "
+                f"({first} to {last})"
+            )
         v = np.where(np.isnan(v), from_table, v)
 
     missing = np.isnan(v)
@@ -204,8 +221,8 @@ def make_features(
     v = np.where(np.isnan(v), 100.0 * hvs[21], v)
 
     sigma = hvs[21]
-    bs = bs_price(spot, strike, tau, r, sigma, is_call)
-    greeks = bs_greeks(spot, strike, tau, r, sigma, is_call)
+    bs = bs_price(spot, strike, tau, r, sigma, is_call, q)
+    greeks = bs_greeks(spot, strike, tau, r, sigma, is_call, q)
 
     lag_close = (
         df["prev_close"].to_numpy(np.float64) if "prev_close" in df.columns else np.full(n, np.nan)

@@ -407,19 +407,40 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def _not_options(label: str, header: list[str], kind: str) -> None:
+    """Refuse an option file given as an index or volatility-index history (one line)."""
+    try:
+        fmt = detect_format(header, label)
+    except DataError:
+        return
+    what = "a volatility-index" if kind == "vix" else "an index"
+    raise DataError(
+        f"{label}: line 1: an option file (format {fmt}), not {what} history (one date, close "
+        "per day)"
+    )
+
+
 def _load_series(path: str | Path, kind: str) -> pd.DataFrame:
     parts = []
     for label, raw in _iter_sources(path):
         raw = _check_text(label, raw)
         header = _header(raw)
+        _not_options(label, header, kind)
         norm = {_norm(h): h for h in header if h}
         date_col = next((norm[c] for c in _DATE_COLS if c in norm), None)
+        what = "a volatility-index" if kind == "vix" else "an index"
         if date_col is None:
-            raise DataError(f"{label}: line 1, column date: missing column (no date column)")
+            raise DataError(
+                f"{label}: line 1, column date: missing column (no date column: not {what} "
+                "history of date, close)"
+            )
         close_names = _VIX_CLOSE if kind == "vix" else _OHLC["close"]
         close_col = next((norm[c] for c in close_names if c in norm), None)
         if close_col is None:
-            raise DataError(f"{label}: line 1, column close: missing column (no close column)")
+            raise DataError(
+                f"{label}: line 1, column close: missing column (no close column: not {what} "
+                "history of date, close)"
+            )
         cols = {"close": close_col}
         for k in ("open", "high", "low"):
             col = next((norm[c] for c in _OHLC[k] if c in norm), None)

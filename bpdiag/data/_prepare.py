@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bpdiag.data._clean import clean, main_symbol
-from bpdiag.data._features import DEFAULT_RATE, FEATURES, make_features
+from bpdiag.data._features import FEATURES, make_features
 from bpdiag.data._loaders import (
     CANONICAL_COLUMNS,
     DataError,
@@ -22,6 +22,7 @@ from bpdiag.data._loaders import (
     load_options,
     load_vix,
 )
+from bpdiag.data._markets import conventions
 from bpdiag.data._synth import SYNTH_COLUMNS, synthesize
 
 __all__ = [
@@ -240,7 +241,8 @@ def prepare(
     index: pd.DataFrame | str | Path | None = None,
     vix: pd.DataFrame | str | Path | None = None,
     target: str = "close",
-    rate: float = DEFAULT_RATE,
+    rate: float | None = None,
+    dividend_yield: float | None = None,
     dtype: type = np.float64,
 ) -> PreparedData:
     """Load, clean, featurise, subset, split and scale option rows in one call.
@@ -255,13 +257,17 @@ def prepare(
         symbol: underlying to keep; default NIFTY for the synthetic table, else the most
             frequent option underlying in the file.
         index, vix: optional histories (DataFrame or path) for spot, historical volatility and
-            the volatility index.
+            the volatility index; ``index`` must cover every date that lacks an underlying price.
         target: ``"close"`` or ``"settle"``.
-        rate: risk-free rate where the table has none (annualised decimal).
+        rate: risk-free rate where the table has none (annualised decimal); None: the market's
+            (:func:`bpdiag.data.market_of` the symbol, :data:`bpdiag.data.MARKETS`).
+        dividend_yield: the underlying's dividend yield for the Black–Scholes features; None:
+            the market's.
         dtype: dtype of the returned arrays (float64 or float32).
 
     Returns:
-        :class:`PreparedData`; features as :data:`bpdiag.data.FEATURES`.
+        :class:`PreparedData`; features as :data:`bpdiag.data.FEATURES`. ``meta`` records the
+        ``market`` (its name), ``currency``, ``rate`` and ``dividend_yield`` used.
 
     >>> d = prepare(subset=100, seed=0)
     >>> d.X_train.shape, d.X_val.shape, d.X_test.shape
@@ -278,10 +284,11 @@ def prepare(
     sym = (
         symbol if symbol is not None else ("NIFTY" if label == "synthetic" else main_symbol(table))
     )
+    market, rate, q = conventions(sym, rate, dividend_yield)
     rows, report = clean(table, sym, target=target, index=index_df)
     if len(rows) < 3:
         raise DataError(f"{label}: only {len(rows)} usable rows after cleaning (need >= 3)")
-    X, y = make_features(rows, index_df, vix_df, rate=rate, target=target)
+    X, y = make_features(rows, index_df, vix_df, rate=rate, dividend_yield=q, target=target)
     if not np.isfinite(X.to_numpy()).all():
         bad = X.columns[~np.isfinite(X.to_numpy()).all(axis=0)][0]
         raise DataError(f"{label}: feature {bad} is not finite for some rows")
@@ -319,7 +326,13 @@ def prepare(
             "seed": seed,
             "subset": subset,
             "target": target,
-            "target_unit": "currency of the file (rupees for NSE)",
+            "target_unit": market.price_unit,
+            "currency": market.currency,
+            "market": market.name,
+            "rate": rate,
+            "dividend_yield": q,
+            "index": None if index_df is None else index_df.attrs.get("source", "<table>"),
+            "vix": None if vix_df is None else vix_df.attrs.get("source", "<table>"),
             "rows_clean": len(rows),
             "rows_used": len(pos),
         },

@@ -11,8 +11,23 @@ from bpdiag.figures._style import COLUMN_WIDTH, _colors, style
 _LOSS = "test_mse_scaled"
 
 
+def _keys(runs: pd.DataFrame) -> list[str]:
+    """The columns naming a configuration: ``market`` first when the study has that axis."""
+    return ["market"] * ("market" in runs.columns) + ["ansatz", "n_qubits", "n_layers"]
+
+
 def _configs(runs: pd.DataFrame) -> list[tuple]:
-    return list(dict.fromkeys(zip(runs["ansatz"], runs["n_qubits"], runs["n_layers"])))
+    return list(dict.fromkeys(runs[_keys(runs)].itertuples(index=False, name=None)))
+
+
+def _select(df: pd.DataFrame, keys: list[str], values: tuple) -> pd.DataFrame:
+    return df[np.logical_and.reduce([df[k] == v for k, v in zip(keys, values)])]
+
+
+def _name(keys: list[str], values: tuple, sep: str = " ") -> str:
+    """``original n=2 L=1``, with the market in front on a market axis."""
+    *market, a, n, L = values
+    return " ".join([*market, f"{a}{sep}n={n}{sep}L={L}"])
 
 
 def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.Figure:
@@ -27,8 +42,9 @@ def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.
     )
     models = list(dict.fromkeys(runs["model"]))
     colors = dict(zip(models, _colors(len(models))))
-    for ax, (a, n, L) in zip(axes.flat, configs):
-        d = runs[(runs["ansatz"] == a) & (runs["n_qubits"] == n) & (runs["n_layers"] == L)]
+    keys = _keys(runs)
+    for ax, values in zip(axes.flat, configs):
+        d = _select(runs, keys, values)
         for m in models:
             g = d[d["model"] == m].groupby("subset")[_LOSS]
             mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.count())
@@ -42,7 +58,7 @@ def loss_figure(runs: pd.DataFrame, history: pd.DataFrame | None = None) -> plt.
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"{a}, n={n}, L={L}")
+        ax.set_title(_name(keys, values, ", "))
         ax.set_xlabel("training subset (rows)")
     for ax in axes[:, 0]:
         ax.set_ylabel("test MSE (scaled)")
@@ -59,12 +75,16 @@ def qc_figure(qc: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     style()
     fig, ax = plt.subplots(figsize=(2 * COLUMN_WIDTH, 2.4))
     d = qc.reset_index(drop=True)
+    market = d["market"] if "market" in d.columns else pd.Series("all", index=d.index)
     labels = [
-        "overall"
-        if r.ansatz == "all"
-        else f"{r.ansatz} n={r.n_qubits} L={r.n_layers}"
-        + ("" if r.subset == "all" else f" s={r.subset}")
-        for r in d.itertuples()
+        ("" if m == "all" else f"{m} ")
+        + (
+            "overall"
+            if r.ansatz == "all"
+            else f"{r.ansatz} n={r.n_qubits} L={r.n_layers}"
+            + ("" if r.subset == "all" else f" s={r.subset}")
+        )
+        for m, r in zip(market, d.itertuples())
     ]
     twins = list(dict.fromkeys(d["twin"]))
     colors = dict(zip(twins, _colors(len(twins))))
@@ -91,17 +111,19 @@ def qgrad_figure(runs: pd.DataFrame, history: pd.DataFrame | None) -> plt.Figure
     if history is None or history.empty:
         ax.text(0.5, 0.5, "no per-epoch history", ha="center", transform=ax.transAxes)
         return fig
-    q = runs[runs["model"] == "quantum"][["run_id", "ansatz", "n_qubits", "n_layers"]]
+    keys = _keys(runs)
+    q = runs[runs["model"] == "quantum"][["run_id", *keys]]
     h = history.merge(q, on="run_id")
     configs = _configs(q)
     colors = _colors(len(configs))
     zero = []
-    for color, (a, n, L) in zip(colors, configs):
-        g = h[(h["ansatz"] == a) & (h["n_qubits"] == n) & (h["n_layers"] == L)]
+    for color, values in zip(colors, configs):
+        g = _select(h, keys, values)
+        name = _name(keys, values)
         v = g.groupby("epoch")["qgrad_var"]
         mean, se = v.mean(), v.std(ddof=1) / np.sqrt(v.count())
         if (mean.abs() < 1e-30).all():
-            zero.append(f"{a} n={n} L={L}")
+            zero.append(name)
             continue
         ax.errorbar(
             mean.index,
@@ -109,7 +131,7 @@ def qgrad_figure(runs: pd.DataFrame, history: pd.DataFrame | None) -> plt.Figure
             yerr=se.fillna(0).values,
             marker="o",
             color=color,
-            label=f"{a} n={n} L={L}",
+            label=name,
         )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")

@@ -68,7 +68,7 @@ def _run_study(opts: dict, out: Path, *, resume: bool, jobs: int, progress: bool
     if "train" in opts:
         opts["train"] = dict(opts["train"])
     config = st.StudyConfig(**opts)
-    runs, history = study_sinks(out, st.RUN_COLUMNS, st.HISTORY_COLUMNS, resume=resume)
+    runs, history = study_sinks(out, config.run_columns(), st.HISTORY_COLUMNS, resume=resume)
     res = st.study(config, sink=runs, history_sink=history, jobs=jobs, progress=progress)
     return write_study(res, out)
 

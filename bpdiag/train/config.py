@@ -29,7 +29,10 @@ MAX_HIDDEN = 4096
 class TrainConfig:
     """Everything a training run depends on.
 
-    Data: ``data`` (``"synthetic"`` or a path any option loader reads), ``subset`` (rows drawn
+    Data: ``data`` (``"synthetic"`` or a path any option loader reads), ``index`` and ``vix``
+    (paths of an index and a volatility-index history: the underlying price, realised volatility
+    and volatility index of chains that lack them, :func:`bpdiag.data.prepare`), ``rate`` and
+    ``dividend_yield`` (None: the market's, :data:`bpdiag.data.MARKETS`), ``subset`` (rows drawn
     before splitting; None = all), ``split`` (``"random"`` or ``"time"``), ``seed`` (drives the
     subset, the split, the initial weights, the shuffling and the tree baseline).
     Model: ``qubits``, ``layers`` (options; the result tables call them ``n_qubits`` and
@@ -61,6 +64,10 @@ class TrainConfig:
     """
 
     data: str = "synthetic"
+    index: str | None = None
+    vix: str | None = None
+    rate: float | None = None
+    dividend_yield: float | None = None
     qubits: int = 4
     layers: int = 2
     ansatz: str = "original"
@@ -142,6 +149,15 @@ class TrainConfig:
                 f"torch_device must be cpu, cuda, cuda:N or auto, got {self.torch_device!r}",
             ),
             (not self.resume or self.out is not None, "resume needs an output folder (out)"),
+            (
+                self.rate is None or -0.05 <= self.rate <= 0.5,
+                f"rate must be an annualised decimal in [-0.05, 0.5], got {self.rate}",
+            ),
+            (
+                self.dividend_yield is None or 0 <= self.dividend_yield <= 0.2,
+                f"dividend_yield must be an annualised decimal in [0, 0.2], got "
+                f"{self.dividend_yield}",
+            ),
         ]
         for ok, msg in checks:
             if not ok:

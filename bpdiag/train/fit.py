@@ -41,14 +41,19 @@ class TrainResult(NamedTuple):
 
     @property
     def meta(self) -> dict:
-        return {"summary": self.summary, "units": dict(UNITS)}
+        from bpdiag.data import MARKETS
+
+        units = {m.currency: m.price_unit for m in MARKETS.values()}
+        unit = units.get(self.summary.get("currency"), UNITS["rmse"])
+        return {"summary": self.summary, "units": {**UNITS, "rmse": unit, "mae": unit}}
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"history": self.history, "predictions": self.predictions, "metrics": self.metrics}
 
 
-#: Units of the summary and history columns.
+#: Units of the summary and history columns (rmse and mae: the market's price unit, rupees for
+#: NIFTY and the synthetic default, dollars for SPX; see :data:`bpdiag.data.MARKETS`).
 UNITS = {
     "rmse": "rupees",
     "mae": "rupees",
@@ -142,7 +147,16 @@ def load_data(config: TrainConfig):
     """The :class:`bpdiag.data.PreparedData` of a config (float64 arrays)."""
     from bpdiag.data import prepare
 
-    return prepare(config.data, split=config.split, seed=config.seed, subset=config.subset)
+    return prepare(
+        config.data,
+        split=config.split,
+        seed=config.seed,
+        subset=config.subset,
+        index=config.index,
+        vix=config.vix,
+        rate=config.rate,
+        dividend_yield=config.dividend_yield,
+    )
 
 
 def fit(
@@ -277,6 +291,8 @@ def _summary(config, data, state, history, table) -> dict:
         for k, v in config.to_dict().items()
         if k not in ("out", "resume", "progress", "plots")
     }
+    for k in ("market", "currency", "rate", "dividend_yield"):  # the values used (None: market's)
+        s[k] = data.meta.get(k, s.get(k))
     s["model"] = model.kind
     s["n_train"], s["n_val"], s["n_test"] = len(data.X_train), len(data.X_val), len(data.X_test)
     s["n_params"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
