@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from bpdiag.analyses._common import Result, haar_variance, structural_zero
+from bpdiag.analyses._common import ZERO_FACTOR, Result, haar_variance, structural_zero
 
 PLATEAU_FACTOR = 3.0
 TRAINABLE_FACTOR = 10.0
@@ -199,6 +199,7 @@ def _run_sections(config: DiagnoseConfig, progress: bool) -> tuple[dict, dict]:
             seed=config.seed, noise=_with_zero(config.noise), **common,
         )  # fmt: skip
         tables["noise"] = res.table
+        meta["depth_fits"] = res.meta.get("depth_fits", [])
 
     def entropy() -> None:
         from bpdiag.analyses.entropy import entropy as run_entropy
@@ -467,6 +468,7 @@ def diagnose(
     meta.update(config=cfg, label=_label(config), sections=list(SECTIONS), units={
         "var": "rad^-2 (Var of a derivative of a dimensionless cost)",
     })  # fmt: skip
+    meta["zero_factor"] = ZERO_FACTOR
     meta["haar"] = [  # the 2-design reference, records as the variance figures read them
         {"cost": c, "n_qubits": int(n), "var": haar_variance(int(n), c)}
         for c in costs

@@ -25,14 +25,15 @@ def report_figures(result) -> dict[str, plt.Figure]:
     if "scaling" in t:
         scaling = t["scaling"]
         out["scaling"] = variance_method_figure(
-            scaling, {"fits": meta.get("fits", []), "haar": meta.get("haar", [])}
+            scaling,
+            {k: meta.get(k) for k in ("fits", "haar", "zero_factor") if meta.get(k) is not None},
         )
     if "params" in t and len(t["params"]):
         out["params"] = params_figure(t["params"])
     if "audit" in t:
         out["audit"] = lie_figure(t["audit"])
     if "noise" in t:
-        out["noise"] = noise_figure(t["noise"], {})
+        out["noise"] = noise_figure(t["noise"], {"depth_fits": meta.get("depth_fits", [])})
     if "entropy" in t:
         out["entropy"] = entropy_figure(t["entropy"], {})
     return out

@@ -96,7 +96,6 @@ def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
         ax_v.set_xlabel("layers L")
         ax_v.set_ylabel(r"Var[$\partial C/\partial\theta$]")
         ax_v.set_title(f"{cost} cost")
-        ax_v.legend(ncol=1, frameon=False)
         fc = fits[fits["cost"] == cost] if len(fits) else fits
         for ik, ((kind, where, n), g) in enumerate(
             fc.groupby(["noise", "noise_where", "n_qubits"], sort=False) if len(fc) else []
@@ -125,7 +124,29 @@ def noise_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
         ax_r.set_xlabel("noise strength")
         ax_r.set_ylabel("decay rate (bits of Var per layer)")
         ax_r.set_title(f"{cost} cost: fitted Var ∝ 2^(-rate·L)")
-        if ax_r.get_legend_handles_labels()[0]:
-            ax_r.legend(frameon=False)
-    fig.tight_layout()
+    _outside_legends(fig, axes)
     return fig
+
+
+def _outside_legends(fig, axes) -> None:
+    """One legend per column, below the figure (never on the data; the figure grows to hold
+    it); duplicate labels once."""
+    import math
+
+    cols = []
+    for col in range(axes.shape[1]):
+        seen: dict[str, object] = {}
+        for ax in axes[:, col]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(lab, h)
+        cols.append(seen)
+    rows = max([math.ceil(len(c) / 2) for c in cols] + [0])
+    w, h = fig.get_size_inches()
+    extra = 0.14 * rows + 0.15 if rows else 0.0
+    fig.set_size_inches(w, h + extra)
+    frac = extra / (h + extra)
+    fig.tight_layout(rect=(0, frac, 1, 1))
+    for seen, x in zip(cols, (0.27, 0.75)):
+        if seen:
+            fig.legend(list(seen.values()), list(seen), loc="upper center",
+                       bbox_to_anchor=(x, frac), ncol=2, frameon=False, fontsize=5.5)  # fmt: skip

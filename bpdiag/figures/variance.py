@@ -84,15 +84,17 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
             ):
                 for iv, v in enumerate(values):
                     g = live[(live["ansatz"] == a) & (live[key] == v)].sort_values(xcol)
+                    label = f"{a}, {'L' if key == 'n_layers' else 'n'}={v}"  # for figure_data
                     ex, sa = g[g["method"] == "exact"], g[g["method"] != "exact"]
                     if len(ex):
                         (line,) = ax.plot(ex[xcol], ex["var"], color=colors[iv], linestyle=ls,
-                                          marker=".", markersize=2)  # fmt: skip
+                                          marker=".", markersize=2,
+                                          label=label + " exact")  # fmt: skip
                         handles.setdefault("exact", line)
                     if len(sa):
                         bars = ax.errorbar(sa[xcol], sa["var"], yerr=sa["var_se"],
-                                           color=colors[iv], marker=mk,
-                                           linestyle="none")  # fmt: skip
+                                           color=colors[iv], marker=mk, linestyle="none",
+                                           label=label + " sampled")  # fmt: skip
                         handles.setdefault("sampled (± s.e.)", bars)
                     sh = ex if len(ex) else sa
                     if "shot_var" in sh and sh["shot_var"].notna().any():
@@ -112,7 +114,8 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
                                               linestyle="--", linewidth=0.6, alpha=0.8)  # fmt: skip
                             handles.setdefault("fit 2^(-b n)", line)
         if len(h):
-            (line,) = ax_n.plot(h["n_qubits"], h["var"], color="0.45", linewidth=1.0, zorder=0)
+            (line,) = ax_n.plot(h["n_qubits"], h["var"], color="0.45", linewidth=1.0, zorder=0,
+                                label="Haar (2-design)")  # fmt: skip
             handles.setdefault("2-design value", line)
             for iq, n in enumerate(qubits):
                 hv = h[h["n_qubits"] == n]["var"]
