@@ -39,7 +39,8 @@ def lower_gate(name: str, wires: Sequence[int], angles: Sequence[Terms]) -> list
     ``PhaseShift``, ...; angles in the gate's own order) or ``"R" + word`` for a Pauli word of
     any weight (``MultiRZ``/``PauliRot``). Affine angles stay exact."""
     srcs = [
-        tuple(Source("param", int(k), float(c)) for k, c in terms) + (Source("const", -1, float(b)),)
+        tuple(Source("param", int(k), float(c)) for k, c in terms)
+        + (Source("const", -1, float(b)),)
         for terms, b in angles
     ]
     out = []
@@ -60,7 +61,7 @@ def layered(ops: Sequence[Op], param_layers: Sequence[int | None]) -> tuple[list
     R = max(layers) + 1
     last: dict[int, int] = {}
     key = []
-    for gate, wires, terms, _ in ops:
+    for _gate, wires, terms, _ in ops:
         own = [param_layers[k] for k, c in terms if c != 0.0 and param_layers[k] is not None]
         lay = max(own + [last.get(w, -1) for w in wires], default=-1)
         if own and lay != min(own):  # a parameter of an earlier layer after a later one
