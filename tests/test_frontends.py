@@ -569,3 +569,25 @@ def test_qasm_every_native_gate_against_statevector(tmp_path):
     rng = np.random.default_rng(13)
     for _ in range(2):
         _qk_check(c, qc, [by["b"], by["a"]], rng, {by["d"]: rng.uniform(-np.pi, np.pi)})
+
+
+def test_affine_maps_are_read_off_the_trace_exactly():
+    import jax.numpy as jnp
+
+    from bpdiag.frontends._affine import NotAffine, affine
+
+    def fn(w):  # indexing, reshape, stack, concatenate, sums and products by constants
+        m = w.reshape(2, 3)
+        return jnp.concatenate([jnp.stack([2 * m[1, 0] + 0.3, m[0, 2] - m[1, 1] / 4]), -m[0]])
+
+    J, b = affine(fn, np.zeros(6))
+    ref = np.zeros((5, 6))
+    ref[0, 3], ref[1, 2], ref[1, 4] = 2, 1, -0.25
+    ref[2:, :3] = -np.eye(3)
+    np.testing.assert_array_equal(J, ref)
+    np.testing.assert_array_equal(b, [0.3, 0, 0, 0, 0])
+    w = np.random.default_rng(0).normal(size=6)
+    np.testing.assert_allclose(J @ w + b, fn(jnp.asarray(w)), atol=1e-15)
+    for bad in (lambda w: jnp.sin(w), lambda w: w * w, lambda w: 1 / w):
+        with pytest.raises(NotAffine):
+            affine(bad, np.ones(2))

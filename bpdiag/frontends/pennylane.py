@@ -12,9 +12,11 @@ decompositions. Global phases, identities and barriers are dropped. Wires are Pe
 labels to their order in ``tape.wires``.
 
 Parameters are the flattened weight arrays, in argument order (labels ``"weights[1,0,2]"``).
-The angles of the decomposed gates are traced with JAX as functions of the flat weights: their
-Jacobian gives the coefficients exactly, and the map is checked to be affine (same Jacobian and
-same gates at a second random point) before it is accepted. Mid-circuit measurements and gates
+The angles of the decomposed gates are traced once with JAX as functions of the flat weights and
+the affine map is read off the trace exactly (:mod:`bpdiag.frontends._affine`: structural
+operations, sums and products by constants); a trace holding anything else falls back to the
+Jacobian at two random points, accepted only when the map is affine there (the same gates, the
+same Jacobian, and the angles it predicts). Mid-circuit measurements and gates
 that do not decompose raise ``ValueError``; the tape's measurements are ignored (bpdiag's cost
 replaces them).
 
@@ -33,6 +35,7 @@ import numpy as np
 
 from bpdiag.circuits import Circuit
 from bpdiag.circuits.gates import COMPOSITES
+from bpdiag.frontends._affine import NotAffine, affine
 from bpdiag.frontends._assemble import DataParams, assemble, lower_gate
 
 #: PennyLane name -> bpdiag name (a gate of the set or a composite of ``gates.COMPOSITES``).
@@ -244,28 +247,35 @@ def from_maker(
     P = len(labels)
     rng = np.random.default_rng(seed)
     w0, w1 = rng.uniform(-np.pi, np.pi, (2, P))
-    ops, wires = _lowered(make, jnp.asarray(w0))
-    structure = [(op.name, tuple(op.wires), _word(op)) for op in ops]
+    seen: list = []  # (ops, wires) of each trace: gate names, wires and words are static
 
-    def angles(flat):
-        return jnp.stack([jnp.asarray(a, dtype=float) for a in _angles(_lowered(make, flat)[0])])
+    def traced(flat):
+        ops, wires = _lowered(make, flat)
+        seen.append((ops, wires))
+        values = [jnp.asarray(a, dtype=float) for a in _angles(ops)]
+        return jnp.stack(values) if values else jnp.zeros(0)
 
-    has_angles = any(op.data for op in ops)
-    if has_angles and P:
-        J0 = np.asarray(jax.jacfwd(angles)(jnp.asarray(w0)))
-        J1 = np.asarray(jax.jacfwd(angles)(jnp.asarray(w1)))
-        a0 = np.asarray(angles(jnp.asarray(w0)))
-        ops1, _ = _lowered(make, jnp.asarray(w1))
-        a1 = np.asarray(angles(jnp.asarray(w1)))
-        same = [(op.name, tuple(op.wires), _word(op)) for op in ops1] == structure
-        if (
-            not same
-            or not np.allclose(J0, J1, atol=1e-9)
-            or not np.allclose(a1, a0 + J0 @ (w1 - w0), atol=1e-9)
-        ):
-            raise ValueError("the PennyLane circuit's gate angles are not affine in its weights")
-        const = a0 - J0 @ w0
+    if P:
+        try:  # one trace, read exactly (bpdiag.frontends._affine)
+            J0, const = affine(traced, w0)
+            ops, wires = seen[-1]
+        except NotAffine:  # anything else: the Jacobian at two random points, eagerly
+            J0, J1 = (np.asarray(jax.jacfwd(traced)(jnp.asarray(w))) for w in (w0, w1))
+            a0, a1 = (np.asarray(traced(jnp.asarray(w))) for w in (w0, w1))
+            (ops, wires), (ops1, _) = seen[-2:]
+            structure = [(op.name, tuple(op.wires), _word(op)) for op in ops]
+            same = [(op.name, tuple(op.wires), _word(op)) for op in ops1] == structure
+            if (
+                not same
+                or not np.allclose(J0, J1, atol=1e-9)
+                or not np.allclose(a1, a0 + J0 @ (w1 - w0), atol=1e-9)
+            ):
+                raise ValueError(
+                    "the PennyLane circuit's gate angles are not affine in its weights"
+                ) from None
+            const = a0 - J0 @ w0
     else:
+        ops, wires = _lowered(make, jnp.asarray(w0))
         J0 = np.zeros((len(_angles(ops)), P))
         const = np.asarray([float(a) for a in _angles(ops)])
     if all(isinstance(w, (int, np.integer)) for w in wires):
