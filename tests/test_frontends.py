@@ -288,7 +288,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
     _one_line(f"{m}:mid", "measure")
     _one_line(f"{m}:cos", "not affine")
     _one_line("pennylane:QFT", "no weight shape")
-    _one_line("qiskit:zz_feature_map", "not affine")  # products of data: a later slice
+    _one_line("qiskit:zz_feature_map", "not affine.*multiplies data inputs.*z_feature_map")
     _one_line("pennylane:NoSuchTemplate", "no such PennyLane template")
     _one_line("qiskit:no_such_function", "not a circuit-library function")
     _one_line("not a spec", "expected pennylane:NAME")
@@ -591,3 +591,40 @@ def test_affine_maps_are_read_off_the_trace_exactly():
     for bad in (lambda w: jnp.sin(w), lambda w: w * w, lambda w: 1 / w):
         with pytest.raises(NotAffine):
             affine(bad, np.ones(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# The worked examples (examples/): one per frontend, in the gates their authors wrote
+
+
+def test_worked_examples_match_their_frontends_simulators():
+    from pathlib import Path
+
+    from bpdiag.frontends.spec import load_object
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    n, L = 3, 2
+    spec = f"{examples / 'my_model.py'}:xy_ansatz"
+    c = load_circuit(spec, n, L)
+    qfunc, shapes = load_object(spec)(n, L)
+    assert {"RXX", "RYY", "RZX"} <= set(c.gates) and c.n_params == int(np.prod(shapes["weights"]))
+
+    @qml.qnode(qml.device("default.qubit", wires=n))
+    def state(w):
+        qfunc(w.reshape(shapes["weights"]))
+        return qml.state()
+
+    w = np.random.default_rng(14).uniform(-np.pi, np.pi, c.n_params)
+    assert _overlap(state(w), je.simulate(c, w)[0]) == pytest.approx(1, abs=1e-12)
+    rng = np.random.default_rng(15)
+    qc = load_object(f"{examples / 'my_model.py'}:controlled_ansatz")(n, L)
+    c = load_circuit(f"{examples / 'my_model.py'}:controlled_ansatz", n, L)
+    assert "CNOT" not in c.gates and {"RXX", "RZX", "RZZ"} <= set(c.gates)
+    _qk_check(c, qc, list(qc.parameters), rng)
+    path = examples / "gates.qasm"
+    c = load_circuit(str(path))
+    qc = qiskit.qasm3.loads(path.read_text())
+    by = {p.name: p for p in qc.parameters}
+    assert c.info("param_labels") == ("t0", "t1", "t2", "phi")
+    assert {"CH", "SWAP", "SX", "RZX", "RZY"} <= set(c.gates)
+    _qk_check(c, qc, [by[k] for k in c.info("param_labels")], rng)

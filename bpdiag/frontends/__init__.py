@@ -165,8 +165,11 @@ def _qk_library(name: str, options: dict, data_params: DataParams, seed: int):
     def build(n: int, L: int) -> Circuit:
         qc = _qk.library(name, n, L, seed=seed, **options)
         layers = _qk.library_layers(name, qc, n, L, seed=seed, **options)
-        return _qk.from_qiskit(qc, data_params=data_params, name=f"qiskit:{name}", n_layers=L,
-                               param_layers=layers)  # fmt: skip
+        try:
+            return _qk.from_qiskit(qc, data_params=data_params, name=f"qiskit:{name}",
+                                   n_layers=L, param_layers=layers)  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(f"qiskit:{name}: {exc}") from None
 
     build(2, 1)  # unknown name / bad options: fail at once
     return build

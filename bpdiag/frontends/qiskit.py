@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bpdiag.circuits import Circuit
-from bpdiag.frontends._assemble import DataParams, assemble, lower_gate
+from bpdiag.frontends._assemble import DataParams, assemble, is_data, lower_gate
 
 INSTALL = 'Qiskit is not installed: pip install "bpdiag[qiskit]"'
 #: Qiskit name -> bpdiag name (a gate of the set or a composite of ``gates.COMPOSITES``).
@@ -147,8 +147,17 @@ def _check(circuit) -> None:
             raise ValueError(f"cannot lower Qiskit instruction {op.name!r}: classical control")
 
 
-def _terms(angle, index: dict, gate: str) -> tuple[list[tuple[int, float]], float]:
-    """(param index, coef) terms and the constant of an affine ParameterExpression."""
+#: Why a product of data inputs is refused (zz_feature_map's angles are such products).
+DATA_PRODUCT = (
+    "bpdiag angles are affine in parameters and data, and this multiplies data inputs "
+    "(zz_feature_map's 2(pi - x_i)(pi - x_j)): use z_feature_map, or pass the products as data "
+    "inputs of their own"
+)
+
+
+def _terms(angle, index: dict, gate: str, data: frozenset = frozenset()):
+    """(param index, coef) terms and the constant of an affine ParameterExpression; ``data``:
+    the Parameters that are data inputs (named in the refusal of a product of them)."""
     from qiskit.circuit import ParameterExpression
 
     if not isinstance(angle, ParameterExpression):
@@ -160,7 +169,8 @@ def _terms(angle, index: dict, gate: str) -> tuple[list[tuple[int, float]], floa
     for p in params:
         g = angle.gradient(p)
         if isinstance(g, ParameterExpression) and g.parameters:
-            raise ValueError(f"{gate} angle {angle} is not affine in its parameters")
+            why = f": {DATA_PRODUCT}" if set(g.parameters) | {p} <= data else ""
+            raise ValueError(f"{gate} angle {angle} is not affine in its parameters{why}")
         terms.append((index[p], float(complex(g).real)))
     const = angle.bind({p: 0.0 for p in params})
     return terms, float(complex(const).real)
@@ -187,6 +197,7 @@ def from_qiskit(
 
     params = list(circuit.parameters if order is None else order)
     index = {p: k for k, p in enumerate(params)}
+    data = frozenset(p for p in params if is_data(p.name, data_params))
     circuit = circuit.remove_final_measurements(inplace=False)
     _check(circuit)
     try:
@@ -203,7 +214,7 @@ def from_qiskit(
         if op.name not in NAMES:
             raise ValueError(f"cannot lower Qiskit instruction {op.name!r} into bpdiag's gates")
         wires = tuple(low.find_bit(q).index for q in inst.qubits)
-        angles = [_terms(a, index, op.name) for a in op.params]
+        angles = [_terms(a, index, op.name, data) for a in op.params]
         if op.name == "xx_plus_yy":  # beta conjugates by RZ on the first qubit
             theta, (bt, bc) = angles
             minus = ([(k, -c) for k, c in bt], -bc)
