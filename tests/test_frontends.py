@@ -4,6 +4,7 @@ own simulator (PennyLane default.qubit, Qiskit Statevector) on random parameters
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from bpdiag.engines import jax as je  # noqa: E402
 from bpdiag.frontends import circuit_family, load_circuit  # noqa: E402
 
 COSTS = ("global", "readout")  # Z...Z and every Z_i
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _overlap(a, b) -> float:
@@ -598,11 +600,9 @@ def test_affine_maps_are_read_off_the_trace_exactly():
 
 
 def test_worked_examples_match_their_frontends_simulators():
-    from pathlib import Path
-
     from bpdiag.frontends.spec import load_object
 
-    examples = Path(__file__).resolve().parents[1] / "examples"
+    examples = EXAMPLES
     n, L = 3, 2
     spec = f"{examples / 'my_model.py'}:xy_ansatz"
     c = load_circuit(spec, n, L)
@@ -628,3 +628,57 @@ def test_worked_examples_match_their_frontends_simulators():
     assert c.info("param_labels") == ("t0", "t1", "t2", "phi")
     assert {"CH", "SWAP", "SX", "RZX", "RZY"} <= set(c.gates)
     _qk_check(c, qc, [by[k] for k in c.info("param_labels")], rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recorded layers: where the frontend says, the layer of every parameter; elsewhere none
+
+
+@pytest.mark.parametrize(
+    "spec, per_layer",
+    [
+        ("pennylane:StronglyEntanglingLayers", lambda n: 3 * n),
+        ("pennylane:RandomLayers", None),  # weights (L, n_rots): row k is layer k
+        ("qiskit:real_amplitudes", lambda n: n),  # reps + 1 rotation layers
+        ("qiskit:efficient_su2", lambda n: 2 * n),
+    ],
+)
+def test_layers_follow_the_parameters_and_identity_blocks_start_as_the_identity(spec, per_layer):
+    from bpdiag.circuits import layer_of, n_layers
+    from bpdiag.circuits.transforms import identity_blocks, tie_params
+
+    n, L = 3, 2
+    c = load_circuit(spec, n, L)
+    layer = layer_of(c)
+    assert (np.diff(layer) >= 0).all() and layer.min() >= -1
+    first = [layer[gs[0]] for gs in c.param_gates()]
+    assert all(layer[g] == first[k] for k, gs in enumerate(c.param_gates()) for g in gs)
+    if per_layer is not None:  # parameters in order, per_layer(n) of them per layer
+        assert first == [k // per_layer(n) for k in range(c.n_params)]
+        assert n_layers(c) == (L + 1 if spec.startswith("qiskit") else L)
+    labels = c.info("param_labels")
+    if spec.startswith("pennylane"):  # weights[k, ...] is in layer k
+        assert all(int(lab.split("[")[1].split(",")[0]) == f for lab, f in zip(labels, first))
+    ib = identity_blocks(c)
+    w = tie_params(ib, np.random.default_rng(16).uniform(-np.pi, np.pi, ib.n_params))
+    zero = np.zeros(2**n)
+    zero[0] = 1
+    assert _overlap(je.simulate(ib, w)[0], zero) == pytest.approx(1, abs=1e-12)
+    # and the state is still the frontend's: the reordering only moves commuting gates
+    v = np.random.default_rng(17).uniform(-np.pi, np.pi, c.n_params)
+    if spec.startswith("qiskit"):
+        from qiskit.circuit import library
+
+        qc = getattr(library, spec.split(":")[1])(n, reps=L)
+        assert _overlap(_qiskit_state(qc, v), je.simulate(c, v)[0]) == pytest.approx(1, abs=1e-12)
+
+
+def test_no_layers_where_the_frontend_does_not_say():
+    from qiskit.circuit.library import z_feature_map
+
+    assert load_circuit("qiskit:z_feature_map", 3, 2).info("layer_starts") is None
+    assert circuit_family(z_feature_map(3, reps=2)).fixed.info("layer_starts") is None
+    with pytest.raises(ValueError, match="records no layer structure"):
+        from bpdiag.circuits import layer_of
+
+        layer_of(load_circuit(f"{EXAMPLES / 'my_model.py'}:controlled_ansatz", 3, 2))
