@@ -415,6 +415,7 @@ NATIVE = {"RXX", "RYY", "RZZ", "RXY", "RZX", "SWAP", "ISWAP", "CH", "CY", "Sdg",
           "SX", "Y"}  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # autograd's backprop
 def test_pennylane_every_native_gate_against_default_qubit():
     from bpdiag.frontends import lower
 
