@@ -1,8 +1,6 @@
 """The per-parameter view (issue 16 §4): ``param="all"`` keeps every parameter's variance, with
 where it sits and whether the draws saw it dead; ``param`` also takes an index or a label."""
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,7 +100,11 @@ def test_cli_label_of_a_frontend_circuit(tmp_path):
     assert one["param"].tolist() == ["weights[0,1]"]
     row = per[per["label"] == "weights[0,1]"].iloc[0]
     assert row["param"] == 1 and row["gate"] == "RX" and str(row["wire"]) == "1"
-    assert math.isnan(row["layer"])  # the frontend records no layers
+    # the template records its layers: weights[k, i] is in layer k
+    layer = dict(
+        zip(per.loc[per["cost"] == "local", "label"], per.loc[per["cost"] == "local", "layer"])
+    )
+    assert (layer["weights[0,1]"], layer["weights[1,2]"]) == (0, 1)
     assert one["var"].iloc[0] == pytest.approx(row["var"], rel=1e-9)
 
 

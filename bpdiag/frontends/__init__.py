@@ -152,7 +152,8 @@ def _pl_template(name: str, options: dict, seed: int, data_params: DataParams):
         qfunc, shapes = _pl.template(name, n, L, seed=seed, **options)
         make, labels = _pl.qfunc_maker(qfunc, shapes)
         return _pl.from_maker(make, labels, n_qubits=n, data_params=data_params, seed=seed,
-                              name=f"pennylane:{name}", n_layers=L)  # fmt: skip
+                              name=f"pennylane:{name}", n_layers=L,
+                              param_layers=_pl.template_layers(name, n, L))  # fmt: skip
 
     return build
 
@@ -163,7 +164,12 @@ def _qk_library(name: str, options: dict, data_params: DataParams, seed: int):
 
     def build(n: int, L: int) -> Circuit:
         qc = _qk.library(name, n, L, seed=seed, **options)
-        return _qk.from_qiskit(qc, data_params=data_params, name=f"qiskit:{name}", n_layers=L)
+        layers = _qk.library_layers(name, qc, n, L, seed=seed, **options)
+        try:
+            return _qk.from_qiskit(qc, data_params=data_params, name=f"qiskit:{name}",
+                                   n_layers=L, param_layers=layers)  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(f"qiskit:{name}: {exc}") from None
 
     build(2, 1)  # unknown name / bad options: fail at once
     return build
