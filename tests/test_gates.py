@@ -246,3 +246,14 @@ def test_random_circuits_of_the_whole_gate_set(seed):
     g_ref = pe.gradient(c, params, x, costs="local", diff_method="backprop")
     np.testing.assert_allclose(je.gradient(c, params, x, costs="local"), g_ref, atol=1e-10)
     np.testing.assert_allclose(te.gradient(c, params, x, costs="local"), g_ref, atol=1e-10)
+
+
+def test_identity_blocks_refuse_trainable_gates_before_the_first_layer():
+    from bpdiag.circuits.transforms import identity_blocks
+
+    c = Circuit(
+        1, ("RY", "RZ"), ((0,), (0,)), ((Source("param", 0),), (Source("param", 1),)),
+        meta=(("layer_starts", (1,)),),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="trainable gates before its first layer"):
+        identity_blocks(c)

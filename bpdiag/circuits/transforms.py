@@ -51,6 +51,11 @@ def identity_blocks(circuit: Circuit, block_layers: int = 1) -> Circuit:
         )
     layer_of = _layer_of(circuit).tolist()
     prefix = [g for g in range(circuit.n_gates) if layer_of[g] < 0]
+    if any(s.kind == "param" for g in prefix for s in circuit.sources[g]):
+        raise ValueError(
+            f"identity blocks: {circuit.name!r} has trainable gates before its first layer; "
+            "only data or fixed gates may precede the blocks"
+        )
     gates, wires, sources = [], [], []
     tied, blocks = [], []
     new_index: dict[int, int] = {}
