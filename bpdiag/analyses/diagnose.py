@@ -17,8 +17,8 @@ seconds are spent):
 
 * **structural zero** - rows whose variance is below ``ZERO_FACTOR`` x the 2-design value (the
   differentiated parameter is dead there) are named and left out of every rule below.
-* **dead** - parameters the audit proves dead are listed with the audit's reason; if every
-  parameter is dead the circuit cannot be trained at all.
+* **dead** - parameters the audit proves dead are listed with the audit's reason (or "no
+  parameter is dead"); if every parameter is dead the circuit cannot be trained at all.
 * **plateau** - for each cost, at the largest n and the deepest L: ``Var <= PLATEAU_FACTOR`` x
   the 2-design value means the circuit has reached the random-circuit (barren-plateau) level;
   the sentence gives the fitted decay ``Var ~ 2^(-b n)`` at that depth.
@@ -263,6 +263,11 @@ def _best(scaling: pd.DataFrame) -> pd.DataFrame:
 def _dead_rules(audit_params: pd.DataFrame, n_params: int) -> list[dict]:
     dead = audit_params[audit_params["dead"].astype(bool)]
     out = []
+    for cost, g in audit_params.groupby("cost", sort=False):
+        if not g["dead"].astype(bool).any():
+            where = f"(n = {int(g['n_qubits'].iloc[0])}, L = {int(g['n_layers'].iloc[0])})"
+            text = f"no parameter is dead for the {cost} cost {where}"
+            out.append({"rule": "dead", "cost": cost, "text": text})
     for cost, g in dead.groupby("cost", sort=False):
         ids = sorted(set(g["param"].astype(int)))
         reason = str(g["reason"].iloc[0])

@@ -31,8 +31,9 @@ padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid
 #ddd} .verdict{background:#f4f8ff;border-left:4px solid #2a6fdb;padding:.6em 1em}
 .verdict li{margin:.3em 0} code{background:#f2f2f2;padding:.1em .3em;border-radius:3px}
-table{border-collapse:collapse;font-size:.8em;margin:.5em 0} td,th{border:1px solid #ddd;
-padding:.2em .5em;text-align:left} th{background:#fafafa} img{max-width:100%}
+table{border-collapse:collapse;font-size:.8em;margin:.5em 0;display:block;overflow-x:auto}
+td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left} th{background:#fafafa}
+img{max-width:100%}
 .skipped{color:#a33} .small{color:#666;font-size:.85em}
 """
 
