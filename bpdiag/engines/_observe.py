@@ -30,10 +30,9 @@ n = 8..14): ``direct`` is the faster, so it is the default.
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import numpy as np
-
-from typing import NamedTuple
 
 from bpdiag.circuits import Circuit
 from bpdiag.circuits.observables import (
@@ -127,6 +126,17 @@ def pauli_table(costs, n_qubits: int, n_register: int | None = None) -> PauliTab
     return PauliTable(diag, masks, off)
 
 
+def n_flips(cost, n_qubits: int) -> int:
+    """The number of distinct flip masks (X/Y patterns other than none) of a cost: the ``M``
+    of its :class:`PauliTable` (0 for a diagonal cost), without building the table."""
+    if is_diagonal(cost, n_qubits):
+        return 0
+    masks = {
+        frozenset(w for w, p in ops.items() if p in "XY") for _, ops in cost_terms(cost, n_qubits)
+    }
+    return len(masks - {frozenset()})
+
+
 def _flip(psi, mask: int, n_register: int):
     """``psi[..., c ^ mask]`` for states [batch, 2**N] of numpy, JAX or torch: a reversal of the
     flipped wires' axes (no gather)."""
@@ -135,8 +145,6 @@ def _flip(psi, mask: int, n_register: int):
     t = psi.reshape((shape[0],) + (2,) * n_register)
     if type(psi).__module__.startswith("torch"):
         return t.flip(axes).reshape(shape)
-    import importlib
-
     xp = importlib.import_module("jax.numpy") if "jax" in type(psi).__module__ else np
     return xp.flip(t, axis=axes).reshape(shape)
 
@@ -313,6 +321,7 @@ __all__ = [
     "expval_and_gradients",
     "gradient",
     "measured",
+    "n_flips",
     "pauli_table",
     "qwc_groups",
     "rho_expectations",
