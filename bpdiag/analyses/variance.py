@@ -68,11 +68,11 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
     weighted_line_fit,
 )
 from bpdiag.circuits import ANSATZE, Circuit, build, layer_of
-from bpdiag.circuits.observables import check_cost, cost_terms, format_terms, is_diagonal
+from bpdiag.circuits.observables import check_cost, is_diagonal
 from bpdiag.circuits.transforms import identity_blocks
 from bpdiag.engines import _convert
 from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shifts, shifted_angles
-from bpdiag.engines._observe import DEFAULT_METHOD, basis_circuits, measured, n_flips, qwc_groups
+from bpdiag.engines._observe import DEFAULT_METHOD, basis_circuits, measured, n_flips
 from bpdiag.engines._program import Program, gate_kernels, lower
 
 PARAMS = PARAM_NAMES  # and any index or label (bpdiag.analyses._common.param_index)
@@ -460,8 +460,9 @@ def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: in
     opts = dict(param=config.param, init=config.init, memory_budget=config.memory_budget)
     opts["axes"] = "auto" if config.mcclean_axes == "average" else "fixed"
     for cost in config.cost:
-        m = _exact.exact_moments(circuit, cost, shots=bool(config.shots), **opts)
-        if config.shots and not is_diagonal(cost, n):
+        grouped = bool(config.shots) and not is_diagonal(cost, n)
+        m = _exact.exact_moments(circuit, cost, shots=bool(config.shots) and not grouped, **opts)
+        if grouped:
             m["shot1"] = _exact_group_shot1(circuit, cost, opts)
         var = m["var"]
         row = {"ansatz": a, "cost": cost, "n_qubits": n, "n_layers": L, "param": config.param}
@@ -480,15 +481,11 @@ def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: in
 def _exact_group_shot1(circuit: Circuit, cost, opts: dict) -> float:
     """The exact ``s1`` of a non-diagonal cost measured group by group, as
     :func:`bpdiag.analyses.shots.sampled_shots` measures it (each qubit-wise commuting group with
-    its own N shots): the sum over the groups of each group's own ``s1`` (the groups' estimates
-    are independent, so their shot variances add)."""
-    _, groups = qwc_groups(cost_terms(cost, circuit.n_qubits))
-    return float(
-        sum(
-            _exact.exact_moments(circuit, format_terms(members), shots=True, **opts)["shot1"]
-            for _, members in groups
-        )
-    )
+    its own N shots): the sum over the groups of each group's ``s1``, each the exact ``s1`` of the
+    group's Z strings on its basis-changed circuit (:func:`bpdiag.engines._observe.measured`;
+    the groups' estimates are independent, so their shot variances add)."""
+    parts = measured(circuit, cost)[1]
+    return float(sum(_exact.exact_moments(cg, z, shots=True, **opts)["shot1"] for cg, z in parts))
 
 
 def _point_shots(config: VarianceConfig, circuit: Circuit, params, x, a: str, n: int, L: int):
