@@ -137,16 +137,32 @@ def n_flips(cost, n_qubits: int) -> int:
     return len(masks - {frozenset()})
 
 
+def _runs(mask: int, n_register: int) -> list[tuple[int, int]]:
+    """The runs of adjacent flipped wires of a mask: ``[(first wire, length)]``."""
+    wires = [w for w in range(n_register) if mask >> (n_register - 1 - w) & 1]
+    runs: list[list[int]] = []
+    for w in wires:
+        if runs and runs[-1][0] + runs[-1][1] == w:
+            runs[-1][1] += 1
+        else:
+            runs.append([w, 1])
+    return [(a, k) for a, k in runs]
+
+
 def _flip(psi, mask: int, n_register: int):
-    """``psi[..., c ^ mask]`` for states [batch, 2**N] of numpy, JAX or torch: a reversal of the
-    flipped wires' axes (no gather)."""
-    axes = tuple(1 + n_register - 1 - b for b in range(n_register) if mask >> b & 1)
+    """``psi[..., c ^ mask]`` for states [batch, 2**N] of numpy, JAX or torch, without a
+    gather: flipping a run of k adjacent wires reverses the axis of size ``2**k`` of the view
+    ``(batch, 2**a, 2**k, 2**rest)`` (``i -> 2**k - 1 - i = i ^ (2**k - 1)``): one low-rank
+    reversal per run."""
     shape = psi.shape
-    t = psi.reshape((shape[0],) + (2,) * n_register)
-    if type(psi).__module__.startswith("torch"):
-        return t.flip(axes).reshape(shape)
-    xp = importlib.import_module("jax.numpy") if "jax" in type(psi).__module__ else np
-    return xp.flip(t, axis=axes).reshape(shape)
+    torch_like = type(psi).__module__.startswith("torch")
+    if not torch_like:
+        xp = importlib.import_module("jax.numpy") if "jax" in type(psi).__module__ else np
+    for a, k in _runs(mask, n_register):
+        t = psi.reshape(shape[0], 2**a, 2**k, 2 ** (n_register - a - k))
+        t = t.flip((2,)) if torch_like else xp.flip(t, axis=2)
+        psi = t.reshape(shape)
+    return psi
 
 
 def _n_wires(dim: int) -> int:
