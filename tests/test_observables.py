@@ -403,6 +403,19 @@ def test_variance_accepts_library_operators():
     np.testing.assert_allclose(a["var"], b["var"], rtol=0, atol=1e-14)
 
 
+def test_cli_pauli_sum_with_noise_and_shots_runs(tmp_path):
+    """The fast version of the heisenberg commands below: one tiny point each."""
+    import pandas as pd
+
+    base = ["variance", "--qubits", "2", "--layers", "1", "--cost", "heisenberg"]
+    base += ["--samples", "4"]
+    for extra in (["--noise", "depolarizing:0.01"], ["--shots", "100"]):
+        out = tmp_path / extra[0].strip("-")
+        r = CliRunner().invoke(main, base + extra + ["--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert pd.read_csv(out / "variance.csv")["var"].gt(0).all()
+
+
 def test_cli_pauli_sum_runs_and_bad_expression_exits_2(tmp_path):
     base = ["variance", "--qubits", "2..3", "--layers", "2", "--samples", "20"]
     r = CliRunner().invoke(main, base + ["--cost", "Z0 Z1 + 0.5 X1", "--out", str(tmp_path)])
@@ -419,6 +432,7 @@ def test_cli_pauli_sum_runs_and_bad_expression_exits_2(tmp_path):
     assert "Traceback" not in r.output
 
 
+@pytest.mark.slow  # the density engine compiles once per register size (~20-90 s here)
 @pytest.mark.parametrize(
     "extra", [["--noise", "depolarizing:0.01"], ["--shots", "1000"]], ids=["noise", "shots"]
 )

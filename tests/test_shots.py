@@ -191,6 +191,7 @@ def test_grouped_shot_estimator_mean_and_variance(cost):
         assert abs(stats["var"] - closed) < 4 * stats["var_se"], (stats, closed)
 
 
+@pytest.mark.slow
 def test_grouped_exact_shot_noise_matches_sampled():
     N = 100
     kw = dict(qubits=(3,), layers=(2,), samples=1500, method=("sample", "exact"), shots=N)

@@ -29,6 +29,11 @@ Noise channels (PennyLane's Kraus conventions, so that ``default.mixed`` is a re
 applied on every wire of every gate right after it (``where="gate"``) or on every wire after every
 layer (``where="layer"``, layers from :func:`gate_layers`).
 
+Costs with X/Y factors are read off the final ``rho`` after every channel, ``Tr[P rho] =
+sum_c D_m[c] rho[c ^ m, c]`` per flip mask m (:mod:`bpdiag.engines._observe`): the value a
+noiseless basis rotation per qubit-wise commuting group followed by ``Tr[Z_S rho']`` gives, in
+one run.
+
 Gradients use the parameter-shift rule on gate angles: ``d/dt Tr[O Phi(U(t) rho U(t)^+)]`` is exact
 as ``[f(t + pi/2) - f(t - pi/2)] / 2`` for any channels around the gate, since the expectation is a
 trigonometric polynomial of degree one in t (Mitarai et al. 2018; Schuld et al. 2019). The pure
