@@ -235,6 +235,119 @@ def test_engines_match_pennylane_on_pauli_sums(engine, family):
         np.testing.assert_allclose(g, want_g, atol=1e-10, err_msg=cost)
 
 
+@pytest.mark.parametrize("engine", ["jax", "torch", "numpy", "density"])
+def test_engine_functions_measure_pauli_sums_beside_builtin_costs(engine):
+    """Each engine's own expval/gradient, several costs in one call (diagonal and not)."""
+    import importlib
+
+    eng = importlib.import_module(f"bpdiag.engines.{engine}")
+    circuit = random_circuit(3, 14, seed=5, n_data=2)
+    rng = np.random.default_rng(11)
+    params = rng.uniform(0, 2 * np.pi, (2, circuit.n_params))
+    x = rng.uniform(-np.pi, np.pi, (2, circuit.n_data))
+    local = (Z_(0) + Z_(1) + Z_(2)) / 3
+    costs = (CASES[0][0], "local", CASES[1][0], CASES[2][0])
+    ops = (CASES[0][1], local, CASES[1][1], CASES[2][1])
+    v = eng.expval(circuit, params, x, costs=costs)
+    g = eng.gradient(circuit, params, x, costs=costs)
+    assert v.shape == (2, 4) and g.shape == (2, circuit.n_params, 4)
+    for k, op in enumerate(ops):
+        want_v, want_g = _pl_reference(circuit, params, x, op)
+        np.testing.assert_allclose(v[:, k], want_v, atol=1e-10, err_msg=costs[k])
+        np.testing.assert_allclose(g[:, :, k], want_g, atol=1e-10, err_msg=costs[k])
+
+
+def test_direct_and_rotated_measurements_agree_and_torch_module_takes_sums():
+    import torch
+
+    from bpdiag.engines.torch import TorchCircuit
+
+    circuit = dense_hea(4, 2)
+    params = np.random.default_rng(2).uniform(0, 2 * np.pi, (3, circuit.n_params))
+    for cost in ("heisenberg", "0.5 X0 Y3 - Z1 X2 + 0.25"):
+        # numpy: nothing to compile (benchmarks/observables.py checks the same on JAX)
+        d = ob.expval_and_gradients(circuit, params, cost=cost, engine="numpy", method="direct")
+        r = ob.expval_and_gradients(circuit, params, cost=cost, engine="numpy", method="rotate")
+        np.testing.assert_allclose(d[0], r[0], atol=1e-12)
+        np.testing.assert_allclose(d[1], r[1], atol=1e-12)
+        # the regressor's module in float32 / complex64, as train builds it
+        m = TorchCircuit(circuit, (cost, "readout"), dtype=torch.complex64)
+        out = m(torch.as_tensor(params, dtype=torch.float32)).detach().numpy()
+        np.testing.assert_allclose(out[:, 0], d[0], atol=1e-5)
+    with pytest.raises(ValueError, match="unknown method"):
+        ob.expval(circuit, params, cost="heisenberg", method="basis")
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise: the density engine on Pauli sums, against PennyLane default.mixed
+
+
+def _mixed_reference(circuit, kind, p, where):
+    """default.mixed QNode f(params, x) -> the three CASES expectations, with ``kind(p)`` placed
+    as the density engine places it: after every gate on its wires (``gate``), or on every wire
+    after the last gate of every recorded layer (``layer``)."""
+    from bpdiag.circuits import Circuit
+    from bpdiag.engines.density import gate_layers
+
+    channel = {
+        "depolarizing": qml.DepolarizingChannel,
+        "amplitude_damping": qml.AmplitudeDamping,
+        "dephasing": qml.PhaseFlip,
+    }[kind]
+    n = circuit.n_qubits
+    layers = gate_layers(circuit)
+    assert list(layers) == sorted(layers)  # layers are contiguous: gate order is layer order
+    dev = qml.device("default.mixed", wires=n)
+
+    @qml.qnode(dev, diff_method="parameter-shift", interface="autograd")
+    def f(params, x):
+        for g in range(circuit.n_gates):
+            one = Circuit(
+                n,
+                (circuit.gates[g],),
+                (circuit.wires[g],),
+                (circuit.sources[g],),
+                circuit.n_params,
+                circuit.n_data,
+            )
+            apply_circuit(one, params, x)
+            if where == "gate":
+                for w in circuit.wires[g]:
+                    channel(p, wires=w)
+            elif g + 1 == circuit.n_gates or layers[g + 1] != layers[g]:
+                for w in range(n):
+                    channel(p, wires=w)
+        return [qml.expval(op) for _, op in CASES]
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "kind, where",
+    [("depolarizing", "gate"), ("amplitude_damping", "layer"), ("dephasing", "gate")],
+)
+@pytest.mark.parametrize("family", ["dense", "original"])
+def test_noisy_pauli_sums_match_default_mixed(kind, where, family):
+    from bpdiag.circuits import original_circuit
+    from bpdiag.engines import density as de
+
+    circuit = dense_hea(3, 2) if family == "dense" else original_circuit(3, 2)
+    rng = np.random.default_rng(4)
+    params = rng.uniform(0, 2 * np.pi, (1, circuit.n_params))
+    x = rng.uniform(-np.pi, np.pi, (1, circuit.n_data)) if circuit.n_data else None
+    costs = tuple(c for c, _ in CASES)
+    v = de.expval(circuit, params, x, costs=costs, noise=f"{kind}:0.07", where=where)
+    g = de.gradient(circuit, params, x, costs=costs, noise=f"{kind}:0.07", where=where)
+    f = _mixed_reference(circuit, kind, 0.07, where)
+    xi = None if x is None else pnp.array(x[0], requires_grad=False)
+    want_v = np.array(f(pnp.array(params[0]), xi))
+    jac = qml.jacobian(lambda q: pnp.stack(f(q, xi)))(pnp.array(params[0], requires_grad=True))
+    np.testing.assert_allclose(v[0], want_v, atol=1e-10)
+    np.testing.assert_allclose(g[0], np.asarray(jac).T, atol=1e-10)
+    # the noise really acts: the noiseless values differ
+    assert np.abs(de.expval(circuit, params, x, costs=costs) - v).max() > 1e-3
+
+
 def test_qwc_groups_commute_and_cover_the_terms():
     terms = cost_terms("heisenberg", 4) + cost_terms("0.5 X0 Z1 + 2", 4)
     constant, groups = ob.qwc_groups(terms)
@@ -291,6 +404,19 @@ def test_variance_accepts_library_operators():
     np.testing.assert_allclose(a["var"], b["var"], rtol=0, atol=1e-14)
 
 
+def test_cli_pauli_sum_with_noise_and_shots_runs(tmp_path):
+    """The fast version of the heisenberg commands below: one tiny point each."""
+    import pandas as pd
+
+    base = ["variance", "--qubits", "2", "--layers", "1", "--cost", "heisenberg"]
+    base += ["--samples", "4"]
+    for extra in (["--noise", "depolarizing:0.01"], ["--shots", "100"]):
+        out = tmp_path / extra[0].strip("-")
+        r = CliRunner().invoke(main, base + extra + ["--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert pd.read_csv(out / "variance.csv")["var"].gt(0).all()
+
+
 def test_cli_pauli_sum_runs_and_bad_expression_exits_2(tmp_path):
     base = ["variance", "--qubits", "2..3", "--layers", "2", "--samples", "20"]
     r = CliRunner().invoke(main, base + ["--cost", "Z0 Z1 + 0.5 X1", "--out", str(tmp_path)])
@@ -305,3 +431,23 @@ def test_cli_pauli_sum_runs_and_bad_expression_exits_2(tmp_path):
         "Error: cannot parse the Pauli sum 'Z0 Z1 +': it ends where a term is expected"
     ]
     assert "Traceback" not in r.output
+
+
+@pytest.mark.slow  # the density engine compiles once per register size (~20-90 s here)
+@pytest.mark.parametrize(
+    "extra", [["--noise", "depolarizing:0.01"], ["--shots", "1000"]], ids=["noise", "shots"]
+)
+def test_cli_heisenberg_runs_with_noise_and_shots(tmp_path, extra):
+    import pandas as pd
+
+    args = ["variance", "--qubits", "2..4", "--layers", "1,2", "--cost", "heisenberg"]
+    args += ["--samples", "8", "--out", str(tmp_path), *extra]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(tmp_path / "variance.csv")
+    assert len(df) == 6 and (df["cost"] == "heisenberg").all() and (df["var"] > 0).all()
+    if extra[0] == "--noise":
+        assert (df["noise"] == "depolarizing").all()
+    else:
+        shots = pd.read_csv(tmp_path / "variance_shots.csv")
+        assert (shots["shots"] == 1000).all() and (shots["shot_var"] > 0).all()

@@ -69,13 +69,13 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
     summarize,
     weighted_line_fit,
 )
-from bpdiag.circuits import ANSATZE, Circuit, build, layer_of, observables
+from bpdiag.circuits import ANSATZE, Circuit, build, layer_of
 from bpdiag.circuits.observables import check_cost, is_diagonal
 from bpdiag.circuits.transforms import identity_blocks
 from bpdiag.engines import _convert
 from bpdiag.engines._batch import batched, bytes_per_row, capacity, combine_shifts, shifted_angles
-from bpdiag.engines._observe import basis_circuits, measured
-from bpdiag.engines._program import Program, embed_observables, gate_kernels, lower
+from bpdiag.engines._observe import DEFAULT_METHOD, basis_circuits, measured, n_flips
+from bpdiag.engines._program import Program, gate_kernels, lower
 
 PARAMS = PARAM_NAMES  # and any index or label (bpdiag.analyses._common.param_index)
 ENGINES = ("jax", "pennylane")
@@ -184,7 +184,6 @@ class VarianceConfig:
             raise ValueError(f"dtype must be complex128 or complex64, got {self.dtype!r}")
         parse_init(self.init)
         _noise.check_config(self)
-        _check_nondiagonal(self)
         _check_method(self)
 
 
@@ -243,7 +242,9 @@ def estimate_memory(config: VarianceConfig) -> dict:
     baseline (resident now, the JAX runtime if not loaded yet, the compiler's working memory;
     :func:`bpdiag._resources.process_baseline`) plus the larger of the two transient peaks:
     building the cost diagonals (the sign table ``z_signs``, int64/float64[2**n, n] and its
-    temporaries: about ``2**n * (24 n + 16 k)`` bytes for k costs) and the gradient batches
+    temporaries: about ``2**n * (24 n + 16 k)`` bytes for k costs, plus ``16 M`` per amplitude
+    for the M flip masks of each non-diagonal cost: :func:`bpdiag.engines._observe.pauli_table`)
+    and the gradient batches
     (statevector copies alive at once, measured per path on CPU: parameter shift with a shared
     prefix 4 + 5 per sample of a batch; plain parameter shift 8 per row; adjoint 36 + 7 per
     row). Raises ``MemoryError`` (one line) when not even one row fits the budget."""
@@ -252,6 +253,7 @@ def estimate_memory(config: VarianceConfig) -> dict:
     state = bytes_per_row(n, config.dtype, 1)
     diag = all(c == "projector" for c in config.cost)
     obs = 2**n * 8 * (k + 1) if diag else 2**n * (24 * n + 16 * k)
+    obs += 2**n * 16 * sum(n_flips(c, n) for c in config.cost)
     S, budget = config.samples, config.memory_budget
     what = f"a {n}-qubit statevector"
     if config.param == "all":
@@ -282,15 +284,6 @@ def _check_memory(config: VarianceConfig) -> None:
             f"a {n}-qubit point ({amplitudes(n)}) needs about {human_bytes(need)} for "
             f"{part} but only {human_bytes(budget)} is available"
         )
-
-
-def _check_nondiagonal(config: VarianceConfig) -> None:
-    """Costs with X/Y factors run noiseless and without --shots (for now)."""
-    off = [c for c in config.cost if not is_diagonal(c, max(config.qubits))]
-    if off and config.noise not in ("none", "", None):
-        raise ValueError(f"cost {off[0]!r} is not diagonal: --noise needs diagonal costs for now")
-    if off and config.shots:
-        raise ValueError(f"cost {off[0]!r} is not diagonal: --shots needs diagonal costs for now")
 
 
 def _check_method(config: VarianceConfig) -> None:
@@ -369,13 +362,13 @@ def _jax_gradients(
 
     prog_np = lower(circuit, kernels=kernels, n_register=n_register, n_gates=capacity)
     prog = Program(*(jnp.asarray(t) for t in prog_np))
-    obs = observables(costs, circuit.n_qubits)
-    obs = jnp.asarray(embed_observables(obs, circuit.n_qubits, n_register))
+    # Diagonal costs: their diagonals; others: flips and diagonals (bpdiag.engines._observe)
+    obs, masks = je.observables_for(costs, circuit.n_qubits, n_register)
     which = param_index(circuit, config.param) if which is None else which
     S = params.shape[0]
     what = f"{circuit.name} on {circuit.n_qubits} qubits"
     if config.param == "all":
-        f = je.jitted("jac_params", kernels, n_register, config.dtype)
+        f = je.jitted("jac_params", kernels, n_register, config.dtype, masks)
         row = _bytes_per_row(n_register, config.dtype, True)
         chunk = plan_chunk(S, row, what=what, budget=config.memory_budget)
         # Unpadded: the last chunk keeps its own size (as the adjoint runs always have).
@@ -386,7 +379,7 @@ def _jax_gradients(
     p = which[0]
     gates = np.nonzero(prog_np.pm[p])[0]
     coefs = prog_np.pm[p, gates]
-    f = je.jitted("angles", kernels, n_register, config.dtype)
+    f = je.jitted("angles", kernels, n_register, config.dtype, masks)
     # Only the gate tables enter the compiled function: keep pm/dm out so that shapes (and the
     # compiled program) are shared by every point of this register.
     empty = jnp.zeros((0, capacity))
@@ -395,21 +388,23 @@ def _jax_gradients(
     chunk = plan_chunk(len(gates) * 2 * S, row, what=what, budget=config.memory_budget)
     chunk = min(chunk, 2 * S)  # one shape per point size: at most one compile per register
     if n_register >= _SHARED_PREFIX_FROM and len(gates) == 1:
-        args = (kernels, n_register, config, circuit.n_gates)
-        return _shift_shared_prefix(prog, angles, int(gates[0]), coefs, obs, *args, chunk // 3)
+        args = (kernels, n_register, config, circuit.n_gates, chunk // 3, masks)
+        return _shift_shared_prefix(prog, angles, int(gates[0]), coefs, obs, *args)
     rows = shifted_angles(angles, gates)
     values = batched(lambda b: f(prog, b, obs, circuit.n_gates), rows, chunk=chunk)
     return combine_shifts(values, coefs)[:, None, :]
 
 
-def _shift_shared_prefix(prog, angles, g, coefs, obs, kernels, n_register, config, n_gates, chunk):
+def _shift_shared_prefix(
+    prog, angles, g, coefs, obs, kernels, n_register, config, n_gates, chunk, masks=()
+):
     """Parameter shift on gate g with the gates before it run once per sample (1.5 circuit
     passes per sample instead of 2): for large registers, where every pass is memory-bound."""
     import jax.numpy as jnp
 
     from bpdiag.engines import jax as je
 
-    f = je.jitted("segment", kernels, n_register, config.dtype)
+    f = je.jitted("segment", kernels, n_register, config.dtype, masks)
     chunk = max(1, chunk)
 
     def run(block):
@@ -432,13 +427,16 @@ def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, co
     return g[:, which, :]
 
 
-def _cost_gradients(costs, circuit: Circuit, grad_fn) -> np.ndarray:
+def _cost_gradients(costs, circuit: Circuit, grad_fn, method: str | None = None) -> np.ndarray:
     """Derivatives float[samples, n_diff, k] of every cost: the diagonal ones in one
-    ``grad_fn(circuit, costs)`` call (their own code path), each other one as the sum over its
-    basis-changed groups (:func:`bpdiag.engines._observe.measured`)."""
+    ``grad_fn(circuit, costs)`` call (their own code path); the others in the same call
+    (``method="direct"``, the default: Pauli strings applied to the final state) or each as the
+    sum over its basis-changed groups (``"rotate"``: :func:`bpdiag.engines._observe.measured`).
+    """
     n = circuit.n_qubits
+    method = DEFAULT_METHOD if method is None else method
     diag = [k for k, c in enumerate(costs) if is_diagonal(c, n)]
-    if len(diag) == len(costs):
+    if len(diag) == len(costs) or method == "direct":
         return grad_fn(circuit, tuple(costs))
     parts = {}
     if diag:
@@ -461,16 +459,13 @@ def _register_for(n: int, grid_max: int) -> int:
 def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: int, nz):
     """Exact rows (one per cost) of a grid point: ``samples`` 0 and standard errors 0."""
     rows = []
+    opts = dict(param=config.param, init=config.init, memory_budget=config.memory_budget)
+    opts["axes"] = "auto" if config.mcclean_axes == "average" else "fixed"
     for cost in config.cost:
-        m = _exact.exact_moments(
-            circuit,
-            cost,
-            param=config.param,
-            init=config.init,
-            shots=bool(config.shots),
-            memory_budget=config.memory_budget,
-            axes="auto" if config.mcclean_axes == "average" else "fixed",
-        )
+        grouped = bool(config.shots) and not is_diagonal(cost, n)
+        m = _exact.exact_moments(circuit, cost, shots=bool(config.shots) and not grouped, **opts)
+        if grouped:
+            m["shot1"] = _exact_group_shot1(circuit, cost, opts)
         var = m["var"]
         row = {"ansatz": a, "cost": cost, "n_qubits": n, "n_layers": L, "param": config.param}
         row |= {"samples": 0, "mean": m["mean"], "mean_se": 0.0, "var": var, "var_se": 0.0}
@@ -483,6 +478,16 @@ def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: in
             row |= {c: float("nan") for c in _shots.SHOT_FIELDS}
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _exact_group_shot1(circuit: Circuit, cost, opts: dict) -> float:
+    """The exact ``s1`` of a non-diagonal cost measured group by group, as
+    :func:`bpdiag.analyses.shots.sampled_shots` measures it (each qubit-wise commuting group with
+    its own N shots): the sum over the groups of each group's ``s1``, each the exact ``s1`` of the
+    group's Z strings on its basis-changed circuit (:func:`bpdiag.engines._observe.measured`;
+    the groups' estimates are independent, so their shot variances add)."""
+    parts = measured(circuit, cost)[1]
+    return float(sum(_exact.exact_moments(cg, z, shots=True, **opts)["shot1"] for cg, z in parts))
 
 
 def _point_shots(config: VarianceConfig, circuit: Circuit, params, x, a: str, n: int, L: int):
@@ -547,7 +552,8 @@ def _run_grid(
         N = _register_for(n, grid_max)
         c = circuit_for(config, a, n, L)
         param_index(c, config.param)  # an index out of range or an unknown label: before any work
-        for cc in (c, *basis_circuits(c, config.cost)):  # basis changes of non-diagonal costs
+        rotated = basis_circuits(c, config.cost) if DEFAULT_METHOD == "rotate" else ()
+        for cc in (c, *rotated):  # the basis changes of non-diagonal costs, when rotated
             gates[N] = max(gates.get(N, 0), cc.n_gates)
             kernels.setdefault(N, set()).update(gate_kernels(cc))
     caps = {N: capacity(G) for N, G in gates.items()}

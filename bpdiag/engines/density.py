@@ -29,6 +29,11 @@ Noise channels (PennyLane's Kraus conventions, so that ``default.mixed`` is a re
 applied on every wire of every gate right after it (``where="gate"``) or on every wire after every
 layer (``where="layer"``, layers from :func:`gate_layers`).
 
+Costs with X/Y factors are read off the final ``rho`` after every channel, ``Tr[P rho] =
+sum_c D_m[c] rho[c ^ m, c]`` per flip mask m (:mod:`bpdiag.engines._observe`): the value a
+noiseless basis rotation per qubit-wise commuting group followed by ``Tr[Z_S rho']`` gives, in
+one run.
+
 Gradients use the parameter-shift rule on gate angles: ``d/dt Tr[O Phi(U(t) rho U(t)^+)]`` is exact
 as ``[f(t + pi/2) - f(t - pi/2)] / 2`` for any channels around the gate, since the expectation is a
 trigonometric polynomial of degree one in t (Mitarai et al. 2018; Schuld et al. 2019). The pure
@@ -51,8 +56,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from bpdiag._resources import plan_chunk
-from bpdiag.circuits import Circuit, chain_pairs, layer_of, observables
+from bpdiag.circuits import Circuit, chain_pairs, layer_of
 from bpdiag.engines._batch import batched, capacity, combine_shifts, shifted_angles
+from bpdiag.engines._observe import PauliTable, pauli_table, rho_expectations
 from bpdiag.engines._program import gate_kernels, lower
 from bpdiag.engines.jax import DTYPES, _batch, _gate
 
@@ -360,21 +366,39 @@ def angle_states(tables, angles, n_active, *, kernels, n_qubits: int, dtype=jnp.
     return _forward(tables, angles, n_active, kernels, n_qubits, dtype)
 
 
-def angle_expvals(tables, angles, obs, n_active, *, kernels, n_qubits: int, dtype=jnp.complex128):
-    """``Tr[O_k rho]`` float[batch, k] for diagonal observables obs float[2**n, k] and gate angles
-    float[batch, G] (radians). Pure and jittable; differentiable in forward mode."""
+def angle_expvals(
+    tables,
+    angles,
+    obs,
+    n_active,
+    *,
+    kernels,
+    n_qubits: int,
+    dtype=jnp.complex128,
+    masks: tuple = (),
+):
+    """``Tr[O_k rho]`` float[batch, k] for gate angles float[batch, G] (radians) and diagonal
+    observables obs float[2**n, k], or, with flip ``masks`` (static), the ``(diag, off)`` arrays
+    of a :class:`~bpdiag.engines._observe.PauliTable` (``Tr[P rho]`` read off ``rho`` directly:
+    :func:`bpdiag.engines._observe.rho_expectations`). Pure and jittable; differentiable in
+    forward mode."""
     rho = _forward(tables, angles, n_active, kernels, n_qubits, dtype)
+    if masks:
+        return rho_expectations(rho, PauliTable(obs[0], tuple(masks), obs[1]), n_qubits)
     diag = jnp.real(rho[:, :: 2**n_qubits + 1])
     return diag @ obs
 
 
 @functools.lru_cache(maxsize=64)
-def jitted(kind: str, kernels: tuple, n_qubits: int, dtype_name: str = "complex128"):
-    """Jitted ``f(tables, angles, obs, n_active)`` (kind ``expvals``) or
-    ``f(tables, angles, n_active)`` (kind ``states``), cached per (kind, kernels, n, dtype)."""
+def jitted(
+    kind: str, kernels: tuple, n_qubits: int, dtype_name: str = "complex128", masks: tuple = ()
+):
+    """Jitted ``f(tables, angles, obs, n_active)`` (kind ``expvals``; ``masks`` as in
+    :func:`angle_expvals`) or ``f(tables, angles, n_active)`` (kind ``states``), cached per
+    (kind, kernels, n, dtype, masks)."""
     opts = dict(kernels=kernels, n_qubits=n_qubits, dtype=DTYPES[dtype_name])
     if kind == "expvals":
-        return jax.jit(functools.partial(angle_expvals, **opts))
+        return jax.jit(functools.partial(angle_expvals, masks=tuple(masks), **opts))
     if kind == "states":
         return jax.jit(functools.partial(angle_states, **opts))
     raise ValueError(f"unknown kind {kind!r}; choose from expvals, states")
@@ -395,12 +419,13 @@ def _angles(circuit: Circuit, params, x, G: int) -> np.ndarray:
     return angles
 
 
-def _run(circuit, noise, angles, obs, *, dtype, memory_budget=None, chunk=None, n_steps=None):
-    """Evaluate rows of gate angles float[R, G] in fixed-size chunks: float[R, k]."""
+def _run(circuit, noise, angles, table, *, dtype, memory_budget=None, chunk=None, n_steps=None):
+    """Evaluate rows of gate angles float[R, G] in fixed-size chunks: ``Tr[O_k rho]`` float[R, k]
+    for the observables of ``table`` (a :class:`~bpdiag.engines._observe.PauliTable`)."""
     tables, n_active = lower_density(circuit, noise, n_gates=angles.shape[1], n_steps=n_steps)
     kernels = density_kernels(circuit)
     n = circuit.n_qubits
-    f = jitted("expvals", kernels, n, dtype)
+    f = jitted("expvals", kernels, n, dtype, table.masks)
     R = len(angles)
     size = plan_chunk(
         R,
@@ -410,7 +435,9 @@ def _run(circuit, noise, angles, obs, *, dtype, memory_budget=None, chunk=None, 
     )
     size = min(size, chunk or R)
     tables = DensityTables(*(jnp.asarray(t) for t in tables))
-    obs = jnp.asarray(obs)
+    obs = jnp.asarray(table.diag)
+    if table.masks:
+        obs = (obs, jnp.asarray(table.off))
     # Fixed-size chunks, the last one padded: one shape per call, one compile.
     return batched(lambda b: f(tables, jnp.asarray(b), obs, n_active), angles, chunk=size)
 
@@ -448,13 +475,13 @@ def expval(
     where: str = "gate",
     dtype: str = "complex128",
 ) -> np.ndarray:
-    """``Tr[O rho]`` float[batch, k] for the named costs (``global``, ``local``, ``zz``, ``z0``,
-    ``readout``)."""
+    """``Tr[O rho]`` float[batch, k] for the costs: any :func:`bpdiag.circuits.cost_terms`
+    input (names, Pauli sums, ``@FILE``) or ``readout``; non-diagonal ones read off the final
+    ``rho`` directly (:mod:`bpdiag.engines._observe`), after every channel."""
     params, x = _batch(circuit, params, x)
     noise = _as_noise(noise, where)
     angles = _angles(circuit, params, x, capacity(circuit.n_gates, MIN_GATES))
-    obs = observables(costs, circuit.n_qubits)
-    return _run(circuit, noise, angles, obs, dtype=dtype)
+    return _run(circuit, noise, angles, pauli_table(costs, circuit.n_qubits), dtype=dtype)
 
 
 def shift_gradients(
@@ -482,7 +509,7 @@ def shift_gradients(
     which = list(range(circuit.n_params)) if which is None else [int(p) for p in which]
     G = capacity(circuit.n_gates, MIN_GATES) if n_gates is None else int(n_gates)
     angles = _angles(circuit, params, x, G)
-    obs = observables(costs, circuit.n_qubits)
+    table = pauli_table(costs, circuit.n_qubits)
     pm = circuit.param_gates()
     S = params.shape[0]
     plan = []  # (p, gates, their coefficients)
@@ -493,7 +520,7 @@ def shift_gradients(
             for g in gates
         ]
         plan.append((p, gates, coefs))
-    out = np.zeros((S, len(which), obs.shape[1]))
+    out = np.zeros((S, len(which), table.diag.shape[1]))
     rows = [shifted_angles(angles, gates) for _, gates, _ in plan if gates]
     if not rows:
         return out
@@ -501,7 +528,7 @@ def shift_gradients(
         circuit,
         noise,
         np.concatenate(rows),
-        obs,
+        table,
         dtype=dtype,
         memory_budget=memory_budget,
         chunk=2 * S,

@@ -9,7 +9,10 @@ compiled function serves every circuit with the same padded table shapes. Gradie
 adjoint method (a reverse sweep that un-applies each unitary) through ``jax.custom_vjp``: memory
 stays at a few states per sample whatever the depth.
 
-All costs are diagonal observables, so expectations are ``|psi|**2 @ obs``.
+Diagonal costs are measured as ``|psi|**2 @ obs``; any other cost (X/Y factors) as Pauli
+strings applied to the final state (:mod:`bpdiag.engines._observe`: ``obs`` is then the pair
+``(diag, off)`` of a :class:`~bpdiag.engines._observe.PauliTable` and its flip ``masks`` are a
+static argument), and the adjoint sweep starts from ``O psi``.
 
 >>> import numpy as np; from bpdiag.circuits import dense_hea
 >>> expval(dense_hea(2, 1), np.zeros(4), costs="global").shape
@@ -25,7 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bpdiag.circuits import Circuit, observables
+from bpdiag.circuits import Circuit
+from bpdiag.engines._observe import PauliTable, apply_table, pauli_table, state_expectations
 from bpdiag.engines._program import Program, gate_kernels, lower, register_size
 
 jax.config.update("jax_enable_x64", True)
@@ -117,6 +121,19 @@ def _segment(kernel, A, B, angles, state, start, stop, kernels, n_register: int,
     return jax.lax.fori_loop(start, stop, body, state)
 
 
+def _table(obs, masks: tuple) -> PauliTable:
+    """The Pauli table of ``obs = (diag, off)`` with its static flip ``masks``."""
+    return PauliTable(obs[0], tuple(masks), obs[1])
+
+
+def _measure(state, obs, masks: tuple):
+    """Expectations float[batch, k] in ``state`` of ``obs``: a diagonal float[2**N, k] (no
+    ``masks``), else a Pauli table's ``(diag, off)``."""
+    if not masks:
+        return (jnp.abs(state) ** 2) @ obs
+    return state_expectations(state, _table(obs, masks))
+
+
 def segment_expvals(
     prog: Program,
     angles,
@@ -128,8 +145,10 @@ def segment_expvals(
     kernels,
     n_register: int,
     dtype=jnp.complex128,
+    masks: tuple = (),
 ):
-    """Run gates start..stop-1 on ``state`` and return ``(state, |state|**2 @ obs)``.
+    """Run gates start..stop-1 on ``state`` and return ``(state, <state|O|state>)`` for the
+    observables ``obs`` (a diagonal, or a Pauli table's ``(diag, off)`` with static ``masks``).
 
     Lets a caller share the part of a circuit before a shifted gate between the two
     parameter-shift runs (forward only, not differentiable).
@@ -146,24 +165,28 @@ def segment_expvals(
         n_register,
         dtype,
     )
-    return state, (jnp.abs(state) ** 2) @ obs
+    return state, _measure(state, obs, masks)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8))
-def _expvals(kernel, A, B, angles, obs, n_active, kernels, n_register, dtype):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8, 9))
+def _expvals(kernel, A, B, angles, obs, n_active, kernels, n_register, dtype, masks=()):
     state = _forward(kernel, A, B, angles, n_active, kernels, n_register, dtype)
-    return (jnp.abs(state) ** 2) @ obs
+    return _measure(state, obs, masks)
 
 
-def _expvals_fwd(kernel, A, B, angles, obs, n_active, kernels, n_register, dtype):
+def _expvals_fwd(kernel, A, B, angles, obs, n_active, kernels, n_register, dtype, masks=()):
     state = _forward(kernel, A, B, angles, n_active, kernels, n_register, dtype)
-    return (jnp.abs(state) ** 2) @ obs, (kernel, A, B, angles, obs, n_active, state)
+    return _measure(state, obs, masks), (kernel, A, B, angles, obs, n_active, state)
 
 
-def _expvals_bwd(kernels, n_register, dtype, res, g):
+def _expvals_bwd(kernels, n_register, dtype, masks, res, g):
     kernel, A, B, angles, obs, n_active, state = res
-    # f = sum_k g_k <psi|O_k|psi> = <psi|D|psi> with D = sum_k g_k O_k (diagonal, per sample)
-    lam = (g @ obs.T).astype(dtype) * state
+    # f = sum_k g_k <psi|O_k|psi> = <psi|D|psi> with D = sum_k g_k O_k (per sample): the sweep
+    # starts from lam = D psi (a diagonal times psi for diagonal costs)
+    if masks:
+        lam = apply_table(state, _table(obs, masks), g)
+    else:
+        lam = (g @ obs.T).astype(dtype) * state
     branches = [functools.partial(_adjoint_step, kernel=k, n_register=n_register) for k in kernels]
 
     def body(j, carry):
@@ -175,6 +198,8 @@ def _expvals_bwd(kernels, n_register, dtype, res, g):
 
     grads = jnp.zeros(angles.shape, dtype=angles.dtype)
     _, _, grads = jax.lax.fori_loop(0, n_active, body, (state, lam, grads))
+    if masks:  # the observables are not differentiated
+        return (None, None, None, grads, jax.tree_util.tree_map(jnp.zeros_like, obs), None)
     probs = jnp.abs(state) ** 2
     return (None, None, None, grads, probs.T @ g, None)
 
@@ -190,19 +215,38 @@ def _angles(prog: Program, params, x):
 
 
 def angle_expvals(
-    prog: Program, angles, obs, n_active, *, kernels, n_register: int, dtype=jnp.complex128
+    prog: Program,
+    angles,
+    obs,
+    n_active,
+    *,
+    kernels,
+    n_register: int,
+    dtype=jnp.complex128,
+    masks: tuple = (),
 ):
-    """Expectations float[batch, k] of diagonal observables obs float[2**N, k] for gate angles
-    float[batch, G] (radians). Only gates ``0..n_active-1`` run (the rest is padding), so one
-    compiled function serves programs of any length up to G. Differentiable in ``angles`` by the
-    adjoint method. Pure and jittable; ``kernels`` (the static wire pairs) and ``n_register`` are
-    static.
+    """Expectations float[batch, k] of observables for gate angles float[batch, G] (radians):
+    diagonal observables obs float[2**N, k], or with flip ``masks`` (static) the ``(diag, off)``
+    arrays of a :class:`~bpdiag.engines._observe.PauliTable`. Only gates ``0..n_active-1`` run
+    (the rest is padding), so one compiled function serves programs of any length up to G.
+    Differentiable in ``angles`` by the adjoint method. Pure and jittable; ``kernels`` (the
+    static wire pairs), ``n_register`` and ``masks`` are static.
     """
-    return _expvals(prog.kernel, prog.A, prog.B, angles, obs, n_active, kernels, n_register, dtype)
+    args = (kernels, n_register, dtype, tuple(masks))
+    return _expvals(prog.kernel, prog.A, prog.B, angles, obs, n_active, *args)
 
 
 def program_expvals(
-    prog: Program, params, x, obs, n_active=None, *, kernels, n_register: int, dtype=jnp.complex128
+    prog: Program,
+    params,
+    x,
+    obs,
+    n_active=None,
+    *,
+    kernels,
+    n_register: int,
+    dtype=jnp.complex128,
+    masks: tuple = (),
 ):
     """As :func:`angle_expvals`, from params float[batch, P] and data x float[batch, D]
     (differentiable in both)."""
@@ -215,6 +259,7 @@ def program_expvals(
         kernels=kernels,
         n_register=n_register,
         dtype=dtype,
+        masks=masks,
     )
 
 
@@ -252,16 +297,22 @@ def _batch(circuit: Circuit, params, x):
 
 
 @functools.lru_cache(maxsize=64)
-def jitted(kind: str, kernels: tuple, n_register: int, dtype_name: str = "complex128"):
-    """A jitted program function, cached per (kind, kernels, register, dtype).
+def jitted(
+    kind: str, kernels: tuple, n_register: int, dtype_name: str = "complex128", masks: tuple = ()
+):
+    """A jitted program function, cached per (kind, kernels, register, dtype, masks).
 
     kinds: ``angles`` f(prog, angles, obs, n_active) -> [batch, k]; ``segment``
     f(prog, angles, state, start, stop, obs) -> (state, [batch, k]); ``expvals``
     f(prog, params, x, obs) -> [batch, k]; ``states`` f(prog, params, x) -> [batch, 2**N];
-    ``jac_params`` f(prog, params, x, obs) -> [batch, P, k].
+    ``jac_params`` f(prog, params, x, obs) -> [batch, P, k]. ``obs`` is a diagonal float[2**N,
+    k], or, with the flip ``masks`` of a :class:`~bpdiag.engines._observe.PauliTable`, its
+    ``(diag, off)`` pair (:func:`observables_for`).
     """
     dtype = DTYPES[dtype_name]
     opts = dict(kernels=kernels, n_register=n_register, dtype=dtype)
+    if kind != "states":
+        opts["masks"] = tuple(masks)
     if kind == "angles":
         f = functools.partial(angle_expvals, **opts)
     elif kind == "segment":
@@ -275,7 +326,7 @@ def jitted(kind: str, kernels: tuple, n_register: int, dtype_name: str = "comple
         def f(prog, params, x, obs):
             # One reverse sweep for every cost: stack k copies of the batch, copy j selecting
             # cost j, and differentiate the sum (samples are independent).
-            k, batch = obs.shape[1], params.shape[0]
+            k, batch = (obs[0] if masks else obs).shape[1], params.shape[0]
             select = jnp.repeat(jnp.eye(k, dtype=params.dtype), batch, axis=0)  # [k*batch, k]
 
             def total(p):
@@ -296,6 +347,16 @@ def _prog(circuit: Circuit) -> tuple[Program, tuple, int]:
     return Program(*(jnp.asarray(t) for t in prog)), kernels, register_size(circuit.n_qubits)
 
 
+def observables_for(costs, n_qubits: int, n_register: int | None = None):
+    """``(obs, masks)`` for :func:`jitted`: the diagonal float[2**N, k] and ``()`` when every
+    cost is diagonal, else the ``(diag, off)`` pair of :func:`bpdiag.engines._observe.pauli_table`
+    (as JAX arrays) and its flip masks."""
+    table = pauli_table(costs, n_qubits, n_register)
+    if table.diagonal:
+        return jnp.asarray(table.diag), ()
+    return (jnp.asarray(table.diag), jnp.asarray(table.off)), table.masks
+
+
 def simulate(circuit: Circuit, params, x=None, *, dtype: str = "complex128") -> np.ndarray:
     """Final states complex[batch, 2**n] for params float[batch, n_params] (or [n_params]) and
     x float[batch, n_data] (or [n_data])."""
@@ -308,19 +369,20 @@ def simulate(circuit: Circuit, params, x=None, *, dtype: str = "complex128") -> 
 def expval(
     circuit: Circuit, params, x=None, *, costs="global", dtype: str = "complex128"
 ) -> np.ndarray:
-    """Expectations float[batch, k] of the named costs (``global``, ``local``, ``zz``, ``z0``,
-    ``readout`` = every <Z_i>)."""
+    """Expectations float[batch, k] of the costs: any :func:`bpdiag.circuits.cost_terms` input
+    (names, Pauli sums, ``@FILE``) or ``readout`` = every <Z_i>."""
     params, x = _batch(circuit, params, x)
     prog, kernels, N = _prog(circuit)
-    obs = jnp.asarray(observables(costs, circuit.n_qubits))
-    return np.asarray(jitted("expvals", kernels, N, dtype)(prog, params, x, obs))
+    obs, masks = observables_for(costs, circuit.n_qubits, N)
+    return np.asarray(jitted("expvals", kernels, N, dtype, masks)(prog, params, x, obs))
 
 
 def gradient(
     circuit: Circuit, params, x=None, *, costs="global", dtype: str = "complex128"
 ) -> np.ndarray:
-    """d<cost>/d(params): float[batch, n_params, k], by the adjoint method."""
+    """d<cost>/d(params): float[batch, n_params, k], by the adjoint method (any cost, as
+    :func:`expval`)."""
     params, x = _batch(circuit, params, x)
     prog, kernels, N = _prog(circuit)
-    obs = jnp.asarray(observables(costs, circuit.n_qubits))
-    return np.asarray(jitted("jac_params", kernels, N, dtype)(prog, params, x, obs))
+    obs, masks = observables_for(costs, circuit.n_qubits, N)
+    return np.asarray(jitted("jac_params", kernels, N, dtype, masks)(prog, params, x, obs))

@@ -22,8 +22,9 @@ from functools import cache
 
 import numpy as np
 
-from bpdiag.circuits import Circuit, angle_maps, observables
+from bpdiag.circuits import Circuit, angle_maps
 from bpdiag.engines._batch import batched, combine_shifts, shifted_angles
+from bpdiag.engines._observe import pauli_table, state_expectations
 from bpdiag.engines._program import gate_pair
 
 #: Rows per einsum pass (bounds memory; rows are independent, so results do not depend on it).
@@ -87,24 +88,25 @@ def simulate(circuit: Circuit, params, x=None) -> np.ndarray:
 
 
 def expval(circuit: Circuit, params, x=None, *, costs="global") -> np.ndarray:
-    """Expectations float64[batch, k] of the named costs (``global``, ``local``, ``zz``, ``z0``,
-    ``readout`` = every <Z_i>; :func:`bpdiag.circuits.observables`)."""
+    """Expectations float64[batch, k] of the costs: any :func:`bpdiag.circuits.cost_terms`
+    input (names, Pauli sums, ``@FILE``) or ``readout`` = every <Z_i>; non-diagonal ones by
+    direct Pauli application (:mod:`bpdiag.engines._observe`)."""
     psi = simulate(circuit, params, x)
-    return (np.abs(psi) ** 2) @ observables(costs, circuit.n_qubits)
+    return state_expectations(psi, pauli_table(costs, circuit.n_qubits))
 
 
 def gradient(circuit: Circuit, params, x=None, *, costs="global") -> np.ndarray:
     """d<cost>/d(params): float64[batch, n_params, k] (1/rad), by the exact parameter-shift rule
     on every gate a parameter drives (:func:`bpdiag.engines._batch.shifted_angles`)."""
     angles = _angles(circuit, params, x)
-    obs = observables(costs, circuit.n_qubits)
+    table = pauli_table(costs, circuit.n_qubits)
     pm, _, _ = angle_maps(circuit)
-    out = np.zeros((angles.shape[0], circuit.n_params, obs.shape[1]))
+    out = np.zeros((angles.shape[0], circuit.n_params, table.diag.shape[1]))
     for p in range(circuit.n_params):
         gates = np.nonzero(pm[p])[0]
         if not len(gates):
             continue
-        vals = (np.abs(angle_states(circuit, shifted_angles(angles, gates))) ** 2) @ obs
+        vals = state_expectations(angle_states(circuit, shifted_angles(angles, gates)), table)
         out[:, p] = combine_shifts(vals, pm[p, gates])
     return out
 

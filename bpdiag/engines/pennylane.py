@@ -116,7 +116,7 @@ def measurement(cost: str, n_qubits: int):
     letters = {"X": qml.PauliX, "Y": qml.PauliY, "Z": qml.PauliZ}
     terms = []
     for coef, ops in cost_terms(cost, n_qubits):
-        factors = [letters[p](w) for w, p in sorted(ops.items())]
+        factors = [letters[p](w) for w, p in sorted(ops.items())] or [qml.Identity(0)]
         op = qml.prod(*factors) if len(factors) > 1 else factors[0]
         terms.append((coef, op))
     if len(terms) == 1 and terms[0][0] == 1.0:

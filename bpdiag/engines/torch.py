@@ -22,7 +22,8 @@ The circuit description is planned once into a short list of fused operations:
 Gates on disjoint wires commute, so blocks are scheduled greedily to make the monomial runs as
 long as possible: the ``original`` circuit (RY encoding, then RZ + CNOT ring layers) becomes
 ``n`` dense blocks and a single monomial run. Autograd differentiates everything (params and x);
-all costs are diagonal, so expectations are ``|psi|**2 @ obs``.
+diagonal costs are ``|psi|**2 @ obs``, others add their Pauli strings applied to the final state
+(:mod:`bpdiag.engines._observe`).
 
 >>> import numpy as np; from bpdiag.circuits import dense_hea
 >>> expval(dense_hea(2, 1), np.zeros(4), costs="global").shape
@@ -37,7 +38,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from bpdiag.circuits import Circuit, angle_maps, arity, observables
+from bpdiag.circuits import Circuit, angle_maps, arity
+from bpdiag.engines._observe import PauliTable, pauli_table, state_expectations
 from bpdiag.engines._program import gate_pair
 
 DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
@@ -198,11 +200,13 @@ def _c(t: torch.Tensor) -> torch.Tensor:
 
 class TorchCircuit(torch.nn.Module):
     """A circuit as a torch module without trainable parameters: ``forward(params, x)`` returns
-    expectations of diagonal observables.
+    expectations of observables.
 
     Args:
         circuit: the description.
-        costs: names for :func:`bpdiag.circuits.observables` (``"readout"`` = every <Z_i>).
+        costs: any :func:`bpdiag.circuits.cost_terms` input (names, Pauli sums such as
+            ``"Z0 Z1 + 0.5 X2"``; ``"readout"`` = every <Z_i>); non-diagonal ones by direct Pauli
+            application (:func:`bpdiag.engines._observe.state_expectations`).
         dtype: ``torch.complex64`` (training) or ``torch.complex128``; real tensors use the
             matching float dtype. ``module.double()`` / ``.float()`` switch it later.
 
@@ -229,8 +233,12 @@ class TorchCircuit(torch.nn.Module):
         self.register_buffer("pm", torch.as_tensor(pm, dtype=rdtype))
         self.register_buffer("dm", torch.as_tensor(dm, dtype=rdtype))
         self.register_buffer("const", torch.as_tensor(const, dtype=rdtype))
-        obs = observables(costs, n) if costs is not None else np.zeros((2**n, 1))
+        table = pauli_table(costs, n) if costs is not None else None
+        obs = table.diag if table is not None else np.zeros((2**n, 1))
         self.register_buffer("obs", torch.as_tensor(obs, dtype=rdtype))
+        self._masks = table.masks if table is not None else ()
+        if self._masks:  # flips of the non-diagonal costs: complex [M, 2**n, k] as (re, im)
+            self.register_buffer("obs_off", _ri(table.off, rdtype))
         ops = plan(circuit)
         self.ops = ops
         n_lead = 0
@@ -404,8 +412,13 @@ class TorchCircuit(torch.nn.Module):
 
     def forward(self, params: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """Expectations float[batch, k]."""
-        probs = torch.view_as_real(self.states(params, x)).square().sum(-1)
-        return probs @ self.obs
+        state = self.states(params, x)
+        probs = torch.view_as_real(state).square().sum(-1)
+        out = probs @ self.obs
+        if self._masks:
+            flips = PauliTable(torch.zeros_like(self.obs), self._masks, _c(self.obs_off))
+            out = out + state_expectations(state, flips)
+        return out
 
 
 def _take(m: np.ndarray, cols: np.ndarray) -> np.ndarray:
