@@ -28,6 +28,7 @@ coefficients (a Hermitian operator ``sum_j coefs[j] P(keys[j])``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -472,6 +473,18 @@ def int_from_wires(ops: dict[int, str], n: int) -> int:
     return (x << n) | z
 
 
+@functools.lru_cache(maxsize=4096)
+def _local_image(gate: str, k: int, i: int, letter: str, angle: float):
+    """``g^+ sigma_i g`` for a gate on k local wires: ``(((pos, letter), ...), sign)``."""
+    loc = from_wires({i: letter}, k)
+    keys, coefs = conjugate_gate(
+        np.array([loc], np.uint64), np.ones(1), gate, tuple(range(k)), k, angle=angle
+    )
+    if len(keys) != 1 or abs(abs(coefs[0]) - 1) > 1e-9:
+        raise ValueError(f"gate {gate} is not Clifford: it maps Pauli strings to Pauli sums")
+    return tuple(int_letters(int(keys[0]), k).items()), 1 if coefs[0] > 0 else -1
+
+
 class Tableau:
     """The Heisenberg images ``T(P) = F^dagger P F`` of Pauli strings under a Clifford ``F`` that is
     built gate by gate (:meth:`then` appends a gate after ``F``), on any number of qubits.
@@ -504,19 +517,10 @@ class Tableau:
     def then(self, gate: str, wires: Sequence[int], angle: float = 0.0) -> None:
         """``F <- g F``: the gate ``g`` acts after ``F`` (``T_{gF}(P) = T_F(g^+ P g)``)."""
         wires = tuple(int(w) for w in wires)
-        k = len(wires)
         new = {}
         for i, w in enumerate(wires):
             for letter in "XZ":
-                loc = from_wires({i: letter}, k)
-                keys, coefs = conjugate_gate(
-                    np.array([loc], np.uint64), np.ones(1), gate, tuple(range(k)), k, angle=angle
-                )
-                if len(keys) != 1 or abs(abs(coefs[0]) - 1) > 1e-9:
-                    raise ValueError(
-                        f"gate {gate} is not Clifford: it maps Pauli strings to Pauli sums"
-                    )
-                ops = {wires[j]: c for j, c in int_letters(int(keys[0]), k).items()}
-                key, sign = self.image(ops)
-                new[(w, letter)] = (key, sign * (1 if coefs[0] > 0 else -1))
+                loc, sign = _local_image(gate, len(wires), i, letter, round(float(angle), 12))
+                key, s = self.image({wires[j]: c for j, c in loc})
+                new[(w, letter)] = (key, s * sign)
         self.rows.update(new)

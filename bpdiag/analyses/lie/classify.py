@@ -75,14 +75,27 @@ class _Echelon:
         return len(self.rows)
 
 
+def _bits(keys: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and z bits of keys as float32 [m, n] 0/1 matrices (for GF(2) products by matmul)."""
+    nb = (2 * n + 7) // 8
+    raw = np.frombuffer(b"".join(k.to_bytes(nb, "little") for k in keys), np.uint8)
+    bits = np.unpackbits(raw.reshape(len(keys), nb), axis=1, bitorder="little")[:, : 2 * n]
+    bits = bits.astype(np.float32)
+    return bits[:, n:], bits[:, :n]
+
+
+def _gram(keys: list[int], n: int) -> np.ndarray:
+    """Anticommutation matrix bool[m, m]."""
+    x, z = _bits(keys, n)
+    return (np.rint(x @ z.T + z @ x.T).astype(np.int64) & 1).astype(bool)
+
+
 def _components(keys: list[int], n: int) -> list[list[int]]:
     """Connected components of the frustration graph (indices into ``keys``)."""
     m = len(keys)
     if m == 0:
         return []
-    bits = np.array([[(k >> s) & 1 for s in range(2 * n)] for k in keys], dtype=np.float32)
-    z, x = bits[:, :n], bits[:, n:]  # column s: bit s of the key (z bits first, then x)
-    gram = (np.rint(x @ z.T + z @ x.T).astype(np.int64) & 1).astype(bool)
+    gram = _gram(keys, n)
     seen = np.zeros(m, bool)
     out = []
     for s in range(m):
@@ -105,9 +118,7 @@ def _has_claw(vkeys: list[int], r: int) -> bool:
     m = len(vkeys)
     if m < 4:
         return False
-    bits = np.array([[(k >> s) & 1 for s in range(2 * r)] for k in vkeys], dtype=np.float32)
-    z, x = bits[:, :r], bits[:, r:]
-    A = (np.rint(x @ z.T + z @ x.T).astype(np.int64) & 1).astype(bool)
+    A = _gram(vkeys, r)
     for v in range(m):
         nb = np.nonzero(A[v])[0]
         if len(nb) < 3:
