@@ -77,11 +77,16 @@ class _Echelon:
 
 def _bits(keys: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
     """x and z bits of keys as float32 [m, n] 0/1 matrices (for GF(2) products by matmul)."""
-    nb = (2 * n + 7) // 8
-    raw = np.frombuffer(b"".join(k.to_bytes(nb, "little") for k in keys), np.uint8)
-    bits = np.unpackbits(raw.reshape(len(keys), nb), axis=1, bitorder="little")[:, : 2 * n]
-    bits = bits.astype(np.float32)
+    bits = _lowbits(keys, 2 * n)
     return bits[:, n:], bits[:, :n]
+
+
+def _lowbits(vals: list[int], width: int) -> np.ndarray:
+    """float32 [m, width]: column j is bit j of each int."""
+    nb = max(1, (width + 7) // 8)
+    raw = np.frombuffer(b"".join(v.to_bytes(nb, "little") for v in vals), np.uint8)
+    bits = np.unpackbits(raw.reshape(len(vals), nb), axis=1, bitorder="little")[:, :width]
+    return bits.astype(np.float32)
 
 
 def _gram(keys: list[int], n: int) -> np.ndarray:
@@ -186,6 +191,35 @@ class Part:
             coord ^= self._rad_coord[top]
         return (x << r) | z, coord
 
+    def z_count(self) -> int | None:
+        """How many Z-type strings (``x = 0``: the Pauli support of ``|0..0><0..0|``) the closure
+        holds, or None where this is not computed (several copies, or a closed-form part that does
+        not span all n qubits)."""
+        n, r = self._n, self.r
+        if self.copies != 1:
+            return None
+        if self._lifts is not None:
+            hs = list(self._lifts)
+            hx, hz = _bits(hs, r)  # virtual x bits select e_i, z bits select f_i
+            lb = _lowbits([self._lifts[h] for h in hs], self._m)
+            sel = np.concatenate([hx[:, ::-1], hz[:, ::-1], lb], axis=1)
+            basis = [e for e, _ in self._pairs] + [f for _, f in self._pairs]
+            basis += list(self._rad_vectors)
+            bx, _ = _bits(basis, n)
+            x = np.rint(sel @ bx).astype(np.int64) & 1
+            return int((~x.any(axis=1)).sum())
+        if r != n:
+            return None
+        if self._family == "su":
+            return 2**n - 1
+        # Q restricted to the Z strings (an isotropic subspace) is linear: 2^(n-1) or none
+        for w in range(n):
+            h, _ = self._split(1 << (n - 1 - w))
+            q0 = ((h >> r) & h).bit_count() & 1
+            if q0 ^ ((self._mu & h).bit_count() & 1):
+                return 2 ** (n - 1)
+        return 0
+
     def contains(self, v: int) -> bool:
         """Whether the string ``v`` (Python-int key on n qubits) lies in this part's closure."""
         sp = self._split(int(v))
@@ -257,11 +291,17 @@ def _enumerate_h(gens: list[tuple[int, int]], r: int, cap: int):
 
 
 def _rank_greedy(keys: list[int], r: int) -> int:
-    chosen: list[int] = []
-    for k in keys:
-        if all(not _omega(k, c, r) for c in chosen):
-            chosen.append(k)
-    return len(chosen)
+    """Size of a greedy maximal commuting subset (the rank)."""
+    x, z = _vwords(keys, r)
+    alive = np.ones(len(keys), bool)
+    rank = 0
+    while alive.any():
+        i = int(np.argmax(alive))
+        rank += 1
+        anti = np.bitwise_count((x & z[i]) ^ (z & x[i])).sum(axis=1) & 1
+        alive &= anti == 0
+        alive[i] = False
+    return rank
 
 
 def _classify_connected(keys: list[int], n: int) -> Part:
@@ -295,7 +335,7 @@ def _classify_connected(keys: list[int], n: int) -> Part:
             coord ^= part._rad_coord[top]
         rad.rows[top] = v
         part._rad_coord[top] = coord
-    part._radical = rad
+    part._radical, part._rad_vectors = rad, radical
     gens = sorted({part._split(k) for k in keys})
     vk = sorted({h for h, _ in gens})
     cap = (2 * r + 2) * (2 * r + 1) // 2

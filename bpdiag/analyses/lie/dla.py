@@ -31,10 +31,13 @@ import numpy as np
 
 from bpdiag.analyses.lie.classify import Classification, classify_strings
 from bpdiag.analyses.lie.frame import heisenberg_frame, prefix_state, string_frame
-from bpdiag.circuits import Circuit, cost_paulis
+from bpdiag.circuits import Circuit, cost_paulis, cost_terms
 from bpdiag.circuits import pauli as pa
 
 _GENERIC_MAX_QUBITS = 6
+#: Up to this n the predicted variance enumerates the algebra (exact strings, any rho); above it
+#: reads everything from the classification.
+ENUMERATE_MAX_QUBITS = 8
 
 
 class Component(NamedTuple):
@@ -352,12 +355,54 @@ def _purities(dla_: DLA, rho_exp: np.ndarray, o_coef: np.ndarray, n: int):
     ]
 
 
+def _predicted_classified(circuit: Circuit, cost) -> Prediction:
+    """The prediction from the classified DLA (any n): needs Pauli-string generators, ``O'`` in
+    ``ig`` (membership is exact), ``rho = |0..0><0..0|`` (no gate before the first trainable one)
+    and single-copy simple parts whose Z strings can be counted (:meth:`Part.z_count`)."""
+    n = circuit.n_qubits
+    fr = string_frame(circuit, [cost_terms(cost, n)], mode="trainable")
+    g = dla_of_strings(fr.generators, n)
+    terms = [(k, c) for k, c in zip(*fr.observables[0]) if k]
+    if g.dim == 0:
+        return Prediction(0.0, "no trainable gates: cost constant", g)
+    gens = g.generators
+    if not any(pa.int_anticommutes(k, G, n) for k, _ in terms for G in gens):
+        return Prediction(0.0, "O commutes with g: cost constant in the parameters", g)
+    cl = g.classification
+    if not all(cl.contains(k) for k, _ in terms):
+        return Prediction(float("nan"), "n/a: O not in ig (rho side not computed at this n)", g)
+    if fr.start != 0:
+        return Prediction(
+            float("nan"), "n/a: a state is prepared before the first trainable gate", g
+        )
+    var = 0.0
+    for part in cl.parts:
+        mass = sum(c * c for k, c in terms if part.contains(k))
+        if mass == 0:
+            continue
+        z = part.z_count()
+        if z is None:
+            return Prediction(float("nan"), f"n/a: projection of rho on {part.kind} copies", g)
+        # P(rho) = z / 2^n, P(O) = 2^n * mass: the powers of two cancel exactly
+        var += z * mass / part.dim
+    return Prediction(float(var), "O in ig (Ragone et al. 2024; classified DLA)", g)
+
+
 def predicted_variance(circuit: Circuit, cost: str = "local", *, x=None) -> Prediction:
     """Var_theta[C] of the cost over uniform parameters for a deep circuit with this structure
-    (Ragone et al. 2024, Thm 1; module docstring). ``x``: the data point, float[n_data]."""
+    (Ragone et al. 2024, Thm 1; module docstring). ``x``: the data point, float[n_data].
+
+    Up to :data:`ENUMERATE_MAX_QUBITS` qubits the algebra is enumerated and ``rho``'s projection
+    read from the prefix state; above, from the classification (:func:`_predicted_classified`)."""
     n = circuit.n_qubits
+    if n > ENUMERATE_MAX_QUBITS:
+        try:
+            return _predicted_classified(circuit, cost)
+        except ValueError as err:
+            g = DLA(n, 0, "n/a", False)
+            return Prediction(float("nan"), f"n/a: {err}", g)
     fr = heisenberg_frame(circuit, [cost_paulis(cost, n)], x=x, mode="trainable")
-    g = dla_of(fr.generators, n)
+    g = dla_of(fr.generators, n, method="enumerate")
     ok, oc = fr.observables[0]
     ok, oc = ok[ok != 0], oc[ok != 0]
     if g.dim == 0:
