@@ -191,6 +191,37 @@ class Part:
             coord ^= self._rad_coord[top]
         return (x << r) | z, coord
 
+    def _split_many(self, keys: list[int]) -> list[tuple[int, int]]:
+        """:meth:`_split` of many keys of V at once (GF(2) products by matmul)."""
+        n, r = self._n, self.r
+        if r == 0:
+            return [self._split(k) for k in keys]
+        sx, sz = _bits(keys, n)
+        ex, ez = _bits([e for e, _ in self._pairs], n)
+        fx, fz = _bits([f for _, f in self._pairs], n)
+        a = np.rint(sx @ fz.T + sz @ fx.T).astype(np.int64) & 1  # [m, r]: coefficient of e_i
+        b = np.rint(sx @ ez.T + sz @ ex.T).astype(np.int64) & 1  # coefficient of f_i
+        s_bits = np.concatenate([sz, sx], axis=1)
+        e_bits = np.concatenate([ez, ex], axis=1)
+        f_bits = np.concatenate([fz, fx], axis=1)
+        rest = (np.rint(s_bits + a @ e_bits + b @ f_bits).astype(np.int64) & 1).astype(np.uint8)
+        packed = np.packbits(rest, axis=1, bitorder="little")
+        weights = 1 << np.arange(r - 1, -1, -1, dtype=object)
+        out = []
+        for i in range(len(keys)):
+            h = (int(a[i] @ weights) << r) | int(b[i] @ weights)
+            v = int.from_bytes(packed[i].tobytes(), "little")
+            coord = 0
+            while v:
+                top = v.bit_length() - 1
+                row = self._radical.rows.get(top)
+                if row is None:
+                    raise RuntimeError("generator outside its span (a bug)")
+                v ^= row
+                coord ^= self._rad_coord[top]
+            out.append((h, coord))
+        return out
+
     def z_count(self) -> int | None:
         """How many Z-type strings (``x = 0``: the Pauli support of ``|0..0><0..0|``) the closure
         holds, or None where this is not computed (several copies, or a closed-form part that does
@@ -318,9 +349,7 @@ def _classify_connected(keys: list[int], n: int) -> Part:
             continue
         f = rest.pop(j)
         pairs.append((e, f))
-        rest = [
-            v ^ (e if _omega(v, f, n) else 0) ^ (f if _omega(v, e, n) else 0) for v in rest
-        ]
+        rest = [v ^ (e if _omega(v, f, n) else 0) ^ (f if _omega(v, e, n) else 0) for v in rest]
     r, m = len(pairs), len(radical)
     part = Part("", 0, 0, 1, "", r, tuple(keys), pairs, _n=n, _m=m)
     rad = _Echelon()
@@ -336,7 +365,7 @@ def _classify_connected(keys: list[int], n: int) -> Part:
         rad.rows[top] = v
         part._rad_coord[top] = coord
     part._radical, part._rad_vectors = rad, radical
-    gens = sorted({part._split(k) for k in keys})
+    gens = sorted(set(part._split_many(keys)))
     vk = sorted({h for h, _ in gens})
     cap = (2 * r + 2) * (2 * r + 1) // 2
     res = None

@@ -317,11 +317,18 @@ def dla(circuit: Circuit, *, x=None, method: str = "classify") -> DLA:
     are Pauli sums and the floating-point closure runs (n <= 6)."""
     n = circuit.n_qubits
     try:
+        if method == "classify":  # a prefix that already generates su(2^n) settles it
+            pre = string_frame(circuit, mode="trainable", max_generators=4 * n)
+            g = dla_of_strings(pre.generators, n)
+            if g.dim == 4**n - 1:
+                return g
         fr = string_frame(circuit, mode="trainable")
     except ValueError as err:
         if n > _GENERIC_MAX_QUBITS:
-            raise ValueError(f"{err}; the DLA of Pauli-sum generators is computed up to "
-                             f"{_GENERIC_MAX_QUBITS} qubits, got {n}") from None
+            raise ValueError(
+                f"{err}; the DLA of Pauli-sum generators is computed up to "
+                f"{_GENERIC_MAX_QUBITS} qubits, got {n}"
+            ) from None
         fr2 = heisenberg_frame(circuit, (), x=x, mode="trainable")
         return dla_of(fr2.generators, n)
     if method == "enumerate":
@@ -360,8 +367,15 @@ def _predicted_classified(circuit: Circuit, cost) -> Prediction:
     ``ig`` (membership is exact), ``rho = |0..0><0..0|`` (no gate before the first trainable one)
     and single-copy simple parts whose Z strings can be counted (:meth:`Part.z_count`)."""
     n = circuit.n_qubits
+    g = dla(circuit)
+    if g.dim == 4**n - 1:  # su(2^n): every O' is in ig; Tr(O'^2) = Tr(O^2); all Z strings
+        pre = string_frame(circuit, mode="trainable", max_generators=1)
+        if pre.start == 0:
+            mass = sum(c * c for c, ops in cost_terms(cost, n) if ops)
+            var = (2**n - 1) * mass / g.dim
+            return Prediction(float(var), "O in ig = su(2^n) (Ragone et al. 2024)", g)
     fr = string_frame(circuit, [cost_terms(cost, n)], mode="trainable")
-    g = dla_of_strings(fr.generators, n)
+    g = dla_of_strings(fr.generators, n) if g.method != "classified" else g
     terms = [(k, c) for k, c in zip(*fr.observables[0]) if k]
     if g.dim == 0:
         return Prediction(0.0, "no trainable gates: cost constant", g)

@@ -176,6 +176,7 @@ def string_frame(
     observables: Sequence[Sequence[tuple[float, dict[int, str]]]] = (),
     *,
     mode: str = "trainable",
+    max_generators: int | None = None,
 ) -> StringFrame:
     """The frame of :func:`heisenberg_frame` computed forward with a Clifford tableau
     (:class:`bpdiag.circuits.pauli.Tableau`): ``G_k = T_{F<k}(P_k)``, ``O' = T_F(O)``; any n.
@@ -184,7 +185,8 @@ def string_frame(
     every absorbed gate must be Clifford, otherwise the generators become Pauli sums and a one-line
     ``ValueError`` names the gate. In ``mode="all"`` a non-Clifford fixed gate (``T``, ``CH``, a data
     or constant rotation) is itself taken as a generator (so a dead verdict holds for every angle
-    of it, in particular its own)."""
+    of it, in particular its own). ``max_generators``: stop after that many generators (the
+    observables are then not moved and come back empty)."""
     from bpdiag.circuits.gates import CLIFFORD, ROTATION_FORMS
 
     if mode not in ("trainable", "all"):
@@ -202,6 +204,8 @@ def string_frame(
     for g in range(start, circuit.n_gates):
         gate, wires = circuit.gates[g], circuit.wires[g]
         if is_gen[g]:
+            if max_generators is not None and len(gens) >= max_generators:
+                return StringFrame(n, mode, start, tuple(gates), tuple(gens), tuple(train), ())
             word = rotation_word(gate)
             key, _ = T.image(dict(zip(wires, word)))
             gates.append(g), gens.append(key), train.append(bool(trainable[g]))
