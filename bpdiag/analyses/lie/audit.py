@@ -401,7 +401,8 @@ def audit(
         if small
         else [
             "QFI rank, effective dimension, engine gradients and sampled variance: they need a "
-            f"statevector and run for n <= numeric_qubits = {min(numeric_qubits, STATEVECTOR_MAX_QUBITS)}; n = {n}"
+            "statevector and run for n <= numeric_qubits = "
+            f"{min(numeric_qubits, STATEVECTOR_MAX_QUBITS)}; n = {n}"
         ],
         "dead_method": "light cones" + (" + algebra" if n <= ALGEBRAIC_MAX_QUBITS else ""),
         "x0": None if x0 is None else x0.tolist(),
