@@ -184,9 +184,9 @@ def string_frame(
     ``observables``: each a list of ``(coef, {wire: letter})`` terms. In ``mode="trainable"``
     every absorbed gate must be Clifford, otherwise the generators become Pauli sums and a
     one-line ``ValueError`` names the gate. In ``mode="all"`` a non-Clifford fixed gate (``T``,
-    ``CH``, a data or constant rotation) is itself taken as a generator (so a dead verdict holds for every angle
-    of it, in particular its own). ``max_generators``: stop after that many generators (the
-    observables are then not moved and come back empty)."""
+    ``CH``, a data or constant rotation) is itself taken as a generator (so a dead verdict holds
+    for every angle of it, in particular its own). ``max_generators``: stop after that many
+    generators (the observables are then not moved and come back empty)."""
     from bpdiag.circuits.gates import CLIFFORD, ROTATION_FORMS
 
     if mode not in ("trainable", "all"):
