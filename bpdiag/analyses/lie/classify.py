@@ -42,8 +42,32 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def _fmt(N: int) -> str:
+def _fmt_size(N: int) -> str:
     return f"2^{N.bit_length() - 1}" if N >= 4 and N & (N - 1) == 0 else str(N)
+
+
+def identify(dim: int, rank: int) -> str:
+    """Name of a compact simple Lie algebra of this dimension and rank among su(N), so(N) and
+    sp(N) (N x N matrices); ``simple(dim=..,rank=..)`` if none fits. so(2r+1) and sp(2r) share
+    dimension and rank; since symplectic summands of Pauli Lie algebras are sp(2^k) (Aguilar et
+    al. 2024), the pair is reported as ``so(2r+1)|sp(2r)`` only when 2r is a power of two."""
+    d, r = int(dim), int(rank)
+    if r >= 1 and d == (r + 1) ** 2 - 1:  # su(2) = so(3) = sp(2), su(4) = so(6)
+        return f"su({_fmt_size(r + 1)})"
+    so = [N for N in (2 * r, 2 * r + 1) if N >= 5 and d == N * (N - 1) // 2]
+    sp = r >= 1 and d == r * (2 * r + 1)
+    if so and sp:  # so(2r+1) and sp(2r)
+        if r == 2:
+            return "so(5)"  # = sp(4)
+        return f"so({2 * r + 1})|sp({_fmt_size(2 * r)})" if r & (r - 1) == 0 else f"so({2 * r + 1})"
+    if so:
+        return f"so({_fmt_size(so[0])})"
+    if sp:
+        return f"sp({_fmt_size(2 * r)})"
+    return f"simple(dim={d},rank={r})"
+
+
+_fmt = _fmt_size
 
 
 def _omega(a: int, b: int, n: int) -> int:
@@ -376,8 +400,6 @@ def _classify_connected(keys: list[int], n: int) -> Part:
         part._lifts, part._K = lifts, K
         d = len(lifts)
         rank = _rank_greedy(sorted(lifts), r)
-        from bpdiag.analyses.lie.dla import identify
-
         part.kind, part.dim, part.rank = identify(d, rank), d, rank
         part.copies, part.method = 2 ** len(K), "enumerated on H"
         return part
@@ -467,4 +489,4 @@ def classify_strings(keys: Sequence[int], n: int) -> Classification:
     return Classification(n, dim, kind, tuple(parts), len(center), tuple(center))
 
 
-__all__ = ["Classification", "Part", "classify_strings", "kind_of"]
+__all__ = ["Classification", "Part", "classify_strings", "identify", "kind_of"]

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from bpdiag.analyses.lie.classify import Classification, classify_strings
+from bpdiag.analyses.lie.classify import Classification, _fmt_size, classify_strings, identify
 from bpdiag.analyses.lie.frame import heisenberg_frame, prefix_state, string_frame
 from bpdiag.circuits import Circuit, cost_paulis, cost_terms
 from bpdiag.circuits import pauli as pa
@@ -85,31 +85,6 @@ class DLA:
     def log2_dim(self) -> float:
         """``log2(dim)`` (exact dimension as a Python int in ``dim``)."""
         return math.log2(self.dim) if self.dim else float("-inf")
-
-
-def _fmt_size(N: int) -> str:
-    return f"2^{N.bit_length() - 1}" if N >= 4 and N & (N - 1) == 0 else str(N)
-
-
-def identify(dim: int, rank: int) -> str:
-    """Name of a compact simple Lie algebra of this dimension and rank among su(N), so(N) and
-    sp(N) (N x N matrices); ``simple(dim=..,rank=..)`` if none fits. so(2r+1) and sp(2r) share
-    dimension and rank; since symplectic summands of Pauli Lie algebras are sp(2^k) (Aguilar et
-    al. 2024), the pair is reported as ``so(2r+1)|sp(2r)`` only when 2r is a power of two."""
-    d, r = int(dim), int(rank)
-    if r >= 1 and d == (r + 1) ** 2 - 1:  # su(2) = so(3) = sp(2), su(4) = so(6)
-        return f"su({_fmt_size(r + 1)})"
-    so = [N for N in (2 * r, 2 * r + 1) if N >= 5 and d == N * (N - 1) // 2]
-    sp = r >= 1 and d == r * (2 * r + 1)
-    if so and sp:  # so(2r+1) and sp(2r)
-        if r == 2:
-            return "so(5)"  # = sp(4)
-        return f"so({2 * r + 1})|sp({_fmt_size(2 * r)})" if r & (r - 1) == 0 else f"so({2 * r + 1})"
-    if so:
-        return f"so({_fmt_size(so[0])})"
-    if sp:
-        return f"sp({_fmt_size(2 * r)})"
-    return f"simple(dim={d},rank={r})"
 
 
 def _kind(components: Sequence[Component], center: int) -> str:
