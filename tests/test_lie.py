@@ -204,7 +204,8 @@ def test_dla_dimension_matches_closed_form(family):
         assert len(pa.lie_closure(family_generators(family, n), n)) == dim(n), (family, n)
         if n <= 6:
             g = _family_dla(family, n)  # the audit's DLA, classified
-            assert g.dim == dim(n) and sum(c.dim for c in g.components) + g.center == g.dim
+            total = sum(c.dim * c.copies for c in g.components) + g.center
+            assert g.dim == dim(n) and total == g.dim
 
 
 @pytest.mark.parametrize("family", sorted(CLOSED_FORMS))
@@ -308,7 +309,7 @@ def test_classification_of_known_algebras():
     assert g.abelian and g.kind == "7*u(1)"
     for family in ("tfim_ring", "xx_xz_open", "heisenberg_open"):
         g = kind(family, 4)
-        assert sum(c.dim for c in g.components) + g.center == g.dim
+        assert sum(c.dim * c.copies for c in g.components) + g.center == g.dim
 
 
 def test_identify_names_small_isomorphisms_once():

@@ -28,6 +28,7 @@ coefficients (a Hermitian operator ``sum_j coefs[j] P(keys[j])``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -428,3 +429,98 @@ def max_commuting(keys, n: int) -> np.ndarray:
         if not chosen or not anticommutes(k, keys[chosen], n).any():
             chosen.append(i)
     return np.array(chosen, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pauli strings on any number of qubits: Python-int keys ``(x << n) | z`` (the same encoding as
+# above; for n <= 31 the ints equal the uint64 keys), and Clifford tableaux.
+
+
+def int_anticommutes(a: int, b: int, n: int) -> bool:
+    """Whether ``P_a`` and ``P_b`` anticommute (Python-int keys, any n)."""
+    return bool((((a >> n) & b) ^ (a & (b >> n))).bit_count() & 1)
+
+
+def int_product(a: int, b: int, n: int) -> tuple[int, int]:
+    """``P_a P_b = i**e P_c`` for Python-int keys: returns ``(c, e)``, e in 0..3."""
+    mask = (1 << n) - 1
+    xa, za, xb, zb = a >> n, a & mask, b >> n, b & mask
+    xc, zc = xa ^ xb, za ^ zb
+    e = (xa & za).bit_count() + (xb & zb).bit_count() + 2 * (za & xb).bit_count()
+    return (xc << n) | zc, (e - (xc & zc).bit_count()) % 4
+
+
+def int_letters(k: int, n: int) -> dict[int, str]:
+    """``{wire: letter}`` of the non-identity factors of a Python-int key."""
+    x, z = k >> n, k & ((1 << n) - 1)
+    out = {}
+    for w in range(n):
+        bx, bz = (x >> (n - 1 - w)) & 1, (z >> (n - 1 - w)) & 1
+        if bx or bz:
+            out[w] = _LETTERS[(bx, bz)]
+    return out
+
+
+def int_from_wires(ops: dict[int, str], n: int) -> int:
+    """The Python-int key of ``{wire: letter}`` on n qubits (any n)."""
+    x = z = 0
+    for w, ch in ops.items():
+        if not 0 <= w < n:
+            raise ValueError(f"wire {w} out of range for {n} qubits")
+        bx, bz = _BITS[ch]
+        x |= bx << (n - 1 - w)
+        z |= bz << (n - 1 - w)
+    return (x << n) | z
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_image(gate: str, k: int, i: int, letter: str, angle: float):
+    """``g^+ sigma_i g`` for a gate on k local wires: ``(((pos, letter), ...), sign)``."""
+    loc = from_wires({i: letter}, k)
+    keys, coefs = conjugate_gate(
+        np.array([loc], np.uint64), np.ones(1), gate, tuple(range(k)), k, angle=angle
+    )
+    if len(keys) != 1 or abs(abs(coefs[0]) - 1) > 1e-9:
+        raise ValueError(f"gate {gate} is not Clifford: it maps Pauli strings to Pauli sums")
+    return tuple(int_letters(int(keys[0]), k).items()), 1 if coefs[0] > 0 else -1
+
+
+class Tableau:
+    """The Heisenberg images ``T(P) = F^dagger P F`` of Pauli strings under a Clifford ``F`` that is
+    built gate by gate (:meth:`then` appends a gate after ``F``), on any number of qubits.
+
+    Rows hold the images of ``X_w`` and ``Z_w`` as ``(key, sign)`` (Python-int keys, sign +-1);
+    ``T(P)`` is their product (:meth:`image`). A non-Clifford gate raises ``ValueError``.
+    """
+
+    def __init__(self, n: int):
+        self.n = int(n)
+        self.rows: dict[tuple[int, str], tuple[int, int]] = {}
+
+    def _row(self, w: int, letter: str) -> tuple[int, int]:
+        r = self.rows.get((w, letter))
+        return r if r is not None else (int_from_wires({w: letter}, self.n), 1)
+
+    def image(self, ops: dict[int, str]) -> tuple[int, int]:
+        """``T(P)`` of the string ``{wire: letter}`` as ``(key, sign)``."""
+        key, phase = 0, 0
+        for w, ch in ops.items():
+            parts = [self._row(w, "X"), self._row(w, "Z")] if ch == "Y" else [self._row(w, ch)]
+            phase += 1 if ch == "Y" else 0  # Y = i X Z
+            for k, s in parts:
+                key, e = int_product(key, k, self.n)
+                phase += e + (0 if s > 0 else 2)
+        if phase % 2:
+            raise RuntimeError("tableau image is not Hermitian (a bug)")
+        return key, 1 if phase % 4 == 0 else -1
+
+    def then(self, gate: str, wires: Sequence[int], angle: float = 0.0) -> None:
+        """``F <- g F``: the gate ``g`` acts after ``F`` (``T_{gF}(P) = T_F(g^+ P g)``)."""
+        wires = tuple(int(w) for w in wires)
+        new = {}
+        for i, w in enumerate(wires):
+            for letter in "XZ":
+                loc, sign = _local_image(gate, len(wires), i, letter, round(float(angle), 12))
+                key, s = self.image({wires[j]: c for j, c in loc})
+                new[(w, letter)] = (key, s * sign)
+        self.rows.update(new)

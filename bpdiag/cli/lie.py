@@ -32,6 +32,9 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     """The circuit table as printed: counts, DLA, and formatted predicted/sampled variances."""
     cols = ["ansatz", "n_qubits", "n_layers", "n_params", "n_dead", "rank", "dla_dim", "dla_kind"]
     table = df[cols].copy()
+    table["dla_dim"] = [
+        str(d) if d < 10**12 else f"2^{v:.2f}" for d, v in zip(df["dla_dim"], df["dla_log2"])
+    ]
     table["Var[C] predicted"] = [f"{v:.3e}" for v in df["predicted_var"]]
     table["Var[C] sampled"] = [
         f"{v:.3e} ± {s:.1e}" for v, s in zip(df["sampled_var"], df["sampled_var_se"])
@@ -67,6 +70,14 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
         default=500,
         show_default=True,
         help="parameter samples of the cost at --deep-layers (0: predict only)",
+    ),
+    click.option(
+        "--numeric-qubits",
+        type=click.IntRange(min=0, max=12),
+        default=8,
+        show_default=True,
+        help="statevector numerics (QFI rank, gradient check, sampled variance) up to this n; "
+        "dead parameters, DLA and predicted variance run at every n",
     ),
     seed_option,
     sparse_options,

@@ -13,6 +13,7 @@ structural verdict is checked against engine gradients (exact parameter shift,
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from bpdiag._resources import MAX_LAYERS, MAX_SAMPLES, as_axes, check_size, point_seed
 from bpdiag.analyses._common import Result, summarize
-from bpdiag.analyses.lie.dead import dead_parameters, redundancy
+from bpdiag.analyses.lie.dead import ALGEBRAIC_MAX_QUBITS, dead_parameters, redundancy
 from bpdiag.analyses.lie.dla import DLA, dla, predicted_variance
 from bpdiag.circuits import ANSATZE, Circuit, angle_maps, build, cost_terms, z_signs
 from bpdiag.circuits.observables import check_cost, cost_diagonal, is_diagonal
@@ -57,6 +58,7 @@ COLUMNS = [
     "rank",
     "eff_dim",
     "dla_dim",
+    "dla_log2",
     "dla_kind",
     "deep_layers",
     "deep_dla_dim",
@@ -68,11 +70,22 @@ COLUMNS = [
 ]
 #: A parameter whose engine gradient stays below this on every sample is numerically zero.
 GRAD_ZERO = 1e-12
+#: Largest n of the audit: dead parameters (light cones) and the DLA (classification) are
+#: structural and polynomial in n; what needs a statevector is limited by the next constants.
+MAX_QUBITS = 1000
+#: Up to this n the statevector numerics run: QFI rank and effective dimension, engine gradients
+#: checking every dead verdict, and the sampled cost variance. Above it they are "not computed"
+#: (NaN in the table, said in the JSON).
+STATEVECTOR_MAX_QUBITS = 12
+#: Up to this n the classified DLA is checked against the enumerated one in every audit.
+CROSSCHECK_MAX_QUBITS = 6
 #: Units of the table columns (written to the JSON).
 UNITS = {
     "predicted_var": "Var over parameters of the cost C (dimensionless), not of dC/dθ",
     "sampled_var": "same, sampled with the JAX engine at deep_layers; ± sampled_var_se",
-    "rank": "rank of the quantum Fisher information (max over random points)",
+    "rank": "rank of the quantum Fisher information (max over random points); NaN: not "
+    "computed (n > STATEVECTOR_MAX_QUBITS)",
+    "dla_dim": "exact dimension of the DLA (an integer, 4^n - 1 at most); dla_log2 its log2",
     "eff_dim": "rank of the outcome-distribution Fisher information over data points",
     "grad_max": "max |dC/dθ| (1/rad) over random parameters and inputs (JAX engine)",
 }
@@ -239,6 +252,7 @@ class LieConfig:
     sparse_density: float = 0.5
     circuit: object = None
     data_params: object = None
+    numeric_qubits: int = 8
 
     def __post_init__(self) -> None:
         as_axes(self, ("ansatz", "qubits", "layers", "cost"))
@@ -251,12 +265,18 @@ class LieConfig:
                 raise ValueError(f"unknown ansatz {a!r}; choose from {', '.join(ANSATZE)}")
         if min(self.qubits) < 1:
             raise ValueError(f"n_qubits must be >= 1, got {min(self.qubits)}")
-        if max(self.qubits) > 9:
-            raise ValueError(f"n_qubits must be <= 9 for the audit, got {max(self.qubits)}")
+        if max(self.qubits) > MAX_QUBITS:
+            raise ValueError(
+                f"n_qubits must be <= {MAX_QUBITS} for the audit, got {max(self.qubits)}"
+            )
         if min(self.layers) < 1:
             raise ValueError(f"n_layers must be >= 1, got {min(self.layers)}")
         for c in self.cost:  # names, Pauli sums, @FILE (bpdiag.circuits.cost_terms)
             check_cost(c, min(self.qubits))
+        if not 0 <= self.numeric_qubits <= STATEVECTOR_MAX_QUBITS:
+            raise ValueError(
+                f"numeric_qubits must be in 0..{STATEVECTOR_MAX_QUBITS}, got {self.numeric_qubits}"
+            )
         if self.deep_layers < 1:
             raise ValueError(f"deep_layers must be >= 1, got {self.deep_layers}")
         check_size("deep_layers", self.deep_layers, MAX_LAYERS)
@@ -294,35 +314,44 @@ def audit(
     samples: int = 500,
     seed: int = 0,
     engine: SharedEngine | None = None,
+    numeric_qubits: int = STATEVECTOR_MAX_QUBITS,
 ) -> tuple[list[dict], dict, dict]:
     """Audit one circuit: per-parameter rows (``param, gate, wire, dead, redundant, reason,
     grad_max``), a summary dict (the :data:`COLUMNS` measurements) and JSON details.
 
     ``deep`` (default: ``circuit``) is the deep version used for the predicted and sampled cost
-    variance (``samples`` = 0 skips sampling). Raises ``RuntimeError`` if a structurally dead
+    variance (``samples`` = 0 skips sampling). Statevector numerics (QFI rank, engine gradients,
+    sampling) run only for ``n <= numeric_qubits``. Raises ``RuntimeError`` if a structurally dead
     parameter has a nonzero engine gradient (that would be a bug).
     """
     rng = np.random.default_rng(
         point_seed(seed, "lie", circuit.name, circuit.n_qubits, circuit.info("n_layers", 0), cost)
     )
     times = {}
+    n = circuit.n_qubits
+    small = n <= min(numeric_qubits, STATEVECTOR_MAX_QUBITS)
     t0 = time.perf_counter()
     params = dead_parameters(circuit, cost)
     times["dead"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    gmax = gradient_max(circuit, cost, rng=rng, engine=engine)
-    red = redundancy(circuit, rng=rng)
+    P = circuit.n_params
+    if small:
+        gmax = gradient_max(circuit, cost, rng=rng, engine=engine)
+        red = redundancy(circuit, rng=rng)
+    else:
+        gmax = np.full(P, np.nan)
+        red = {"rank": np.nan, "eff_dim": np.nan, "redundant": np.zeros(P, bool)}
     times["numeric"] = time.perf_counter() - t0
     n_numeric_only = 0
     for p, row in enumerate(params):
-        row["redundant"] = bool(red["redundant"][p])
+        row["redundant"] = bool(red["redundant"][p]) if small else None
         row["grad_max"] = float(gmax[p])
-        if row["dead"] and gmax[p] > GRAD_ZERO:
+        if small and row["dead"] and gmax[p] > GRAD_ZERO:
             raise RuntimeError(
                 f"parameter {p} of {circuit.name!r} was proven dead but its gradient is "
                 f"{gmax[p]:.3g}: please report this bug"
             )
-        if not row["dead"] and gmax[p] <= GRAD_ZERO:
+        if small and not row["dead"] and gmax[p] <= GRAD_ZERO:
             n_numeric_only += 1
             row["reason"] = "gradient zero on every sample, but no structural proof was found"
         if row["redundant"]:
@@ -331,11 +360,18 @@ def audit(
     t0 = time.perf_counter()
     x0 = rng.uniform(-np.pi, np.pi, size=circuit.n_data) if circuit.n_data else None
     g = dla(circuit, x=x0)
+    if g.pauli and n <= CROSSCHECK_MAX_QUBITS and g.method == "classified":
+        ref = dla(circuit, x=x0, method="enumerate")
+        if ref.dim != g.dim:
+            raise RuntimeError(
+                f"classified DLA dimension {g.dim} differs from the enumerated {ref.dim} for "
+                f"{circuit.name!r}: please report this bug"
+            )
     deep = circuit if deep is None else deep
     pred = predicted_variance(deep, cost, x=x0)
     times["dla"] = time.perf_counter() - t0
     sampled = {"var": float("nan"), "var_se": float("nan")}
-    if samples:
+    if samples and small and deep.n_qubits <= STATEVECTOR_MAX_QUBITS:
         t0 = time.perf_counter()
         sampled = sample_cost_variance(deep, cost, samples=samples, x=x0, rng=rng, engine=engine)
         times["sample"] = time.perf_counter() - t0
@@ -343,10 +379,11 @@ def audit(
         "cost": cost,
         "n_params": circuit.n_params,
         "n_dead": sum(r["dead"] for r in params),
-        "n_redundant": int(red["redundant"].sum()),
+        "n_redundant": int(red["redundant"].sum()) if small else np.nan,
         "rank": red["rank"],
         "eff_dim": red["eff_dim"],
         "dla_dim": g.dim,
+        "dla_log2": g.log2_dim,
         "dla_kind": g.kind,
         "deep_layers": deep.info("n_layers", 0),
         "deep_dla_dim": pred.dla.dim,
@@ -360,6 +397,14 @@ def audit(
         "dla": _dla_json(g),
         "deep_dla": _dla_json(pred.dla),
         "numerically_zero_without_proof": n_numeric_only,
+        "not_computed": []
+        if small
+        else [
+            "QFI rank, effective dimension, engine gradients and sampled variance: they need a "
+            "statevector and run for n <= numeric_qubits = "
+            f"{min(numeric_qubits, STATEVECTOR_MAX_QUBITS)}; n = {n}"
+        ],
+        "dead_method": "light cones" + (" + algebra" if n <= ALGEBRAIC_MAX_QUBITS else ""),
         "x0": None if x0 is None else x0.tolist(),
         "timing": times,
     }
@@ -368,12 +413,26 @@ def audit(
 
 def _dla_json(g: DLA) -> dict:
     return {
-        "dim": g.dim,
+        "dim": str(g.dim) if g.dim >= 2**53 else g.dim,
+        "log2_dim": g.log2_dim,
         "kind": g.kind,
         "pauli": g.pauli,
+        "method": g.method,
         "center": g.center,
-        "components": [{"kind": c.kind, "dim": c.dim, "rank": c.rank} for c in g.components],
+        "components": [
+            {
+                "kind": c.kind,
+                "dim": c.dim if c.dim < 2**53 else str(c.dim),
+                "rank": c.rank,
+                "copies": c.copies,
+            }
+            for c in g.components
+        ],
     }
+
+
+def _dim_text(dim: int) -> str:
+    return str(dim) if dim < 10**12 else f"2^{math.log2(dim):.2f}"
 
 
 def verdict(row: dict, params: Sequence[dict] = ()) -> str:
@@ -396,26 +455,33 @@ def verdict(row: dict, params: Sequence[dict] = ()) -> str:
         which = ",".join(str(i) for i in ids[:8]) + (",..." if len(ids) > 8 else "")
         lines.append(f"    params {which}: {reason}")
     red = row["n_redundant"]
-    lines.append(
-        f"  QFI rank {row['rank']} of {P}"
-        + (f" ({red} redundant)" if red else "")
-        + f"; outcome-distribution effective dimension {row['eff_dim']}"
-    )
+    if isinstance(row["rank"], float) and not np.isfinite(row["rank"]):
+        lines.append("  QFI rank not computed (n above numeric_qubits: no statevector)")
+    else:
+        lines.append(
+            f"  QFI rank {row['rank']} of {P}"
+            + (f" ({red} redundant)" if red else "")
+            + f"; outcome-distribution effective dimension {row['eff_dim']}"
+        )
     dim, n = row["dla_dim"], row["n_qubits"]
     full = 4**n - 1
     kind = row["dla_kind"]
+    text = str(dim) if dim < 10**12 else f"2^{row['dla_log2']:.4f}"
     if dim == full:
         shape = "all of su(2^n)"
     elif dim and "u(1)" in kind and "+" not in kind:
         shape = "abelian: only commuting phases"
     else:
-        shape = f"{dim} of the {full} dimensions of su(2^n)"
-    lines.append(f"  DLA {kind} (dim {dim}): {shape}")
+        shape = f"2^{row['dla_log2']:.2f} of the 4^{n} - 1 dimensions of su(2^n)"
+        if dim < 10**12:
+            shape = f"{dim} of the {full} dimensions of su(2^n)"
+    lines.append(f"  DLA {kind} (dim {text}): {shape}")
     pv, sv, se = row["predicted_var"], row["sampled_var"], row["sampled_var_se"]
     pred = "n/a" if not np.isfinite(pv) else f"{pv:.3e}"
     samp = "not sampled" if not np.isfinite(sv) else f"{sv:.3e} ± {se:.1e}"
     lines.append(
-        f"  Var[C] at L={row['deep_layers']} (DLA dim {row['deep_dla_dim']}): predicted {pred} "
+        f"  Var[C] at L={row['deep_layers']} (DLA dim {_dim_text(row['deep_dla_dim'])}): "
+        f"predicted {pred} "
         f"[{row['theory']}], sampled {samp}"
     )
     return "\n".join(lines)
@@ -434,6 +500,7 @@ def lie(
     sparse_density: float = 0.5,
     circuit=None,
     data_params=None,
+    numeric_qubits: int = 8,
     progress: bool = False,
 ) -> Result:
     """Audit every (ansatz, n_qubits, n_layers) for every cost (a name or several): dead and
@@ -444,7 +511,11 @@ def lie(
     ``circuit``: your circuit instead of ``ansatz`` (a spec string, a family ``(n_qubits,
     n_layers) -> circuit`` or one circuit object; :mod:`bpdiag.frontends`), with
     ``data_params`` naming its data inputs; a fixed circuit is audited at its own size and is
-    its own deep circuit.
+    its own deep circuit. ``numeric_qubits``: the statevector numerics (QFI rank, effective
+    dimension, engine-gradient check of the dead verdicts, sampled variance) run for n up to this
+    (at most :data:`STATEVECTOR_MAX_QUBITS`); above it they are NaN ("not computed") while the
+    dead parameters (light cones), the DLA (classification) and the predicted variance are
+    computed at every n.
 
     Returns a :class:`~bpdiag.analyses._common.Result`: ``.table`` has one row per circuit,
     columns :data:`COLUMNS` (variances are of the dimensionless cost, over parameters);
@@ -467,12 +538,16 @@ def lie(
         float(sparse_density),
         circuit,
         data_params,
+        int(numeric_qubits),
     )
     points = [(a, n, L) for a in config.ansatz for n in config.qubits for L in config.layers]
     circuits = {p: config.circuit_at(*p) for p in points}
     deeps = {(a, n): config.deep(a, n) for a, n, _ in points}
     every = list(circuits.values()) + list(deeps.values())
-    engine = SharedEngine(every + [b for c in every for b in basis_circuits(c, config.cost)])
+    every = [c for c in every if c.n_qubits <= config.numeric_qubits]
+    engine = None
+    if every:
+        engine = SharedEngine(every + [b for c in every for b in basis_circuits(c, config.cost)])
     columns = PARAM_COLUMNS
     if config.circuit is not None:
         columns = PARAM_COLUMNS[:5] + ["label"] + PARAM_COLUMNS[5:]
@@ -482,7 +557,13 @@ def lie(
     for (a, n, L), cost in todo:
         c = circuits[(a, n, L)]
         params, summary, det = audit(
-            c, cost, deep=deeps[(a, n)], samples=config.samples, seed=config.seed, engine=engine
+            c,
+            cost,
+            deep=deeps[(a, n)],
+            samples=config.samples,
+            seed=config.seed,
+            engine=engine,
+            numeric_qubits=config.numeric_qubits,
         )
         labels = c.info("param_labels")
         if config.circuit is not None:

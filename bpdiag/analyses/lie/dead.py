@@ -28,12 +28,13 @@ probabilities respond to.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
-from bpdiag.analyses.lie.frame import _short, _trainable, heisenberg_frame
-from bpdiag.circuits import Circuit, cost_paulis, gate_matrix, is_rotation, rotation_word
+from bpdiag.analyses.lie.frame import _short, _trainable, string_frame
+from bpdiag.circuits import Circuit, cost_terms, gate_matrix, is_rotation, rotation_word
 from bpdiag.circuits import pauli as pa
 from bpdiag.circuits.observables import is_diagonal
 from bpdiag.engines.numpy import jacobian
@@ -46,6 +47,7 @@ def _diagonal_rotation(gate: str) -> bool:
     return word is not None and set(word) == {"Z"}
 
 
+@functools.lru_cache(maxsize=256)
 def _monomial(gate: str) -> bool:
     """A diagonal times a permutation for every angle (maps basis states to basis states)."""
     if is_rotation(gate):
@@ -61,27 +63,43 @@ class GateVerdict(NamedTuple):
     reason: str
 
 
+#: Up to this n dead gates are also proved algebraically (closures of Pauli strings, which grow
+#: as 4^n); at every n the structural light-cone rules of :func:`_light_cone_verdicts` apply.
+ALGEBRAIC_MAX_QUBITS = 9
+
+
 def dead_gates(circuit: Circuit, cost: str = "local") -> dict[int, GateVerdict]:
     """Structural verdict for every trainable gate (module docstring, ``mode="all"``): a gate is
     dead when its angle derivative of ``cost`` vanishes for every input, every value of the other
-    parameters and every constant. Returns ``{gate index: GateVerdict}``."""
+    parameters and every constant. Returns ``{gate index: GateVerdict}``.
+
+    Every n: the light-cone rules (:func:`_light_cone_verdicts`); up to
+    :data:`ALGEBRAIC_MAX_QUBITS` also the algebraic test of the module docstring. Both are
+    sufficient conditions, so a live gate is never called dead."""
+    cone = _light_cone_verdicts(circuit, cost)
+    if circuit.n_qubits > ALGEBRAIC_MAX_QUBITS:
+        return cone
+    out = _algebraic_verdicts(circuit, cost)
+    return {g: out[g] if out[g].dead or not cone[g].dead else cone[g] for g in out}
+
+
+def _algebraic_verdicts(circuit: Circuit, cost: str) -> dict[int, GateVerdict]:
     n = circuit.n_qubits
-    fr = heisenberg_frame(circuit, [cost_paulis(cost, n)], mode="all")
-    gens = [int(k[0]) for k, _ in fr.generators]
+    fr = string_frame(circuit, [cost_terms(cost, n)], mode="all")
+    gens = list(fr.generators)
     N = pa.Closure(n, seeds=pa.z_strings(n))
     n_len = []
     for gk in gens:
         n_len.append(N.size)
         N.add_generators([gk])
-    M = pa.Closure(n, seeds=fr.observables[0][0])
+    M = pa.Closure(n, seeds=np.array(fr.observables[0][0], np.uint64))
     m_len = [0] * len(gens)
     for i in range(len(gens) - 1, -1, -1):
         M.add_generators([gens[i]])
         m_len[i] = M.size
-    trainable = _trainable(circuit)
-    out = {}
+    out: dict[int, GateVerdict] = {}
     for i, g in enumerate(fr.gates):
-        if not trainable[g]:
+        if not fr.trainable[i]:
             continue
         G = np.uint64(gens[i])
         before, after = N.members[: n_len[i]], M.members[: m_len[i]]
@@ -93,11 +111,53 @@ def dead_gates(circuit: Circuit, cost: str = "local") -> dict[int, GateVerdict]:
             pos = M.position(before[anti] ^ G)
             coupled = bool(((pos >= 0) & (pos < m_len[i])).any())
         dead = obs_side or state_side or not coupled
-        out[g] = GateVerdict(
-            g,
-            dead,
-            _reason(circuit, g, gens[i], n, obs_side, state_side, len(after), cost) if dead else "",
+        reason = (
+            _reason(circuit, g, gens[i], n, obs_side, state_side, len(after), cost) if dead else ""
         )
+        prev = out.get(g)
+        if prev is None or (prev.dead and not dead):  # a gate of several rotations: all dead
+            out[g] = GateVerdict(g, dead if prev is None else prev.dead and dead, reason)
+    return out
+
+
+def _light_cone_verdicts(circuit: Circuit, cost: str) -> dict[int, GateVerdict]:
+    """Dead gates by light cones alone (any n, O(gates x wires)): a trainable gate is dead when
+    (a) no later gate connects its wires to a measured wire (outside the backward light cone of
+    the cost); (b) it is diagonal, the cost is diagonal and only diagonal or permutation gates
+    follow it in its forward light cone; (c) it is diagonal and only diagonal or permutation
+    gates precede it in its backward light cone (it acts on a computational basis state)."""
+    n = circuit.n_qubits
+    terms = cost_terms(cost, n)
+    measured = {w for _, ops in terms for w in ops}
+    trainable = _trainable(circuit)
+    diagonal_cost = is_diagonal(cost, n)
+    inside = np.zeros(circuit.n_gates, bool)
+    cone = set(measured)
+    for g in range(circuit.n_gates - 1, -1, -1):
+        if cone & set(circuit.wires[g]):
+            inside[g] = True
+            cone |= set(circuit.wires[g])
+    out = {}
+    for g in np.nonzero(trainable)[0].tolist():
+        gate = circuit.gates[g]
+        reason = ""
+        if not inside[g]:
+            reason = (
+                f"{gate} lies outside the backward light cone of the {cost} cost: no later "
+                "gate connects its wires to a measured wire"
+            )
+        elif _diagonal_rotation(gate) and diagonal_cost and _monomial_cone(circuit, g, True):
+            reason = (
+                f"{gate} is diagonal and only diagonal or permutation gates follow it in its "
+                f"light cone, so the computational-basis probabilities the {cost} cost reads "
+                "do not depend on it"
+            )
+        elif _diagonal_rotation(gate) and _monomial_cone(circuit, g, False):
+            reason = (
+                f"only diagonal or permutation gates precede this {gate} in its light cone, so "
+                "it acts on a computational basis state, an eigenstate of its generator"
+            )
+        out[g] = GateVerdict(g, bool(reason), reason)
     return out
 
 

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bpdiag.circuits import Circuit, angle_maps, is_rotation
+from bpdiag.circuits import Circuit, angle_maps, is_rotation, rotation_word
 from bpdiag.circuits import pauli as pa
 from bpdiag.engines.numpy import angle_states
 
@@ -53,9 +53,24 @@ class Frame(NamedTuple):
         return all(len(k) == 1 for k, _ in self.generators)
 
 
+def _kinds(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per gate: driven by a parameter (bool[G]), by data (bool[G]), constant angle (float[G]),
+    read from the sources (no dense angle maps: they are [P, G] and large for big circuits)."""
+    G = circuit.n_gates
+    train, data, const = np.zeros(G, bool), np.zeros(G, bool), np.zeros(G)
+    for g, srcs in enumerate(circuit.sources):
+        for src in srcs:
+            if src.kind == "param":
+                train[g] |= src.coef != 0
+            elif src.kind == "data":
+                data[g] |= src.coef != 0
+            else:
+                const[g] += src.coef
+    return train, data, const
+
+
 def _trainable(circuit: Circuit) -> np.ndarray:
-    pm, _, _ = angle_maps(circuit)
-    return np.any(pm != 0, axis=0) if circuit.n_params else np.zeros(circuit.n_gates, bool)
+    return _kinds(circuit)[0]
 
 
 def _fixed_angles(circuit: Circuit, x, need: np.ndarray) -> np.ndarray:
@@ -138,3 +153,94 @@ def prefix_state(circuit: Circuit, stop: int, x=None) -> np.ndarray:
     need[:stop] = True
     angles = _fixed_angles(circuit, x, need)
     return angle_states(circuit, angles[None, :], stop)[0]
+
+
+class StringFrame(NamedTuple):
+    """A frame whose generators are all Pauli strings, on any number of qubits (Python-int keys
+    ``(x << n) | z``; signs dropped, the real span is the same). ``gates[i]`` is the circuit gate
+    of generator ``i``; ``trainable[i]`` whether that gate carries a parameter; ``observables[j]``
+    the moved observable ``j`` as ``(keys, coefs)`` lists. Gates before ``start`` prepare the
+    state."""
+
+    n: int
+    mode: str
+    start: int
+    gates: tuple[int, ...]
+    generators: tuple[int, ...]
+    trainable: tuple[bool, ...]
+    observables: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...]
+
+
+def string_frame(
+    circuit: Circuit,
+    observables: Sequence[Sequence[tuple[float, dict[int, str]]]] = (),
+    *,
+    mode: str = "trainable",
+    max_generators: int | None = None,
+) -> StringFrame:
+    """The frame of :func:`heisenberg_frame` computed forward with a Clifford tableau
+    (:class:`bpdiag.circuits.pauli.Tableau`): ``G_k = T_{F<k}(P_k)``, ``O' = T_F(O)``; any n.
+
+    ``observables``: each a list of ``(coef, {wire: letter})`` terms. In ``mode="trainable"``
+    every absorbed gate must be Clifford, otherwise the generators become Pauli sums and a
+    one-line ``ValueError`` names the gate. In ``mode="all"`` a non-Clifford fixed gate (``T``,
+    ``CH``, a data or constant rotation) is itself taken as a generator (so a dead verdict holds
+    for every angle of it, in particular its own). ``max_generators``: stop after that many
+    generators (the observables are then not moved and come back empty)."""
+    from bpdiag.circuits.gates import CLIFFORD, ROTATION_FORMS
+
+    if mode not in ("trainable", "all"):
+        raise ValueError(f"mode must be 'trainable' or 'all', got {mode!r}")
+    n = circuit.n_qubits
+    trainable, data, const = _kinds(circuit)
+    if mode == "all":
+        start = 0
+        is_gen = np.array([is_rotation(g) for g in circuit.gates], dtype=bool)
+    else:
+        is_gen = trainable
+        start = int(np.argmax(is_gen)) if is_gen.any() else circuit.n_gates
+    T = pa.Tableau(n)
+    gates, gens, train = [], [], []
+    for g in range(start, circuit.n_gates):
+        gate, wires = circuit.gates[g], circuit.wires[g]
+        if is_gen[g]:
+            if max_generators is not None and len(gens) >= max_generators:
+                return StringFrame(n, mode, start, tuple(gates), tuple(gens), tuple(train), ())
+            word = rotation_word(gate)
+            key, _ = T.image(dict(zip(wires, word)))
+            gates.append(g), gens.append(key), train.append(bool(trainable[g]))
+            continue
+        if is_rotation(gate):
+            angle = float(const[g])
+            q = angle / (np.pi / 2)
+            clifford = abs(q - round(q)) < 1e-12 and not data[g]
+        else:
+            angle, clifford = 0.0, gate in CLIFFORD
+        if clifford:
+            T.then(gate, wires, angle)
+            continue
+        if mode == "trainable":
+            what = "data or constant rotation" if is_rotation(gate) else "non-Clifford gate"
+            raise ValueError(
+                f"{what} {gate} (gate {g}) sits between trainable gates: the generators moved "
+                "through it are Pauli sums, not strings"
+            )
+        # mode "all": a non-Clifford fixed gate contributes its rotations as generators
+        forms = (
+            [(rotation_word(gate), tuple(range(len(wires))), 0.0)]
+            if is_rotation(gate)
+            else ROTATION_FORMS[gate]
+        )
+        for letters, pos, a in forms:
+            key, _ = T.image({wires[p]: c for p, c in zip(pos, letters)})
+            gates.append(g), gens.append(key), train.append(False)
+            if abs(a / (np.pi / 2) - round(a / (np.pi / 2))) < 1e-12:  # a Clifford part
+                T.then("R" + letters, tuple(wires[p] for p in pos), a)
+    obs = []
+    for terms in observables:
+        keys, coefs = [], []
+        for c, ops in terms:
+            k, s = T.image(dict(ops))
+            keys.append(k), coefs.append(s * float(c))
+        obs.append((tuple(keys), tuple(coefs)))
+    return StringFrame(n, mode, start, tuple(gates), tuple(gens), tuple(train), tuple(obs))
