@@ -30,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-#: Columns of a strided tile.
+#: Columns of a strided tile and most rows of one (bits of a strided group).
 CB = 16
+MID = 10
 
 
 @njit(cache=True, nogil=True)
@@ -89,15 +90,77 @@ def build_tables(N, l0, stage, stages, dpq, xbits, dv, DXr, DXi, DHr, DHi):
                     DXi[t] = ar * bi + ai * br
 
 
-@njit(cache=True, nogil=True)
-def _geometry(lo, hi):
-    if lo == 0:
-        rowlo, cb, ncb = 3, 8, 1
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_U4 = np.uint64(4)
+#: Fast-math flags of the hot loops: FMA contraction, and reassociation for the reductions.
+_FM = {"contract", "reassoc", "nsz"}
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _runs(xr, xi, off, size, h, u, real):
+    """Apply the 2x2 u [8] to the pairs (c, c + h) of ``size`` amplitudes from ``off`` (runs of
+    h contiguous amplitudes; uint64 indices: straight vector loops)."""
+    u00r, u00i, u01r, u01i = u[0], u[1], u[2], u[3]
+    u10r, u10i, u11r, u11i = u[4], u[5], u[6], u[7]
+    if real:
+        for blk in range(off, off + size, _U2 * h):
+            for c in range(blk, blk + h):
+                z = c + h
+                ar = xr[c]
+                ai = xi[c]
+                br = xr[z]
+                bi = xi[z]
+                xr[c] = u00r * ar + u01r * br
+                xi[c] = u00r * ai + u01r * bi
+                xr[z] = u10r * ar + u11r * br
+                xi[z] = u10r * ai + u11r * bi
     else:
-        rowlo = lo
-        cb = min(1 << lo, CB)
-        ncb = (1 << lo) // cb
-    return rowlo, cb, ncb, 1 << (hi - rowlo), 1 << rowlo
+        for blk in range(off, off + size, _U2 * h):
+            for c in range(blk, blk + h):
+                z = c + h
+                ar = xr[c]
+                ai = xi[c]
+                br = xr[z]
+                bi = xi[z]
+                xr[c] = u00r * ar - u00i * ai + u01r * br - u01i * bi
+                xi[c] = u00r * ai + u00i * ar + u01r * bi + u01i * br
+                xr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
+                xi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _low2(xr, xi, off, size, u1, u0, has1, has0):
+    """Bits 1 and 0 (the 2x2 blocks u1, u0 [8]) on ``size`` contiguous amplitudes from
+    ``off``: straight-line code over 4 amplitudes at a time."""
+    a00r, a00i, a01r, a01i, a10r, a10i, a11r, a11i = u1[0], u1[1], u1[2], u1[3], u1[4], u1[5], u1[6], u1[7]
+    b00r, b00i, b01r, b01i, b10r, b10i, b11r, b11i = u0[0], u0[1], u0[2], u0[3], u0[4], u0[5], u0[6], u0[7]
+    for q in range(off, off + size, _U4):
+        v0r, v1r, v2r, v3r = xr[q], xr[q + 1], xr[q + 2], xr[q + 3]
+        v0i, v1i, v2i, v3i = xi[q], xi[q + 1], xi[q + 2], xi[q + 3]
+        if has1:  # pairs (0, 2), (1, 3)
+            w0r = a00r * v0r - a00i * v0i + a01r * v2r - a01i * v2i
+            w0i = a00r * v0i + a00i * v0r + a01r * v2i + a01i * v2r
+            w2r = a10r * v0r - a10i * v0i + a11r * v2r - a11i * v2i
+            w2i = a10r * v0i + a10i * v0r + a11r * v2i + a11i * v2r
+            w1r = a00r * v1r - a00i * v1i + a01r * v3r - a01i * v3i
+            w1i = a00r * v1i + a00i * v1r + a01r * v3i + a01i * v3r
+            w3r = a10r * v1r - a10i * v1i + a11r * v3r - a11i * v3i
+            w3i = a10r * v1i + a10i * v1r + a11r * v3i + a11i * v3r
+            v0r, v0i, v1r, v1i, v2r, v2i, v3r, v3i = w0r, w0i, w1r, w1i, w2r, w2i, w3r, w3i
+        if has0:  # pairs (0, 1), (2, 3)
+            w0r = b00r * v0r - b00i * v0i + b01r * v1r - b01i * v1i
+            w0i = b00r * v0i + b00i * v0r + b01r * v1i + b01i * v1r
+            w1r = b10r * v0r - b10i * v0i + b11r * v1r - b11i * v1i
+            w1i = b10r * v0i + b10i * v0r + b11r * v1i + b11i * v1r
+            w2r = b00r * v2r - b00i * v2i + b01r * v3r - b01i * v3i
+            w2i = b00r * v2i + b00i * v2r + b01r * v3i + b01i * v3r
+            w3r = b10r * v2r - b10i * v2i + b11r * v3r - b11i * v3i
+            w3i = b10r * v2i + b10i * v2r + b11r * v3i + b11i * v3r
+            v0r, v0i, v1r, v1i, v2r, v2i, v3r, v3i = w0r, w0i, w1r, w1i, w2r, w2i, w3r, w3i
+        xr[q], xr[q + 1], xr[q + 2], xr[q + 3] = v0r, v1r, v2r, v3r
+        xi[q], xi[q + 1], xi[q + 2], xi[q + 3] = v0i, v1i, v2i, v3i
 
 
 @njit(cache=True, nogil=True)
@@ -109,96 +172,187 @@ def _key(hh, l0, xbits, x0, x1):
 
 
 @njit(cache=True, nogil=True)
-def tiles_forward(
-    re, im, N, l0, lo, hi, t0, t1, ubits, ureal, k0, k1, uv, dflag, DXr, DXi, DHr, DHi, xbits, x0, x1
-):
-    """Forward pass over tiles t0..t1-1: blocks k0..k1-1, then (dflag) the diagonal."""
-    rowlo, cb, ncb, R, stride = _geometry(lo, hi)
-    L = 1 << l0
-    lmask = L - 1
-    for t in range(t0, t1):
-        base = ((t // ncb) << hi) | ((t % ncb) * cb)
-        for k in range(k0, k1):
-            b = ubits[k]
-            u00r, u00i, u01r, u01i = uv[k, 0], uv[k, 1], uv[k, 2], uv[k, 3]
-            u10r, u10i, u11r, u11i = uv[k, 4], uv[k, 5], uv[k, 6], uv[k, 7]
-            if b >= rowlo:
-                h = 1 << (b - rowlo)
-                off = h * stride
-                for blk in range(0, R, 2 * h):
-                    for r in range(blk, blk + h):
-                        i0 = base + r * stride
-                        i1 = i0 + off
-                        if ureal[k]:
-                            for c in range(cb):
-                                ar, ai = re[i0 + c], im[i0 + c]
-                                br, bi = re[i1 + c], im[i1 + c]
-                                re[i0 + c] = u00r * ar + u01r * br
-                                im[i0 + c] = u00r * ai + u01r * bi
-                                re[i1 + c] = u10r * ar + u11r * br
-                                im[i1 + c] = u10r * ai + u11r * bi
-                        else:
-                            for c in range(cb):
-                                ar, ai = re[i0 + c], im[i0 + c]
-                                br, bi = re[i1 + c], im[i1 + c]
-                                re[i0 + c] = u00r * ar - u00i * ai + u01r * br - u01i * bi
-                                im[i0 + c] = u00r * ai + u00i * ar + u01r * bi + u01i * br
-                                re[i1 + c] = u10r * ar - u10i * ai + u11r * br - u11i * bi
-                                im[i1 + c] = u10r * ai + u10i * ar + u11r * bi + u11i * br
+def _ident(u):
+    return u[0] == 1.0 and u[1] == 0.0 and u[2] == 0.0 and u[3] == 0.0 and u[6] == 1.0
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _block_gates(xr, xi, off, size, R, stride, cb, rowlo, ubits, ureal, k0, k1, uv, lo0):
+    """Every block k0..k1-1 of a tile held in (xr, xi) from ``off``: in place for group 0
+    (``lo0``: ``size`` contiguous amplitudes), else a gathered [R, cb] buffer."""
+    has1 = False
+    has0 = False
+    i1 = k0
+    i0 = k0
+    for k in range(k0, k1):
+        b = ubits[k]
+        if lo0:
+            if b == 1:
+                has1 = True
+                i1 = k
+            elif b == 0:
+                has0 = True
+                i0 = k
             else:
-                h = 1 << b
-                for r in range(R):
-                    rb = base + r * stride
-                    for blk in range(0, cb, 2 * h):
-                        for c in range(blk, blk + h):
-                            i0 = rb + c
-                            i1 = i0 + h
-                            ar, ai = re[i0], im[i0]
-                            br, bi = re[i1], im[i1]
-                            re[i0] = u00r * ar - u00i * ai + u01r * br - u01i * bi
-                            im[i0] = u00r * ai + u00i * ar + u01r * bi + u01i * br
-                            re[i1] = u10r * ar - u10i * ai + u11r * br - u11i * bi
-                            im[i1] = u10r * ai + u10i * ar + u11r * bi + u11i * br
-        if dflag:
-            for r in range(R):
-                rb = base + r * stride
-                hh = rb >> l0
+                h = np.uint64(1) << np.uint64(b)
+                _runs(xr, xi, off, np.uint64(size), h, uv[k], ureal[k])
+        else:
+            h = (np.uint64(1) << np.uint64(b - rowlo)) * cb  # rows of the [R, cb] buffer
+            _runs(xr, xi, off, np.uint64(size), h, uv[k], ureal[k])
+    if has1 or has0:
+        _low2(xr, xi, off, np.uint64(size), uv[i1], uv[i0], has1, has0)
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def tiles_forward(
+    re, im, N, l0, lo, hi, t0, t1, ubits, ureal, k0, k1, uv, dflag, DXr, DXi, DHr, DHi,
+    xbits, x0, x1, bufr, bufi,
+):  # fmt: skip
+    """Forward pass over tiles t0..t1-1: blocks k0..k1-1, then (dflag) the diagonal.
+    bufr, bufi: scratch of 2**(hi - lo) * CB amplitudes (strided groups)."""
+    L = np.uint64(1) << np.uint64(l0)
+    lmask = L - _U1
+    ul0 = np.uint64(l0)
+    uhi = np.uint64(hi)
+    if lo == 0:
+        for t in range(t0, t1):
+            base = np.uint64(t) << uhi
+            _block_gates(re, im, base, L, _U0, _U0, _U0, 0, ubits, ureal, k0, k1, uv, True)
+            if dflag:
+                hh = base >> ul0
                 hr, hq = DHr[hh], DHi[hh]
-                off = _key(hh, l0, xbits, x0, x1) * L + (rb & lmask)
-                for c in range(cb):
+                off = np.uint64(_key(np.int64(hh), l0, xbits, x0, x1)) * L
+                for c in range(_U0, L):
                     xr, xi = DXr[off + c], DXi[off + c]
                     dr = xr * hr - xi * hq
                     di = xr * hq + xi * hr
-                    ar, ai = re[rb + c], im[rb + c]
+                    ar, ai = re[base + c], im[base + c]
+                    re[base + c] = ar * dr - ai * di
+                    im[base + c] = ar * di + ai * dr
+        return
+    cb = np.uint64(min(1 << lo, CB))
+    ncb = np.uint64(1 << lo) // cb
+    R = np.uint64(1) << np.uint64(hi - lo)
+    stride = np.uint64(1) << np.uint64(lo)
+    for t in range(t0, t1):
+        ut = np.uint64(t)
+        base = ((ut // ncb) << uhi) | ((ut % ncb) * cb)
+        for r in range(_U0, R):
+            rb = base + r * stride
+            for c in range(_U0, cb):
+                bufr[r * cb + c] = re[rb + c]
+                bufi[r * cb + c] = im[rb + c]
+        _block_gates(bufr, bufi, _U0, R * cb, R, cb, cb, lo, ubits, ureal, k0, k1, uv, False)
+        if dflag:
+            for r in range(_U0, R):
+                rb = base + r * stride
+                hh = rb >> ul0
+                hr, hq = DHr[hh], DHi[hh]
+                off = np.uint64(_key(np.int64(hh), l0, xbits, x0, x1)) * L + (rb & lmask)
+                for c in range(_U0, cb):
+                    xr, xi = DXr[off + c], DXi[off + c]
+                    dr = xr * hr - xi * hq
+                    di = xr * hq + xi * hr
+                    ar, ai = bufr[r * cb + c], bufi[r * cb + c]
                     re[rb + c] = ar * dr - ai * di
                     im[rb + c] = ar * di + ai * dr
+        else:
+            for r in range(_U0, R):
+                rb = base + r * stride
+                for c in range(_U0, cb):
+                    re[rb + c] = bufr[r * cb + c]
+                    im[rb + c] = bufi[r * cb + c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _runs_back(pr, pi, lr, li, off, size, h, u, g, T):
+    """Backward gate on pairs (c, c + h) of ``size`` amplitudes from ``off``: accumulate
+    T [8] (when g) and apply u [8] to the state and the cotangent."""
+    u00r, u00i, u01r, u01i = u[0], u[1], u[2], u[3]
+    u10r, u10i, u11r, u11i = u[4], u[5], u[6], u[7]
+    t00r = t00i = t01r = t01i = t10r = t10i = t11r = t11i = 0.0
+    for blk in range(off, off + size, _U2 * h):
+        for a in range(blk, blk + h):
+            z = a + h
+            ar, ai, br, bi = pr[a], pi[a], pr[z], pi[z]
+            cr, ci, er, ei = lr[a], li[a], lr[z], li[z]
+            if g:
+                t00r += cr * ar + ci * ai
+                t00i += cr * ai - ci * ar
+                t01r += er * ar + ei * ai
+                t01i += er * ai - ei * ar
+                t10r += cr * br + ci * bi
+                t10i += cr * bi - ci * br
+                t11r += er * br + ei * bi
+                t11i += er * bi - ei * br
+            pr[a] = u00r * ar - u00i * ai + u01r * br - u01i * bi
+            pi[a] = u00r * ai + u00i * ar + u01r * bi + u01i * br
+            pr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
+            pi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
+            lr[a] = u00r * cr - u00i * ci + u01r * er - u01i * ei
+            li[a] = u00r * ci + u00i * cr + u01r * ei + u01i * er
+            lr[z] = u10r * cr - u10i * ci + u11r * er - u11i * ei
+            li[z] = u10r * ci + u10i * cr + u11r * ei + u11i * er
+    if g:
+        T[0] += t00r
+        T[1] += t00i
+        T[2] += t01r
+        T[3] += t01i
+        T[4] += t10r
+        T[5] += t10i
+        T[6] += t11r
+        T[7] += t11i
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
 def tiles_backward(
     pr, pi, lr, li, N, l0, lo, hi, t0, t1, ubits, ugrad, k0, k1, ui, T,
-    dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dgrad, AXr, AXi, AHr, AHi,
+    dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dgrad, AXr, AXi, AHr, AHi, buf,
 ):  # fmt: skip
     """Backward pass over tiles t0..t1-1 on the state (pr, pi) and the cotangent (lr, li):
     (dflag) accumulate conj(lam) psi into AX/AH and divide both by the diagonal, then for every
     block accumulate T[k] (T[a, b] = sum conj(lam_b) psi_a on its bit) and apply ``ui`` (the
-    blocks' inverses) to both."""
-    rowlo, cb, ncb, R, stride = _geometry(lo, hi)
-    L = 1 << l0
-    lmask = L - 1
+    blocks' inverses) to both. buf [4, 2**(hi - lo) * CB]: scratch of strided groups."""
+    L = np.uint64(1) << np.uint64(l0)
+    lmask = L - _U1
+    ul0 = np.uint64(l0)
+    uhi = np.uint64(hi)
+    lo0 = lo == 0
+    if lo0:
+        cb = L
+        ncb = _U1
+        R = _U1
+        stride = L
+    else:
+        cb = np.uint64(min(1 << lo, CB))
+        ncb = np.uint64(1 << lo) // cb
+        R = np.uint64(1) << np.uint64(hi - lo)
+        stride = np.uint64(1) << np.uint64(lo)
     for t in range(t0, t1):
-        base = ((t // ncb) << hi) | ((t % ncb) * cb)
-        if dflag:
-            for r in range(R):
+        ut = np.uint64(t)
+        base = ((ut // ncb) << uhi) | ((ut % ncb) * cb)
+        if lo0:
+            xr, xi, yr, yi = pr, pi, lr, li
+            o = base
+        else:
+            xr, xi, yr, yi = buf[0], buf[1], buf[2], buf[3]
+            o = _U0
+            for r in range(_U0, R):
                 rb = base + r * stride
-                hh = rb >> l0
+                for c in range(_U0, cb):
+                    j = r * cb + c
+                    xr[j], xi[j], yr[j], yi[j] = pr[rb + c], pi[rb + c], lr[rb + c], li[rb + c]
+        if dflag:
+            for r in range(_U0, R):
+                rb = base + r * stride
+                hh = rb >> ul0
                 hr, hq = DHr[hh], DHi[hh]
-                off = _key(hh, l0, xbits, x0, x1) * L + (rb & lmask)
+                off = np.uint64(_key(np.int64(hh), l0, xbits, x0, x1)) * L + (rb & lmask)
                 sr = 0.0
                 si = 0.0
-                for c in range(cb):
-                    i = rb + c
-                    ar, ai, br, bi = pr[i], pi[i], lr[i], li[i]
+                for c in range(_U0, cb):
+                    j = o + r * cb + c
+                    ar, ai, br, bi = xr[j], xi[j], yr[j], yi[j]
                     if dgrad:
                         wr = br * ar + bi * ai
                         wi = br * ai - bi * ar
@@ -206,87 +360,30 @@ def tiles_backward(
                         AXi[off + c] += wi
                         sr += wr
                         si += wi
-                    xr, xi = DXr[off + c], DXi[off + c]
-                    dr = xr * hr - xi * hq
-                    di = -(xr * hq + xi * hr)  # conj(d)
-                    pr[i] = ar * dr - ai * di
-                    pi[i] = ar * di + ai * dr
-                    lr[i] = br * dr - bi * di
-                    li[i] = br * di + bi * dr
+                    qr, qi = DXr[off + c], DXi[off + c]
+                    dr = qr * hr - qi * hq
+                    di = -(qr * hq + qi * hr)  # conj(d)
+                    xr[j] = ar * dr - ai * di
+                    xi[j] = ar * di + ai * dr
+                    yr[j] = br * dr - bi * di
+                    yi[j] = br * di + bi * dr
                 if dgrad:
                     AHr[hh] += sr
                     AHi[hh] += si
         for k in range(k0, k1):
             b = ubits[k]
-            g = ugrad[k]
-            u00r, u00i, u01r, u01i = ui[k, 0], ui[k, 1], ui[k, 2], ui[k, 3]
-            u10r, u10i, u11r, u11i = ui[k, 4], ui[k, 5], ui[k, 6], ui[k, 7]
-            t00r = t00i = t01r = t01i = t10r = t10i = t11r = t11i = 0.0
-            if b >= rowlo:
-                h = 1 << (b - rowlo)
-                hop = h * stride
-                for blk in range(0, R, 2 * h):
-                    for r in range(blk, blk + h):
-                        i0 = base + r * stride
-                        for c in range(cb):
-                            a = i0 + c
-                            z = a + hop
-                            ar, ai, br, bi = pr[a], pi[a], pr[z], pi[z]
-                            cr, ci, er, ei = lr[a], li[a], lr[z], li[z]
-                            if g:
-                                t00r += cr * ar + ci * ai
-                                t00i += cr * ai - ci * ar
-                                t01r += er * ar + ei * ai
-                                t01i += er * ai - ei * ar
-                                t10r += cr * br + ci * bi
-                                t10i += cr * bi - ci * br
-                                t11r += er * br + ei * bi
-                                t11i += er * bi - ei * br
-                            pr[a] = u00r * ar - u00i * ai + u01r * br - u01i * bi
-                            pi[a] = u00r * ai + u00i * ar + u01r * bi + u01i * br
-                            pr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
-                            pi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
-                            lr[a] = u00r * cr - u00i * ci + u01r * er - u01i * ei
-                            li[a] = u00r * ci + u00i * cr + u01r * ei + u01i * er
-                            lr[z] = u10r * cr - u10i * ci + u11r * er - u11i * ei
-                            li[z] = u10r * ci + u10i * cr + u11r * ei + u11i * er
+            if lo0:
+                h = np.uint64(1) << np.uint64(b)
+                _runs_back(xr, xi, yr, yi, o, L, h, ui[k], ugrad[k], T[k])
             else:
-                h = 1 << b
-                hop = h
-                for r in range(R):
-                    rb = base + r * stride
-                    for blk in range(0, cb, 2 * h):
-                        for c in range(blk, blk + h):
-                            a = rb + c
-                            z = a + hop
-                            ar, ai, br, bi = pr[a], pi[a], pr[z], pi[z]
-                            cr, ci, er, ei = lr[a], li[a], lr[z], li[z]
-                            if g:
-                                t00r += cr * ar + ci * ai
-                                t00i += cr * ai - ci * ar
-                                t01r += er * ar + ei * ai
-                                t01i += er * ai - ei * ar
-                                t10r += cr * br + ci * bi
-                                t10i += cr * bi - ci * br
-                                t11r += er * br + ei * bi
-                                t11i += er * bi - ei * br
-                            pr[a] = u00r * ar - u00i * ai + u01r * br - u01i * bi
-                            pi[a] = u00r * ai + u00i * ar + u01r * bi + u01i * br
-                            pr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
-                            pi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
-                            lr[a] = u00r * cr - u00i * ci + u01r * er - u01i * ei
-                            li[a] = u00r * ci + u00i * cr + u01r * ei + u01i * er
-                            lr[z] = u10r * cr - u10i * ci + u11r * er - u11i * ei
-                            li[z] = u10r * ci + u10i * cr + u11r * ei + u11i * er
-            if g:
-                T[k, 0] += t00r
-                T[k, 1] += t00i
-                T[k, 2] += t01r
-                T[k, 3] += t01i
-                T[k, 4] += t10r
-                T[k, 5] += t10i
-                T[k, 6] += t11r
-                T[k, 7] += t11i
+                h = (np.uint64(1) << np.uint64(b - lo)) * cb
+                _runs_back(xr, xi, yr, yi, o, R * cb, h, ui[k], ugrad[k], T[k])
+        if not lo0:
+            for r in range(_U0, R):
+                rb = base + r * stride
+                for c in range(_U0, cb):
+                    j = r * cb + c
+                    pr[rb + c], pi[rb + c], lr[rb + c], li[rb + c] = xr[j], xi[j], yr[j], yi[j]
 
 
 @njit(cache=True, nogil=True)
@@ -344,6 +441,12 @@ def dense_backward(pr, pi, lr, li, p, q, mi_, g, T4, k0, k1):
 
 
 @njit(cache=True, nogil=True)
+def _buffer_size(N, l0):
+    """Scratch amplitudes of a strided tile (at least 1)."""
+    return max(1, min(1 << max(N - l0, 0), 1 << MID) * CB)
+
+
+@njit(cache=True, nogil=True)
 def _table_sizes(N, l0, stages):
     nx = 0
     for s in range(stages.shape[0]):
@@ -359,6 +462,9 @@ def forward_serial(re, im, N, l0, passes, p0, p1, stages, ubits, ureal, dpq, xbi
     DXi = np.empty(nX, re.dtype)
     DHr = np.empty(nH, re.dtype)
     DHi = np.empty(nH, re.dtype)
+    nb = _buffer_size(N, l0)
+    bufr = np.empty(nb, re.dtype)
+    bufi = np.empty(nb, re.dtype)
     for j in range(p0, p1):
         kind, st, lo, hi, k0, k1, dflag, m = passes[j]
         if kind == 1:
@@ -370,7 +476,7 @@ def forward_serial(re, im, N, l0, passes, p0, p1, stages, ubits, ureal, dpq, xbi
         T = tiles_of(N, l0, lo, hi)
         tiles_forward(
             re, im, N, l0, lo, hi, 0, T, ubits, ureal, k0, k1, uv, dflag,
-            DXr, DXi, DHr, DHi, xbits, x0, x1,
+            DXr, DXi, DHr, DHi, xbits, x0, x1, bufr, bufi,
         )  # fmt: skip
 
 
@@ -384,6 +490,9 @@ def forward_parallel(
     DXi = np.empty(nX, re.dtype)
     DHr = np.empty(nH, re.dtype)
     DHi = np.empty(nH, re.dtype)
+    nb = _buffer_size(N, l0)
+    bufr = np.empty(nb, re.dtype)
+    bufi = np.empty(nb, re.dtype)
     for j in range(p0, p1):
         kind, st, lo, hi, k0, k1, dflag, m = passes[j]
         if kind == 1:
@@ -398,9 +507,11 @@ def forward_parallel(
         T = tiles_of(N, l0, lo, hi)
         for ch in prange(nch):
             a, b = T * ch // nch, T * (ch + 1) // nch
+            bufr = np.empty(nb, re.dtype)
+            bufi = np.empty(nb, re.dtype)
             tiles_forward(
                 re, im, N, l0, lo, hi, a, b, ubits, ureal, k0, k1, uv, dflag,
-                DXr, DXi, DHr, DHi, xbits, x0, x1,
+                DXr, DXi, DHr, DHi, xbits, x0, x1, bufr, bufi,
             )  # fmt: skip
 
 
@@ -461,6 +572,8 @@ def backward_serial(
     DXi = np.empty(nX, pr.dtype)
     DHr = np.empty(nH, pr.dtype)
     DHi = np.empty(nH, pr.dtype)
+    nb = _buffer_size(N, l0)
+    buf = np.empty((4, nb), pr.dtype)
     AXr = np.zeros(nX, pr.dtype)
     AXi = np.zeros(nX, pr.dtype)
     AHr = np.zeros(nH, pr.dtype)
@@ -484,7 +597,7 @@ def backward_serial(
         nt = tiles_of(N, l0, lo, hi)
         tiles_backward(
             pr, pi, lr, li, N, l0, lo, hi, 0, nt, ubits, ugrad, k0, k1, ui, T,
-            dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dg, AXr, AXi, AHr, AHi,
+            dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dg, AXr, AXi, AHr, AHi, buf,
         )  # fmt: skip
         if dg:
             _reduce_diag(N, l0, st, stages, dpq, xbits, AXr, AXi, AHr, AHi, W)
@@ -502,6 +615,8 @@ def backward_parallel(
     DXi = np.empty(nX, pr.dtype)
     DHr = np.empty(nH, pr.dtype)
     DHi = np.empty(nH, pr.dtype)
+    nb = _buffer_size(N, l0)
+    buf = np.empty((4, nb), pr.dtype)
     AXr = np.zeros((nch, nX), pr.dtype)
     AXi = np.zeros((nch, nX), pr.dtype)
     AHr = np.zeros((nch, nH), pr.dtype)
@@ -538,9 +653,11 @@ def backward_parallel(
         Tc[:, k0:k1] = 0.0
         for ch in prange(nch):
             a, b = nt * ch // nch, nt * (ch + 1) // nch
+            buf = np.empty((4, nb), pr.dtype)
             tiles_backward(
                 pr, pi, lr, li, N, l0, lo, hi, a, b, ubits, ugrad, k0, k1, ui, Tc[ch],
                 dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dg, AXr[ch], AXi[ch], AHr[ch], AHi[ch],
+                buf,
             )  # fmt: skip
         for ch in range(nch):
             T[k0:k1] += Tc[ch, k0:k1]

@@ -26,7 +26,7 @@ from bpdiag.circuits.observables import cost_terms, format_terms, is_diagonal
 from bpdiag.circuits.transforms import measure_basis
 
 #: Engines by name: modules with ``expval(circuit, params, x, costs=...)`` and ``gradient``.
-ENGINES = ("jax", "torch", "numpy", "density", "pennylane")
+ENGINES = ("jax", "torch", "numpy", "density", "pennylane", "fast")
 
 
 def qwc_groups(terms) -> tuple[float, list[tuple[dict[int, str], list]]]:

@@ -52,8 +52,8 @@ from bpdiag.engines._program import lower  # noqa: E402
 DTYPES = {"complex128": np.float64, "complex64": np.float32}
 #: Smallest register the engine runs (smaller circuits are embedded; extra wires stay |0>).
 MIN_REGISTER = 4
-#: Bits of a contiguous tile (group 0) and of each further group (rows of a strided tile).
-LOW, MID = 10, 10
+#: Bits of a contiguous tile (group 0; further groups: _fast_kernels.MID bits each).
+LOW = 10
 #: At most this many high bits touched by diagonal gates across the tile boundary per stage.
 MAX_CROSS = 4
 #: From this register size on, one state is split over the threads (below: a sample per thread).
@@ -181,7 +181,8 @@ def plan(circuit: Circuit) -> Plan:
             stages.append({"u": {}, "d": [], "dbits": set(), "x": set(), "m": g})
     close()
 
-    groups = [(0, l0)] + [(lo, min(N, lo + MID)) for lo in range(l0, N, MID)]
+    mid = _kernels().MID
+    groups = [(0, l0)] + [(lo, min(N, lo + mid)) for lo in range(l0, N, mid)]
     passes, st_rows, ubits, ureal, ugrad, blocks = [], [], [], [], [], []
     dpq, dgate, xbits, mpq, mgate, mgrad = [], [], [], [], [], []
     first_pass = np.zeros(G, dtype=np.int64)
@@ -274,10 +275,10 @@ class Values(NamedTuple):
 def _pairs(m: np.ndarray, ftype) -> np.ndarray:
     """complex[..., a, b] -> float[..., 2ab] as re/im pairs, row major."""
     out = np.empty(m.shape[:-2] + (m.shape[-2] * m.shape[-1], 2), dtype=ftype)
-    flat = m.reshape(m.shape[:-2] + (-1,))
+    flat = m.reshape(m.shape[:-2] + (m.shape[-2] * m.shape[-1],))
     out[..., 0] = flat.real
     out[..., 1] = flat.imag
-    return np.ascontiguousarray(out.reshape(m.shape[:-2] + (-1,)))
+    return np.ascontiguousarray(out.reshape(m.shape[:-2] + (2 * m.shape[-2] * m.shape[-1],)))
 
 
 def values(pl: Plan, angles: np.ndarray, ftype) -> Values:
