@@ -134,8 +134,26 @@ def _runs(xr, xi, off, size, h, u, real):
 def _low2(xr, xi, off, size, u1, u0, has1, has0):
     """Bits 1 and 0 (the 2x2 blocks u1, u0 [8]) on ``size`` contiguous amplitudes from
     ``off``: straight-line code over 4 amplitudes at a time."""
-    a00r, a00i, a01r, a01i, a10r, a10i, a11r, a11i = u1[0], u1[1], u1[2], u1[3], u1[4], u1[5], u1[6], u1[7]
-    b00r, b00i, b01r, b01i, b10r, b10i, b11r, b11i = u0[0], u0[1], u0[2], u0[3], u0[4], u0[5], u0[6], u0[7]
+    a00r, a00i, a01r, a01i, a10r, a10i, a11r, a11i = (
+        u1[0],
+        u1[1],
+        u1[2],
+        u1[3],
+        u1[4],
+        u1[5],
+        u1[6],
+        u1[7],
+    )
+    b00r, b00i, b01r, b01i, b10r, b10i, b11r, b11i = (
+        u0[0],
+        u0[1],
+        u0[2],
+        u0[3],
+        u0[4],
+        u0[5],
+        u0[6],
+        u0[7],
+    )
     for q in range(off, off + size, _U4):
         v0r, v1r, v2r, v3r = xr[q], xr[q + 1], xr[q + 2], xr[q + 3]
         v0i, v1i, v2i, v3i = xi[q], xi[q + 1], xi[q + 2], xi[q + 3]
@@ -265,7 +283,7 @@ def tiles_forward(
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _runs_back(pr, pi, lr, li, off, size, h, u, g, T):
+def _runs_back(pr, pi, lr, li, off, size, h, u, g, T, real):
     """Backward gate on pairs (c, c + h) of ``size`` amplitudes from ``off``: accumulate
     T [8] (when g) and apply u [8] to the state and the cotangent."""
     u00r, u00i, u01r, u01i = u[0], u[1], u[2], u[3]
@@ -285,14 +303,24 @@ def _runs_back(pr, pi, lr, li, off, size, h, u, g, T):
                 t10i += cr * bi - ci * br
                 t11r += er * br + ei * bi
                 t11i += er * bi - ei * br
-            pr[a] = u00r * ar - u00i * ai + u01r * br - u01i * bi
-            pi[a] = u00r * ai + u00i * ar + u01r * bi + u01i * br
-            pr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
-            pi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
-            lr[a] = u00r * cr - u00i * ci + u01r * er - u01i * ei
-            li[a] = u00r * ci + u00i * cr + u01r * ei + u01i * er
-            lr[z] = u10r * cr - u10i * ci + u11r * er - u11i * ei
-            li[z] = u10r * ci + u10i * cr + u11r * ei + u11i * er
+            if real:
+                pr[a] = u00r * ar + u01r * br
+                pi[a] = u00r * ai + u01r * bi
+                pr[z] = u10r * ar + u11r * br
+                pi[z] = u10r * ai + u11r * bi
+                lr[a] = u00r * cr + u01r * er
+                li[a] = u00r * ci + u01r * ei
+                lr[z] = u10r * cr + u11r * er
+                li[z] = u10r * ci + u11r * ei
+            else:
+                pr[a] = u00r * ar - u00i * ai + u01r * br - u01i * bi
+                pi[a] = u00r * ai + u00i * ar + u01r * bi + u01i * br
+                pr[z] = u10r * ar - u10i * ai + u11r * br - u11i * bi
+                pi[z] = u10r * ai + u10i * ar + u11r * bi + u11i * br
+                lr[a] = u00r * cr - u00i * ci + u01r * er - u01i * ei
+                li[a] = u00r * ci + u00i * cr + u01r * ei + u01i * er
+                lr[z] = u10r * cr - u10i * ci + u11r * er - u11i * ei
+                li[z] = u10r * ci + u10i * cr + u11r * ei + u11i * er
     if g:
         T[0] += t00r
         T[1] += t00i
@@ -306,7 +334,7 @@ def _runs_back(pr, pi, lr, li, off, size, h, u, g, T):
 
 @njit(cache=True, nogil=True, fastmath=_FM)
 def tiles_backward(
-    pr, pi, lr, li, N, l0, lo, hi, t0, t1, ubits, ugrad, k0, k1, ui, T,
+    pr, pi, lr, li, N, l0, lo, hi, t0, t1, ubits, ugrad, ureal, k0, k1, ui, T,
     dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dgrad, AXr, AXi, AHr, AHi, buf,
 ):  # fmt: skip
     """Backward pass over tiles t0..t1-1 on the state (pr, pi) and the cotangent (lr, li):
@@ -374,10 +402,10 @@ def tiles_backward(
             b = ubits[k]
             if lo0:
                 h = np.uint64(1) << np.uint64(b)
-                _runs_back(xr, xi, yr, yi, o, L, h, ui[k], ugrad[k], T[k])
+                _runs_back(xr, xi, yr, yi, o, L, h, ui[k], ugrad[k], T[k], ureal[k])
             else:
                 h = (np.uint64(1) << np.uint64(b - lo)) * cb
-                _runs_back(xr, xi, yr, yi, o, R * cb, h, ui[k], ugrad[k], T[k])
+                _runs_back(xr, xi, yr, yi, o, R * cb, h, ui[k], ugrad[k], T[k], ureal[k])
         if not lo0:
             for r in range(_U0, R):
                 rb = base + r * stride
@@ -455,7 +483,9 @@ def _table_sizes(N, l0, stages):
 
 
 @njit(cache=True, nogil=True)
-def forward_serial(re, im, N, l0, passes, p0, p1, stages, ubits, ureal, dpq, xbits, mpq, uv, dv, mv):
+def forward_serial(
+    re, im, N, l0, passes, p0, p1, stages, ubits, ureal, dpq, xbits, mpq, uv, dv, mv
+):
     """Run passes p0..p1-1 on one state, in this thread."""
     nX, nH = _table_sizes(N, l0, stages)
     DXr = np.empty(nX, re.dtype)
@@ -562,7 +592,7 @@ def _stage_has_dgrad(st, stages, dpq):
 
 @njit(cache=True, nogil=True)
 def backward_serial(
-    pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, dpq, xbits, mpq, mgrad,
+    pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, ureal, dpq, xbits, mpq, mgrad,
     ui, dv, mi_, T, W, T4,
 ):  # fmt: skip
     """Run every pass backwards on the state (pr, pi) and cotangent (lr, li), accumulating the
@@ -596,7 +626,7 @@ def backward_serial(
         x0, x1 = stages[st, 2], stages[st, 3]
         nt = tiles_of(N, l0, lo, hi)
         tiles_backward(
-            pr, pi, lr, li, N, l0, lo, hi, 0, nt, ubits, ugrad, k0, k1, ui, T,
+            pr, pi, lr, li, N, l0, lo, hi, 0, nt, ubits, ugrad, ureal, k0, k1, ui, T,
             dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dg, AXr, AXi, AHr, AHi, buf,
         )  # fmt: skip
         if dg:
@@ -605,7 +635,7 @@ def backward_serial(
 
 @njit(cache=True, nogil=True, parallel=True)
 def backward_parallel(
-    pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, dpq, xbits, mpq, mgrad,
+    pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, ureal, dpq, xbits, mpq, mgrad,
     ui, dv, mi_, T, W, T4, nch,
 ):  # fmt: skip
     """:func:`backward_serial` with every pass's tiles spread over ``nch`` chunks (threads);
@@ -655,7 +685,7 @@ def backward_parallel(
             a, b = nt * ch // nch, nt * (ch + 1) // nch
             buf = np.empty((4, nb), pr.dtype)
             tiles_backward(
-                pr, pi, lr, li, N, l0, lo, hi, a, b, ubits, ugrad, k0, k1, ui, Tc[ch],
+                pr, pi, lr, li, N, l0, lo, hi, a, b, ubits, ugrad, ureal, k0, k1, ui, Tc[ch],
                 dflag, DXr, DXi, DHr, DHi, xbits, x0, x1, dg, AXr[ch], AXi[ch], AHr[ch], AHi[ch],
                 buf,
             )  # fmt: skip
@@ -693,7 +723,7 @@ def forward_batch(RE, IM, N, l0, passes, stages, ubits, ureal, dpq, xbits, mpq, 
 
 @njit(cache=True, nogil=True, parallel=True)
 def adjoint_batch(
-    RE, IM, OBS, N, l0, passes, stages, ubits, ugrad, dpq, xbits, mpq, mgrad,
+    RE, IM, OBS, N, l0, passes, stages, ubits, ugrad, ureal, dpq, xbits, mpq, mgrad,
     UI, DV, MI, T, W, T4,
 ):  # fmt: skip
     """From the final states RE, IM [S, 2**N], one backward sweep per sample and cost
@@ -710,8 +740,8 @@ def adjoint_batch(
                 lr[i] = OBS[i, k] * pr[i]
                 li[i] = OBS[i, k] * pi[i]
             backward_serial(
-                pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, dpq, xbits, mpq, mgrad,
-                UI[s], DV[s], MI[s], T[s, k], W[s, k], T4[s, k],
+                pr, pi, lr, li, N, l0, passes, stages, ubits, ugrad, ureal, dpq, xbits, mpq,
+                mgrad, UI[s], DV[s], MI[s], T[s, k], W[s, k], T4[s, k],
             )  # fmt: skip
 
 

@@ -209,7 +209,9 @@ def plan(circuit: Circuit) -> Plan:
             gs = st["u"][p]
             k_of[p] = len(ubits)
             ubits.append(p)
-            ureal.append(int(all(np.all(np.abs(A2[g].imag) + np.abs(B2[g].imag) <= _TOL) for g in gs)))
+            ureal.append(
+                int(all(np.all(np.abs(A2[g].imag) + np.abs(B2[g].imag) <= _TOL) for g in gs))
+            )
             ugrad.append(int(any(moving[g] for g in gs)))
             blocks.append(tuple(gs))
             for g in gs:
@@ -386,7 +388,7 @@ def _moments(pl: Plan, v: Values, RE, IM, obs: np.ndarray, ftype):
     T = np.zeros((S, k, nU, 8), dtype=ftype)
     W = np.zeros((S, k, max(nD, 1), 8), dtype=ftype)
     T4 = np.zeros((S, k, max(nM, 1), 32), dtype=ftype)
-    common = (pl.N, pl.l0, pl.passes, pl.stages, pl.ubits, pl.ugrad, pl.dpq, pl.xbits)
+    common = (pl.N, pl.l0, pl.passes, pl.stages, pl.ubits, pl.ugrad, pl.ureal, pl.dpq, pl.xbits)
     common += (pl.mpq, pl.mgrad)
     ob = obs.astype(ftype)
     if pl.N < WIDE_FROM:
