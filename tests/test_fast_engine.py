@@ -174,3 +174,7 @@ def test_wide_registers_split_over_threads_match_jax(c):
     np.testing.assert_allclose(
         fe.shift_gradient(c, params, x, param=p, costs=COSTS), g[:, p, :], atol=1e-12
     )
+    one = x[:1] if x is not None else None  # one sample: each state split over the threads
+    np.testing.assert_allclose(fe.gradient(c, params[:1], one, costs=COSTS), g[:1], atol=1e-12)
+    s = fe.shift_gradient(c, params[:1], one, param=p, costs=COSTS)
+    np.testing.assert_allclose(s, g[:1, p, :], atol=1e-12)

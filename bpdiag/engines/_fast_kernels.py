@@ -709,14 +709,18 @@ def backward_parallel(
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def forward_batch(RE, IM, N, l0, passes, stages, ubits, ureal, dpq, xbits, mpq, UV, DV, MV):
-    """Final states RE, IM [S, 2**N] (set to |0> here) of every sample, one thread each."""
+def forward_batch(
+    RE, IM, N, l0, passes, p0, p1, init, stages, ubits, ureal, dpq, xbits, mpq, UV, DV, MV
+):
+    """Passes p0..p1-1 on the states RE, IM [S, 2**N] (first set to |0> when ``init``) of
+    every sample, one thread each."""
     for s in prange(RE.shape[0]):
-        RE[s, :] = 0.0
-        IM[s, :] = 0.0
-        RE[s, 0] = 1.0
+        if init:
+            RE[s, :] = 0.0
+            IM[s, :] = 0.0
+            RE[s, 0] = 1.0
         forward_serial(
-            RE[s], IM[s], N, l0, passes, 0, passes.shape[0], stages, ubits, ureal, dpq, xbits,
+            RE[s], IM[s], N, l0, passes, p0, p1, stages, ubits, ureal, dpq, xbits,
             mpq, UV[s], DV[s], MV[s],
         )  # fmt: skip
 

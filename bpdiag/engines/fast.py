@@ -24,8 +24,11 @@ fused block, the 2x2 moment ``T[a, b] = sum conj(lam_b) psi_a`` on its wire and,
 gate, the marginal of ``conj(lam) psi`` on its bits; each gate's derivative is then a 2x2 (or
 4-entry) contraction, exact for every gate of the fused block.
 
-Threads: states from :data:`WIDE_FROM` qubits on are split in tiles over numba's threads;
-smaller states run one sample per thread. The OpenMP wait policy is set to passive before the
+Threads: samples run one per thread (chunks of at least as many samples as threads, about
+2**22 amplitudes in all), so one call has one parallel region; a state of :data:`WIDE_FROM`
+qubits or more with fewer samples than threads, or past :data:`BATCH_UP_TO` qubits, is split in
+tiles over the threads instead (a parallel region per pass: on a busy machine every region
+waits for every thread). The OpenMP wait policy is set to passive before the
 runtime starts (a spinning pool costs milliseconds per call on a busy 2-core machine).
 Kernels compile on first use (a few seconds, cached on disk), never on import.
 
@@ -56,8 +59,10 @@ MIN_REGISTER = 4
 LOW = 10
 #: At most this many high bits touched by diagonal gates across the tile boundary per stage.
 MAX_CROSS = 4
-#: From this register size on, one state is split over the threads (below: a sample per thread).
+#: From this register size on, a call with fewer samples than threads splits each state over
+#: the threads; past BATCH_UP_TO qubits every call does (below: a sample per thread).
 WIDE_FROM = 13
+BATCH_UP_TO = 22
 #: complex64 error bound used by the tests: |state error| per amplitude grows ~ gates * 6e-8.
 EPS64 = 6e-8
 _TOL = 1e-14
@@ -351,30 +356,39 @@ def _dtype(dtype: str):
     return DTYPES[dtype]
 
 
-def _chunk(pl: Plan) -> int:
-    """Samples per batch-mode call (about 2**22 amplitudes of states at once)."""
-    return max(1, 2 ** max(0, 22 - pl.N))
+def _batch_mode(pl: Plan, S: int) -> bool:
+    """One sample per thread (True) or each state split over the threads (False)."""
+    return pl.N < WIDE_FROM or (pl.N <= BATCH_UP_TO and S >= _threads())
 
 
-def _states(pl: Plan, v: Values, ftype, p0: int = 0, start=None):
-    """Final (re, im) float[S, 2**N]: batch mode, or wide mode one sample at a time."""
+def _chunk(pl: Plan, S: int) -> int:
+    """Samples per call: about 2**22 amplitudes of states at once, at least one per thread in
+    batch mode; every sample at once in wide mode (one state at a time)."""
+    if not _batch_mode(pl, S):
+        return S
+    return max(_threads(), 2 ** max(0, 22 - pl.N))
+
+
+def _states(pl: Plan, v: Values, ftype, p0: int = 0, p1=None, start=None):
+    """(re, im) float[S, 2**N] after passes p0..p1-1 (default: all) from |0> or from ``start``
+    (re, im) float[S, 2**N] (copied)."""
     K = _kernels()
     S = v.uv.shape[0]
-    RE = np.zeros((S, 2**pl.N), dtype=ftype)
-    IM = np.zeros((S, 2**pl.N), dtype=ftype)
-    args = (pl.passes,)
+    p1 = len(pl.passes) if p1 is None else p1
+    if start is None:
+        RE = np.zeros((S, 2**pl.N), dtype=ftype)
+        IM = np.zeros((S, 2**pl.N), dtype=ftype)
+        RE[:, 0] = 1.0
+    else:
+        RE, IM = start[0].copy(), start[1].copy()
     common = (pl.stages, pl.ubits, pl.ureal, pl.dpq, pl.xbits, pl.mpq)
-    if pl.N < WIDE_FROM and start is None:
-        K.forward_batch(RE, IM, pl.N, pl.l0, *args, *common, v.uv, v.dv, v.mv)
+    if _batch_mode(pl, S):
+        K.forward_batch(RE, IM, pl.N, pl.l0, pl.passes, p0, p1, False, *common, v.uv, v.dv, v.mv)
         return RE, IM
     nch = _threads()
     for i in range(S):
-        if start is None:
-            RE[i, 0] = 1.0
-        else:
-            RE[i], IM[i] = start[0][i], start[1][i]
         K.forward_parallel(
-            RE[i], IM[i], pl.N, pl.l0, pl.passes, p0, len(pl.passes), *common,
+            RE[i], IM[i], pl.N, pl.l0, pl.passes, p0, p1, *common,
             v.uv[i], v.dv[i], v.mv[i], nch,
         )  # fmt: skip
     return RE, IM
@@ -391,7 +405,7 @@ def _moments(pl: Plan, v: Values, RE, IM, obs: np.ndarray, ftype):
     common = (pl.N, pl.l0, pl.passes, pl.stages, pl.ubits, pl.ugrad, pl.ureal, pl.dpq, pl.xbits)
     common += (pl.mpq, pl.mgrad)
     ob = obs.astype(ftype)
-    if pl.N < WIDE_FROM:
+    if _batch_mode(pl, S):
         K_.adjoint_batch(RE, IM, ob, *common, v.ui, v.dv, v.mi, T, W, T4)
     else:
         nch = _threads()
@@ -479,7 +493,7 @@ def simulate(circuit: Circuit, params, x=None, *, dtype: str = "complex128") -> 
 
 
 def _chunks(pl: Plan, params, x):
-    n = _chunk(pl) if pl.N < WIDE_FROM else len(params)
+    n = _chunk(pl, len(params))
     for i in range(0, len(params), n):
         yield params[i : i + n], x[i : i + n]
 
@@ -550,8 +564,10 @@ def shift_gradient(
                 a = base.copy()
                 a[:, g] += sign * SHIFT
                 shifted.append(values(pl, a, ftype))
-            if pl.N < WIDE_FROM:
-                res = [_expvals(*_states(pl, v, ftype), obs) for v in shifted]
+            if _batch_mode(pl, len(p)):  # the stages before gate g once for both shifts
+                p0 = int(pl.first_pass[g])
+                mid = _states(pl, values(pl, base, ftype), ftype, 0, p0)
+                res = [_expvals(*_states(pl, v, ftype, p0, None, mid), obs) for v in shifted]
             else:
                 res = _shift_wide(pl, values(pl, base, ftype), shifted, int(pl.first_pass[g]), obs)
             part += pl.pm[int(param), g] * (res[0] - res[1]) / 2
