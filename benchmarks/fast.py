@@ -6,7 +6,9 @@ Work per sample: (a) one parameter's derivative (the middle one) by its paramete
 (b) every parameter's derivative: ours and lightning.qubit by the adjoint method, qulacs by its
 ``backprop``, the JAX engine by its adjoint ``custom_vjp``. Every reference's derivatives are
 checked equal to ours before its time is printed. Compile (JIT) time is excluded everywhere:
-each method runs once before it is timed.
+each method runs once before it is timed. On a shared machine the load changes while the
+benchmark runs, so the methods are timed in interleaved rounds (``--rounds``) and each one's
+best round is kept: every ratio compares times taken under the same conditions.
 
 The memory-traffic floor: the bytes our passes move (each pass reads and writes the state once;
 the adjoint moves the state and the cotangent), divided by the bandwidth of a numpy copy of the
@@ -72,12 +74,15 @@ def traffic(pl, which: str, p: int) -> float:
 
 
 def ours(c, params, p):
+    """Callables of our shift pair and adjoint (all samples per call), and our gradient."""
     from bpdiag.engines import fast as fe
 
-    shift = _best(lambda: fe.shift_gradient(c, params, param=p), 1) / len(params)
-    adj = _best(lambda: fe.gradient(c, params), 1) / len(params)
     g = fe.gradient(c, params)[:, :, 0]
-    return shift, adj, g
+    return (
+        lambda: fe.shift_gradient(c, params, param=p),
+        lambda: fe.gradient(c, params),
+        g,
+    )
 
 
 def jax_engine(c, theta, p, g):
@@ -95,24 +100,25 @@ def jax_engine(c, theta, p, g):
     f = je.jitted("angles", kernels, c.n_qubits, "complex128")
     jp = Program(*(jnp.asarray(t) for t in prog))
     obs = jnp.asarray(je.observables("global", c.n_qubits))
-    run = lambda: np.asarray(f(jp, rows, obs, c.n_gates))  # noqa: E731
-    shift_t = _best(run, 1)
-    v = run()[:, 0]
+
+    def shift():
+        return np.asarray(f(jp, rows, obs, c.n_gates))
+
+    v = shift()[:, 0]
     assert abs((v[0] - v[1]) / 2 - g[p]) < 1e-9, "JAX shift pair disagrees"
-    adj_t = _best(lambda: je.gradient(c, theta), 1)
     assert np.allclose(je.gradient(c, theta)[0, :, 0], g, atol=1e-9), "JAX adjoint disagrees"
-    return shift_t, adj_t
+    return shift, lambda: je.gradient(c, theta)
 
 
 def lightning(c, theta, g):
     from bpdiag.engines import pennylane as pe
 
-    run = lambda: pe.gradient(  # noqa: E731
-        c, theta, costs="global", device="lightning.qubit", diff_method="adjoint"
-    )
-    t = _best(run, 1)
+    def run():
+        dev = "lightning.qubit"
+        return pe.gradient(c, theta, costs="global", device=dev, diff_method="adjoint")
+
     assert np.allclose(run()[0, :, 0], g, atol=1e-9), "lightning.qubit disagrees"
-    return t
+    return run
 
 
 def qulacs(c, theta, p, g):
@@ -150,12 +156,23 @@ def qulacs(c, theta, p, g):
         qc.set_parameter(k, base)
         return (out[0] - out[1]) / 2
 
-    shift_t = _best(pair, 1)
     assert abs(pair() - g[p]) < 1e-9, "qulacs shift pair disagrees"
-    back_t = _best(lambda: qc.backprop(obs), 1)
     back = -np.asarray(qc.backprop(obs))
     assert np.allclose([back[gate_of_param[i]] for i in range(c.n_params)], g, atol=1e-9)
-    return shift_t, back_t
+    return pair, lambda: qc.backprop(obs)
+
+
+def _rounds(methods: dict, per: dict, rounds: int) -> dict:
+    """Best seconds per sample of every method over interleaved rounds."""
+    best = {k: float("inf") for k in methods}
+    for fn in methods.values():
+        fn()  # warm-up (JIT, caches)
+    for _ in range(rounds):
+        for k, fn in methods.items():
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], (time.perf_counter() - t0) / per[k])
+    return best
 
 
 def main() -> None:
@@ -164,6 +181,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=2, help="samples per call of ours")
     ap.add_argument("--skip", default="", help="references to skip: jax,lightning,qulacs")
     ap.add_argument("--dtype", default="complex128", choices=["complex128", "complex64"])
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     args = ap.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     from bpdiag.circuits import dense_hea
@@ -176,27 +194,29 @@ def main() -> None:
         c = dense_hea(n, LAYERS)
         p = c.n_params // 2
         params = np.random.default_rng(n).uniform(0, 2 * np.pi, (args.samples, c.n_params))
-        t_shift, t_adj, g = ours(c, params, p)
-        r = {"n": n, "ours shift": t_shift, "ours adjoint": t_adj}
+        shift, adjoint, g = ours(c, params, p)
+        methods = {"ours shift": shift, "ours adjoint": adjoint}
         if args.dtype == "complex64":
-            r["ours adjoint c64"] = _best(
-                lambda c=c, params=params: fe.gradient(c, params, dtype="complex64"), 1
-            ) / len(params)
+            methods["ours adjoint c64"] = lambda c=c, params=params: fe.gradient(
+                c, params, dtype="complex64"
+            )
+        if "jax" not in skip:
+            methods["jax shift"], methods["jax adjoint"] = jax_engine(c, params[0], p, g[0])
+        if "lightning" not in skip:
+            methods["lightning adjoint"] = lightning(c, params[0], g[0])
+        if "qulacs" not in skip:
+            try:
+                methods["qulacs shift"], methods["qulacs backprop"] = qulacs(c, params[0], p, g[0])
+            except ImportError:
+                skip.add("qulacs")
+                print("qulacs is not installed (pip install bpdiag[benchmark]); skipped")
+        per = {k: (args.samples if k.startswith("ours") else 1) for k in methods}
+        r = {"n": n, **_rounds(methods, per, args.rounds)}
         bw = bandwidth(n)
         pl = fe.plan(c)
         r["floor shift"] = traffic(pl, "shift", p) / bw
         r["floor adjoint"] = traffic(pl, "adjoint", p) / bw
         r["copy GB/s"] = bw / 1e9
-        if "jax" not in skip:
-            r["jax shift"], r["jax adjoint"] = jax_engine(c, params[0], p, g[0])
-        if "lightning" not in skip:
-            r["lightning adjoint"] = lightning(c, params[0], g[0])
-        if "qulacs" not in skip:
-            try:
-                r["qulacs shift"], r["qulacs backprop"] = qulacs(c, params[0], p, g[0])
-            except ImportError:
-                skip.add("qulacs")
-                print("qulacs is not installed (pip install bpdiag[benchmark]); skipped")
         rows.append(r)
         print(_line(r), flush=True)
     print("\nratios (reference time / ours, measured in this run):")

@@ -780,6 +780,11 @@ def variance(
     already holds are skipped, so a resumed on-disk sink ends equal to an uninterrupted run.
     The table is what the sink holds, in grid order.
 
+    ``engine``: ``"jax"`` (the batched XLA statevector), ``"fast"`` (fused CPU kernels,
+    :mod:`bpdiag.engines.fast`: one parameter by its shift pair, ``param="all"`` by one forward
+    and one adjoint sweep per sample) or ``"pennylane"`` (on ``device``); noise runs on the
+    density-matrix engine whatever the engine.
+
     ``method="exact"`` (or ``("sample", "exact")``) adds exact rows without sampling noise
     (``samples`` = 0, standard errors 0; :mod:`bpdiag.analyses.exact`); ``shots=N`` adds the
     shot-noise columns of N-shot parameter-shift gradients (:mod:`bpdiag.analyses.shots`).
