@@ -78,7 +78,7 @@ from bpdiag.engines._observe import DEFAULT_METHOD, basis_circuits, measured, n_
 from bpdiag.engines._program import Program, gate_kernels, lower
 
 PARAMS = PARAM_NAMES  # and any index or label (bpdiag.analyses._common.param_index)
-ENGINES = ("jax", "pennylane")
+ENGINES = ("jax", "pennylane", "fast")
 COLUMNS = [
     "ansatz",
     "cost",
@@ -417,6 +417,18 @@ def _shift_shared_prefix(
     return batched(run, angles, chunk=chunk)[:, None, :]
 
 
+def _fast_gradients(config: VarianceConfig, circuit: Circuit, params, x, costs, which):
+    """Derivatives float[samples, n_diff, k] of every cost, by the fused CPU engine
+    (:mod:`bpdiag.engines.fast`): ``param="all"`` by one forward and one adjoint sweep per
+    sample and cost, one parameter by its shift pair."""
+    from bpdiag.engines import fast as fe  # numba: loaded when a point runs
+
+    if config.param == "all":
+        return fe.gradient(circuit, params, x, costs=costs, dtype=config.dtype)[:, which, :]
+    g = fe.shift_gradient(circuit, params, x, param=which[0], costs=costs, dtype=config.dtype)
+    return g[:, None, :]
+
+
 def _pennylane_gradients(config: VarianceConfig, circuit: Circuit, params, x, costs):
     from bpdiag.engines import pennylane as pe  # heavy: PennyLane
 
@@ -604,6 +616,13 @@ def _run_grid(
                 return _jax_gradients(config, cg, params, x, costs, **opts)
 
             grads = _cost_gradients(config.cost, circuit, jax_fn)
+        elif config.engine == "fast":
+            which = param_index(circuit, config.param)
+
+            def fast_fn(cg, costs, params=params, x=x, which=which):
+                return _fast_gradients(config, cg, params, x, costs, which)
+
+            grads = _cost_gradients(config.cost, circuit, fast_fn)
         else:
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
         shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
@@ -768,6 +787,11 @@ def variance(
     :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
     already holds are skipped, so a resumed on-disk sink ends equal to an uninterrupted run.
     The table is what the sink holds, in grid order.
+
+    ``engine``: ``"jax"`` (the batched XLA statevector), ``"fast"`` (fused CPU kernels,
+    :mod:`bpdiag.engines.fast`: one parameter by its shift pair, ``param="all"`` by one forward
+    and one adjoint sweep per sample) or ``"pennylane"`` (on ``device``); noise runs on the
+    density-matrix engine whatever the engine.
 
     ``method="exact"`` (or ``("sample", "exact")``) adds exact rows without sampling noise
     (``samples`` = 0, standard errors 0; :mod:`bpdiag.analyses.exact`); ``shots=N`` adds the

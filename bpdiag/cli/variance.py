@@ -55,7 +55,12 @@ _OPTIONS = options(
     ),
     seed_option,
     click.option(
-        "--engine", type=click.Choice(["jax", "pennylane"]), default="jax", show_default=True
+        "--engine",
+        type=click.Choice(["jax", "pennylane", "fast"]),
+        default="jax",
+        show_default=True,
+        help="jax (batched XLA), fast (fused numba CPU kernels; --param all by adjoint), "
+        "pennylane (--device)",
     ),
     click.option(
         "--device",

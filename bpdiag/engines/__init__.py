@@ -5,6 +5,8 @@ Every engine offers the same few functions on a circuit, numpy in and numpy out:
 ``gradient(circuit, params, x, costs=...)`` (all parameters' derivatives).
 
 * :mod:`~bpdiag.engines.jax` — the batched statevector of the diagnostics (complex128 default);
+* :mod:`~bpdiag.engines.fast` — fused CPU kernels (numba): single-qubit runs fused, diagonal
+  gates folded, cache-sized tiles; all-parameter adjoint gradients (complex128 default);
 * :mod:`~bpdiag.engines.torch` — the regressor's quantum layer (autograd, batch = mini-batch);
 * :mod:`~bpdiag.engines.density` — density matrices with noise channels;
 * :mod:`~bpdiag.engines.pennylane` — the reference, and the path to PennyLane's devices;

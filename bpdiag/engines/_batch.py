@@ -68,6 +68,28 @@ def batched(f: Callable[..., object], *arrays: np.ndarray, chunk: int, pad: bool
     return np.concatenate(outs)
 
 
+def as_rows(circuit, params, x) -> tuple[np.ndarray, np.ndarray]:
+    """Check and broadcast an engine call's rows: params float[batch, n_params] (or
+    [n_params]) and x float[batch, n_data] (or [n_data]; zero columns without data)."""
+    params = np.atleast_2d(np.asarray(params, dtype=float))
+    if params.shape[-1] != circuit.n_params:
+        raise ValueError(f"params must have {circuit.n_params} columns, got {params.shape[-1]}")
+    batch = params.shape[0]
+    if circuit.n_data:
+        if x is None:
+            raise ValueError(f"circuit {circuit.name!r} needs x with {circuit.n_data} features")
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if x.shape[0] == 1 and batch > 1:
+            x = np.repeat(x, batch, axis=0)
+        if params.shape[0] == 1 and x.shape[0] > 1:
+            params = np.repeat(params, x.shape[0], axis=0)
+        if x.shape[0] != params.shape[0]:
+            raise ValueError(f"params and x batch sizes differ: {params.shape[0]} vs {x.shape[0]}")
+    else:
+        x = np.zeros((batch, 0))
+    return params, x
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameter shift
 

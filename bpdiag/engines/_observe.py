@@ -45,7 +45,7 @@ from bpdiag.circuits.observables import (
 from bpdiag.circuits.transforms import measure_basis
 
 #: Engines by name: modules with ``expval(circuit, params, x, costs=...)`` and ``gradient``.
-ENGINES = ("jax", "torch", "numpy", "density", "pennylane")
+ENGINES = ("jax", "torch", "numpy", "density", "pennylane", "fast")
 #: How a non-diagonal cost is measured (see the module docstring).
 METHODS = ("direct", "rotate")
 #: The faster of :data:`METHODS` on the JAX engine (``benchmarks/observables.py``).

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bpdiag.circuits import Circuit
+from bpdiag.engines._batch import as_rows
 from bpdiag.engines._observe import PauliTable, apply_table, pauli_table, state_expectations
 from bpdiag.engines._program import Program, gate_kernels, lower, register_size
 
@@ -276,24 +277,7 @@ def program_states(
 # Convenience layer: one circuit, numpy in, numpy out. Cached jitted functions per shape.
 
 
-def _batch(circuit: Circuit, params, x):
-    params = np.atleast_2d(np.asarray(params, dtype=float))
-    if params.shape[-1] != circuit.n_params:
-        raise ValueError(f"params must have {circuit.n_params} columns, got {params.shape[-1]}")
-    batch = params.shape[0]
-    if circuit.n_data:
-        if x is None:
-            raise ValueError(f"circuit {circuit.name!r} needs x with {circuit.n_data} features")
-        x = np.atleast_2d(np.asarray(x, dtype=float))
-        if x.shape[0] == 1 and batch > 1:
-            x = np.repeat(x, batch, axis=0)
-        if params.shape[0] == 1 and x.shape[0] > 1:
-            params = np.repeat(params, x.shape[0], axis=0)
-        if x.shape[0] != params.shape[0]:
-            raise ValueError(f"params and x batch sizes differ: {params.shape[0]} vs {x.shape[0]}")
-    else:
-        x = np.zeros((batch, 0))
-    return params, x
+_batch = as_rows  # the one argument check (bpdiag.engines._batch)
 
 
 @functools.lru_cache(maxsize=64)
