@@ -48,7 +48,6 @@ import math
 from collections import defaultdict
 
 import numpy as np
-
 from threadpoolctl import threadpool_limits
 
 from bpdiag._resources import plan_chunk
@@ -447,7 +446,6 @@ def _run_chain_mps(comp, D0, terms, chi: int, full: bool = False, final=None, me
 
     Returns ``value`` (mantissa, exponent), ``truncated``, ``swaps``, ``work`` (sum of the
     split matrices' sizes) and ``peak`` (the largest one, entries)."""
-    n = comp.n
     sweep = _ex._Sweep(comp, D0, terms, full=full, memo=memo)
     at = layout(comp)
     pos = {q: p for p, q in enumerate(at)}
@@ -558,6 +556,15 @@ def _var_of(second: tuple[float, float], mean: float) -> tuple[float, float]:
     return v if v[0] > 0 else (0.0, 0.0)
 
 
+def _rel_change(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """|a - b| / |a| for (m, e) numbers, without underflow; NaN when a is 0 (a truncated
+    chain can vanish: not evidence of convergence)."""
+    if a[0] == 0:
+        return float("nan")
+    d = _add(a, (-b[0], b[1]))
+    return abs(d[0] / a[0]) * 2.0 ** (d[1] - a[1]) if d[0] != 0 else 0.0
+
+
 def _one_param(circuit, cost, p, init, average, chi0, chi_max, tol, full, rtol, budget) -> dict:
     comp = _ex._compile(circuit, param=p, init=init, average=average)
     if comp.generator is not None:
@@ -592,15 +599,10 @@ def _one_param(circuit, cost, p, init, average, chi0, chi_max, tol, full, rtol, 
         sm = _second_moment(comp, terms, chi, full, rtol, memo)
         second = _split(sm["value"][0] * coef2[0], sm["value"][1] + coef2[1])
         var = _var_of(second, mean)
+        raw = _add(second, _split(-(mean**2)))  # signed: truncation may make it negative
         if prev is not None:
-            a, b = _value(var), _value(prev["var"])
-            if var[0] == 0 and prev["var"][0] == 0:
-                rel = 0.0
-            elif a != 0 and b != 0:
-                rel = abs(a - b) / abs(a)
-            else:  # tiny values: compare in log space
-                rel = abs(2.0 ** (_log2(prev["var"]) - _log2(var)) - 1.0)
-        cur = {"mean": mean, "second": second, "var": var, "chi": chi, "sm": sm}
+            rel = _rel_change(raw, prev["raw"])
+        cur = {"mean": mean, "second": second, "var": var, "chi": chi, "sm": sm, "raw": raw}
         if not sm["truncated"]:
             rel, prev = 0.0, cur
             break
@@ -664,7 +666,9 @@ def mps_moments(
     # The splits are small matrices (d chi x d chi): threads only cost, and under load they
     # cost 10-30x (measured on 2 cores).
     with threadpool_limits(1, user_api="blas"):
-        runs = _runs(circuit, cost, param, init, average, chi, chi_max, tol, basis, rtol, memory_budget)
+        runs = _runs(
+            circuit, cost, param, init, average, chi, chi_max, tol, basis, rtol, memory_budget
+        )
     return _summary(runs)
 
 
