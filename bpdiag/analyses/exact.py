@@ -36,7 +36,9 @@ qubits outside the light cone stay 1-dimensional, a uniform RY-RZ pair has rank 
 circuits with rank-4 single-qubit transfers (random axes, normal angles) need the full 4^n.
 Gates run in an order that follows the circuit's wire dependencies and applies single-qubit
 gates first, so a brick of CZs sweeps across the register with at most two full qubits at a time.
-Peak memory is predicted by a dry run before any large array is made.
+Peak memory is predicted by a dry run before any large array is made. The local updates live in
+one place, :class:`_Sweep`; :mod:`bpdiag.analyses.exact_mps` runs the same updates on a matrix
+product state instead of this 4^n tensor (``--exact-backend mps``: 100-1000 qubits).
 
 **Shot noise.** With ``shots=True`` :func:`exact_moments` also returns ``s1``, the angle average
 of ``c^2 (v_+ + v_-) / 4`` (``v`` the single-shot variance of each shifted circuit); the
@@ -470,6 +472,17 @@ def _apply_pair(u: np.ndarray, w0: int, w1: int, Mp: np.ndarray) -> np.ndarray:
     )
 
 
+def _canonical_basis(Q: np.ndarray) -> np.ndarray:
+    """One fixed orthonormal basis float[4, r] of the span of ``Q`` (orthonormal columns): the
+    leading eigenvectors of its projector rounded to 12 decimals, each with its largest entry
+    positive, so equal spans from different steps give bit-equal bases."""
+    Pr = np.round(Q @ Q.T, 12)
+    _, vec = np.linalg.eigh(Pr)
+    B = vec[:, ::-1][:, : Q.shape[1]]
+    idx = np.argmax(np.abs(B) > np.abs(B).max(axis=0) - 1e-9, axis=0)
+    return np.round(B * np.sign(B[idx, np.arange(B.shape[1])]), 14)
+
+
 class _Sweep:
     """The local updates of one chain, shared by the dense tensor (:func:`_run_chain`) and the
     matrix product state (:mod:`bpdiag.analyses.exact_mps`): it walks the ops in ``comp.order``,
@@ -484,10 +497,14 @@ class _Sweep:
     directly follow a two-qubit op on its wires are fused into it, so each two-qubit op costs one
     pass over the state. ``full=True`` keeps every basis at the 4 Pauli letters (no
     compression: for measuring what the compression saves). Local results are memoised by the
-    bytes of their inputs (``memo``, shareable between sweeps of the same ``full``)."""
+    bytes of their inputs (``memo``, shareable between sweeps of the same ``full``).
+    ``canonical=True`` snaps each new two-qubit basis to one fixed basis of its span
+    (:func:`_canonical_basis`, exact to ~1e-12), so repeated layers hit the memo."""
 
-    def __init__(self, comp: _Compiled, D0, terms, full: bool = False, memo=None):
-        self.comp, self.full = comp, full
+    def __init__(
+        self, comp: _Compiled, D0, terms, full: bool = False, memo=None, canonical: bool = False
+    ):
+        self.comp, self.full, self.canonical = comp, full, canonical
         #: local results by the bytes of their inputs (layers repeat: most steps are hits)
         self.memo = {} if memo is None else memo
         self.D = list(D0)
@@ -569,6 +586,8 @@ class _Sweep:
         if Q0[3] == 0 or Q1[3] == 0:
             return None
         Q0, Q1 = Q0[0][:, : Q0[3]], Q1[0][:, : Q1[3]]
+        if self.canonical:
+            Q0, Q1 = _canonical_basis(Q0), _canonical_basis(Q1)
         return Q0, Q1, np.einsum("ai,bj,abcd->ijcd", Q0, Q1, T)
 
     def final(self, final: list | None = None) -> tuple[np.ndarray, list[np.ndarray]]:

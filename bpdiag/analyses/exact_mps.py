@@ -446,7 +446,7 @@ def _run_chain_mps(comp, D0, terms, chi: int, full: bool = False, final=None, me
 
     Returns ``value`` (mantissa, exponent), ``truncated``, ``swaps``, ``work`` (sum of the
     split matrices' sizes) and ``peak`` (the largest one, entries)."""
-    sweep = _ex._Sweep(comp, D0, terms, full=full, memo=memo)
+    sweep = _ex._Sweep(comp, D0, terms, full=full, memo=memo, canonical=True)
     at = layout(comp)
     pos = {q: p for p, q in enumerate(at)}
     dims = [sweep.B[q].shape[1] for q in at]

@@ -31,7 +31,9 @@ def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
     lines (one line style per ansatz), sampled ones as points with standard-error bars, on the
     same axes; the Haar (2-design) value (``meta["haar"]``, records of cost, n_qubits, var) as a
     thin grey line against n. With shots, the
-    shot-noise variance s1 / N of the exact rows (else of the sampled ones) is drawn dotted."""
+    shot-noise variance s1 / N of the exact rows (else of the sampled ones) is drawn dotted.
+    Exact MPS rows (``bound`` column): proved intervals as bands, values converged in the bond
+    dimension only (``bound = "none"``) as open circles."""
     style()
     meta = meta or {}
     haar = pd.DataFrame(meta.get("haar", []), columns=["cost", "n_qubits", "var"])
@@ -69,6 +71,7 @@ def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
                             markersize=2,
                             label=label + " exact",
                         )
+                        _bounds(ax, ex, xcol, colors[iv])
                     if len(sa):
                         ax.errorbar(
                             sa[xcol],
@@ -109,6 +112,27 @@ def variance_method_figure(df: pd.DataFrame, meta: dict | None = None):
         ax_l.set_xscale("log")
     fig.tight_layout()
     return fig
+
+
+def _bounds(ax, ex: pd.DataFrame, xcol: str, color) -> None:
+    """Exact rows of the MPS backend: the proved interval [var_lo, var_hi] as a band where one
+    is proved, and an open circle on each value that is converged in chi only (no bound)."""
+    if "bound" not in ex:
+        return
+    proved = ex[ex["bound"].astype(str).str.startswith("exact")]
+    if len(proved) and (proved["var_hi"] > proved["var_lo"]).any():
+        ax.fill_between(proved[xcol], proved["var_lo"], proved["var_hi"], color=color, alpha=0.2)
+    loose = ex[ex["bound"].astype(str) == "none"]
+    if len(loose):
+        ax.plot(
+            loose[xcol],
+            loose["var"],
+            linestyle="none",
+            marker="o",
+            markersize=3,
+            markerfacecolor="none",
+            color=color,
+        )
 
 
 def shots_figure(df: pd.DataFrame, meta: dict | None = None):
