@@ -8,8 +8,12 @@
    ratio and the sampled value's relative standard error, which the exact method does not have.
 4. Other families at n = 10, 50 layers (McClean averaged over its random axes needs the full
    4^n tensor; the dense and sparse HEAs with uniform angles keep rank 3 per qubit).
+5. The MPS backend (bpdiag.analyses.exact_mps), issue 17 targets: dense and sparse HEA, global
+   and local cost, n = 100, L = 100 with var_rel_change <= 1e-3, and n = 1000, L = 10, each in
+   under 60 s on 2 cores; side by side with the dense chain at n = 12 (same value, time ratio);
+   the 3-state local basis against 4 states.
 
-Usage: python benchmarks/exact.py [--max-n 13] [--quick]
+Usage: python benchmarks/exact.py [--max-n 13] [--quick] [--mps-only] [--mps-n 100 --mps-layers 100]
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import time
 import numpy as np
 
 from bpdiag.analyses.exact import exact_moments
-from bpdiag.analyses.variance import variance
+from bpdiag.analyses.exact_mps import mps_moments
+from bpdiag.analyses.variance import haar_variance, variance
 from bpdiag.circuits import dense_hea, mcclean, sparse_hea
 
 
@@ -42,9 +47,16 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="skip the side-by-side sampling part")
     ap.add_argument("--repeat", type=int, default=2, help="best of R timings")
+    ap.add_argument("--mps-only", action="store_true", help="only part 5 (the MPS backend)")
+    ap.add_argument("--mps-n", type=int, default=100)
+    ap.add_argument("--mps-layers", type=int, default=100)
+    ap.add_argument("--wide-n", type=int, default=1000)
     args = ap.parse_args()
     L = args.layers
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings are wall)")
+    if args.mps_only:
+        _mps_part(args)
+        return
 
     print(f"== 1. dense HEA, n = 12, L = {L} ==")
     total = 0.0
@@ -108,6 +120,49 @@ def main() -> None:
             print(
                 f"  {name:24s} {cost:6s} Var = {m['var']:.4e}  {sec:6.1f} s  peak {m['peak']:.3g}"
             )
+
+    _mps_part(args)
+
+
+def _mps_row(label: str, circuit, cost: str, **kw) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    m = mps_moments(circuit, cost, **kw)
+    sec = time.perf_counter() - t0
+    print(
+        f"  {label:28s} {cost:6s} log2 Var = {m['log2_var']:10.4f}  chi {m['chi']:4d}  "
+        f"rel change {m['var_rel_change']:.1e}  bound {m['bound']:5s}  cone {m['cone_qubits']:4d}"
+        f"  {sec:6.1f} s  {'ok' if sec < 60 else 'OVER 60 s'}",
+        flush=True,
+    )
+    return sec, m
+
+
+def _mps_part(args) -> None:
+    n, L, wide = args.mps_n, args.mps_layers, args.wide_n
+    print("\n== 5a. MPS vs dense chain, n = 12, L = 20 (same value; time ratio) ==")
+    for cost in ("global", "local"):
+        c = dense_hea(12, 20)
+        td, md = _time_exact(c, cost)
+        tm, mm = _mps_row("dense HEA n=12 L=20 (mps)", c, cost, tol=1e-6)
+        rel = abs(mm["var"] - md["var"]) / md["var"]
+        print(f"    dense chain {td:.2f} s; mps/dense time {tm / td:.2f}; rel. diff {rel:.1e}")
+    print("\n== 5b. 3-state local basis vs 4 states (dense HEA, n = 40, L = 20, chi = 32) ==")
+    for cost in ("global", "local"):
+        t3, _ = _mps_row("reduced basis (3 states)", dense_hea(40, 20), cost, chi=32, chi_max=32)
+        t4, _ = _mps_row("full basis (4 states)", dense_hea(40, 20), cost, chi=32, chi_max=32,
+                         basis="full")  # fmt: skip
+        print(f"    4-state / 3-state time: {t4 / t3:.2f}")
+    print(f"\n== 5c. targets: n = {wide}, L = 10 (each under 60 s) ==")
+    for name, build in (("dense", dense_hea), ("sparse", sparse_hea)):
+        for cost in ("global", "local"):
+            _mps_row(f"{name} HEA n={wide} L=10", build(wide, 10), cost)
+    print(f"\n== 5d. targets: n = {n}, L = {L}, tol 1e-3 (each under 60 s) ==")
+    for name, build in (("dense", dense_hea), ("sparse", sparse_hea)):
+        for cost in ("global", "local"):
+            sec, m = _mps_row(f"{name} HEA n={n} L={L}", build(n, L), cost)
+            ok = m["var_rel_change"] <= 1e-3
+            print(f"    var_rel_change <= 1e-3: {ok}; Haar log2 = "
+                  f"{math.log2(haar_variance(n, cost)):.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

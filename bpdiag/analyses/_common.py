@@ -316,4 +316,4 @@ def haar_variance(n_qubits: int, cost: str) -> float:
     """
     d = 2.0**n_qubits
     w = cost_weight(cost, n_qubits)
-    return w * d**2 / (2 * (d**2 - 1) * (d + 1))
+    return w / (2 * (1 - d**-2) * (d + 1))  # = w d^2 / (2 (d^2 - 1) (d + 1)), no overflow

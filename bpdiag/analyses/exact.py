@@ -36,7 +36,9 @@ qubits outside the light cone stay 1-dimensional, a uniform RY-RZ pair has rank 
 circuits with rank-4 single-qubit transfers (random axes, normal angles) need the full 4^n.
 Gates run in an order that follows the circuit's wire dependencies and applies single-qubit
 gates first, so a brick of CZs sweeps across the register with at most two full qubits at a time.
-Peak memory is predicted by a dry run before any large array is made.
+Peak memory is predicted by a dry run before any large array is made. The local updates live in
+one place, :class:`_Sweep`; :mod:`bpdiag.analyses.exact_mps` runs the same updates on a matrix
+product state instead of this 4^n tensor (``--exact-backend mps``: 100-1000 qubits).
 
 **Shot noise.** With ``shots=True`` :func:`exact_moments` also returns ``s1``, the angle average
 of ``c^2 (v_+ + v_-) / 4`` (``v`` the single-shot variance of each shifted circuit); the
@@ -214,8 +216,13 @@ def _quarter_turns(angle: float) -> int | None:
     return int(round(q)) % 4 if abs(q - round(q)) < 1e-9 else None
 
 
+@lru_cache(maxsize=256)
+def _clifford_of(gate: str, angle: float):
+    return _clifford_table(_gate_unitary(gate, angle))
+
+
 def _cliff_op(gate: str, wires: tuple[int, ...], angle: float, g: int) -> _Op:
-    table = _clifford_table(_gate_unitary(gate, angle))
+    table = _clifford_of(gate, float(angle))
     if table is None:
         what = f"fixed angle {angle:.6g} rad" if is_rotation(gate) else "gate"
         raise ValueError(
@@ -465,6 +472,136 @@ def _apply_pair(u: np.ndarray, w0: int, w1: int, Mp: np.ndarray) -> np.ndarray:
     )
 
 
+def _canonical_basis(Q: np.ndarray) -> np.ndarray:
+    """One fixed orthonormal basis float[4, r] of the span of ``Q`` (orthonormal columns): the
+    leading eigenvectors of its projector rounded to 12 decimals, each with its largest entry
+    positive, so equal spans from different steps give bit-equal bases."""
+    Pr = np.round(Q @ Q.T, 12)
+    _, vec = np.linalg.eigh(Pr)
+    B = vec[:, ::-1][:, : Q.shape[1]]
+    idx = np.argmax(np.abs(B) > np.abs(B).max(axis=0) - 1e-9, axis=0)
+    return np.round(B * np.sign(B[idx, np.arange(B.shape[1])]), 14)
+
+
+class _Sweep:
+    """The local updates of one chain, shared by the dense tensor (:func:`_run_chain`) and the
+    matrix product state (:mod:`bpdiag.analyses.exact_mps`): it walks the ops in ``comp.order``,
+    keeps the pair string ``D``, the Clifford sign and each wire's lazy basis ``B[w]``
+    float[4, d_w], and yields what the state must do:
+
+    - ``("one", w, C)``: contract C float[r, d_w] into wire w's axis (its rank fell);
+    - ``("two", w0, w1, Mp)``: contract Mp float[r0, r1, d0, d1] into the axes of (w0, w1);
+    - ``("zero",)``: the chain vanishes (then the walk stops).
+
+    Single-qubit ops only update ``B`` (and yield ``one`` when they lower its rank); those that
+    directly follow a two-qubit op on its wires are fused into it, so each two-qubit op costs one
+    pass over the state. ``full=True`` keeps every basis at the 4 Pauli letters (no
+    compression: for measuring what the compression saves). Local results are memoised by the
+    bytes of their inputs (``memo``, shareable between sweeps of the same ``full``).
+    ``canonical=True`` snaps each new two-qubit basis to one fixed basis of its span
+    (:func:`_canonical_basis`, exact to ~1e-12), so repeated layers hit the memo."""
+
+    def __init__(
+        self, comp: _Compiled, D0, terms, full: bool = False, memo=None, canonical: bool = False
+    ):
+        self.comp, self.full, self.canonical = comp, full, canonical
+        #: local results by the bytes of their inputs (layers repeat: most steps are hits)
+        self.memo = {} if memo is None else memo
+        self.D = list(D0)
+        self.sign = 1.0
+        self.B, self.index = [], []
+        for w in range(comp.n):
+            letters = list(range(4)) if full else sorted({q[w] for _, q in terms})
+            self.B.append(np.eye(4)[:, letters])
+            self.index.append({x: i for i, x in enumerate(letters)})
+
+    def _step(self, op: _Op) -> np.ndarray:
+        d = _local(self.D, op.wires)
+        M = op.matrix(d)
+        if op.kind == "cliff":
+            self.sign *= op.sign[d]
+            _set_local(self.D, op.wires, int(op.perm[d]))
+        return M
+
+    def updates(self):
+        order, ops, B, memo = self.comp.order, self.comp.ops, self.B, self.memo
+        t = 0
+        while t < len(order):
+            op = ops[order[t]]
+            t += 1
+            if len(op.wires) == 1:
+                w = op.wires[0]
+                Bn = self._step(op) @ B[w]
+                if self.full:
+                    if not np.any(Bn):
+                        yield ("zero",)
+                        return
+                    yield ("one", w, Bn)
+                    continue
+                key = (Bn.tobytes(), Bn.shape[1])
+                if key not in memo:
+                    memo[key] = self._one(Bn)
+                if memo[key] is None:
+                    yield ("zero",)
+                    return
+                B[w], C = memo[key]
+                if C is not None:
+                    yield ("one", w, C)
+                continue
+            w0, w1 = op.wires
+            M = self._step(op)
+            side = {w0: np.eye(4), w1: np.eye(4)}
+            while t < len(order) and ops[order[t]].wires in ((w0,), (w1,)):
+                nxt = ops[order[t]]
+                side[nxt.wires[0]] = self._step(nxt) @ side[nxt.wires[0]]
+                t += 1
+            args = (side[w0], side[w1], M, B[w0], B[w1])
+            key = tuple((a.tobytes(), a.shape[1]) for a in args)
+            if key not in memo:
+                memo[key] = self._two(*args)
+            if memo[key] is None:
+                yield ("zero",)
+                return
+            B[w0], B[w1], Mp = memo[key]
+            yield ("two", w0, w1, Mp)
+
+    @staticmethod
+    def _one(Bn: np.ndarray):
+        """(new basis, C or None) for a single-qubit step, or None when the chain vanishes."""
+        U, S, Vt, r = _svd(Bn)
+        if r == 0:
+            return None
+        if r < Bn.shape[1] or S[0] > 1e8 * S[r - 1]:
+            return U[:, :r], S[:r, None] * Vt[:r]
+        return Bn, None
+
+    def _two(self, s0, s1, M, B0, B1):
+        """(basis 0, basis 1, Mp) of a fused two-qubit step, or None when the chain vanishes."""
+        d0, d1 = B0.shape[1], B1.shape[1]
+        T = (np.kron(s0, s1) @ M @ np.kron(B0, B1)).reshape(4, 4, d0, d1)
+        if self.full:
+            return (B0, B1, T) if np.any(T) else None
+        Q0 = _svd(T.reshape(4, -1))
+        Q1 = _svd(T.transpose(1, 0, 2, 3).reshape(4, -1))
+        if Q0[3] == 0 or Q1[3] == 0:
+            return None
+        Q0, Q1 = Q0[0][:, : Q0[3]], Q1[0][:, : Q1[3]]
+        if self.canonical:
+            Q0, Q1 = _canonical_basis(Q0), _canonical_basis(Q1)
+        return Q0, Q1, np.einsum("ai,bj,abcd->ijcd", Q0, Q1, T)
+
+    def final(self, final: list | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The end functionals: factors float[F] and, per wire, complex[F, d_w] (the product
+        functionals of the prepared state in the wire's basis)."""
+        comp = self.comp
+        if final is None:
+            vecs = np.array([_final_vector(self.D[w], comp.bloch[w]) for w in range(comp.n)])
+            final = [(1.0, vecs)]
+        factors = np.array([f for f, _ in final])
+        W = [np.array([v[w] for _, v in final]) @ self.B[w] for w in range(comp.n)]
+        return factors, W
+
+
 def _run_chain(
     comp: _Compiled,
     D0: tuple[int, ...],
@@ -473,79 +610,30 @@ def _run_chain(
     final: list | None = None,
 ) -> _ChainResult:
     """Propagate one chain (pair string ``D0``; ``D0`` all-identity = squared coefficients) from
-    the observable's strings ``terms`` = [(u0, letters)] to the start and evaluate it.
-
-    Single-qubit ops only update the lazy basis ``B_w`` (and shrink the tensor when they lower its
-    rank); those that directly follow a two-qubit op on its wires are fused into it, so each
-    two-qubit op costs one pass over the tensor."""
+    the observable's strings ``terms`` = [(u0, letters)] to the start and evaluate it, as a dense
+    tensor over the wires' lazy bases (:class:`_Sweep`)."""
     n = comp.n
-    D = list(D0)
-    B, index = [], []
-    for w in range(n):
-        letters = sorted({q[w] for _, q in terms})
-        B.append(np.eye(4)[:, letters])
-        index.append({x: i for i, x in enumerate(letters)})
-    shape = tuple(b.shape[1] for b in B)
+    sweep = _Sweep(comp, D0, terms)
+    shape = tuple(b.shape[1] for b in sweep.B)
     u = None
     if not dry:
         u = np.zeros(shape)
         for c, q in terms:
-            u[tuple(index[w][q[w]] for w in range(n))] += c
-    sign = 1.0
+            u[tuple(sweep.index[w][q[w]] for w in range(n))] += c
     peak = work = int(np.prod(shape))
-    order, ops = comp.order, comp.ops
-    t = 0
-
-    def step(op: _Op) -> np.ndarray:
-        nonlocal sign
-        d = _local(D, op.wires)
-        M = op.matrix(d)
-        if op.kind == "cliff":
-            sign *= op.sign[d]
-            _set_local(D, op.wires, int(op.perm[d]))
-        return M
-
-    while t < len(order):
-        op = ops[order[t]]
-        t += 1
-        if len(op.wires) == 1:
-            w = op.wires[0]
-            Bn = step(op) @ B[w]
-            U, S, Vt, r = _svd(Bn)
-            if r == 0:
-                return _ChainResult(0.0, peak, work)
-            if r < Bn.shape[1] or S[0] > 1e8 * S[r - 1]:
-                if u is not None:
-                    u = _apply_axis(u, w, S[:r, None] * Vt[:r])
-                B[w] = U[:, :r]
+    for up in sweep.updates():
+        if up[0] == "zero":
+            return _ChainResult(0.0, peak, work)
+        if u is not None:
+            if up[0] == "one":
+                u = _apply_axis(u, up[1], up[2])
             else:
-                B[w] = Bn
-        else:
-            w0, w1 = op.wires
-            M = step(op)
-            side = {w0: np.eye(4), w1: np.eye(4)}
-            while t < len(order) and ops[order[t]].wires in ((w0,), (w1,)):
-                nxt = ops[order[t]]
-                side[nxt.wires[0]] = step(nxt) @ side[nxt.wires[0]]
-                t += 1
-            d0, d1 = B[w0].shape[1], B[w1].shape[1]
-            T = (np.kron(side[w0], side[w1]) @ M @ np.kron(B[w0], B[w1])).reshape(4, 4, d0, d1)
-            Q0 = _svd(T.reshape(4, -1))
-            Q1 = _svd(T.transpose(1, 0, 2, 3).reshape(4, -1))
-            if Q0[3] == 0 or Q1[3] == 0:
-                return _ChainResult(0.0, peak, work)
-            Q0, Q1 = Q0[0][:, : Q0[3]], Q1[0][:, : Q1[3]]
-            if u is not None:
-                u = _apply_pair(u, w0, w1, np.einsum("ai,bj,abcd->ijcd", Q0, Q1, T))
-            B[w0], B[w1] = Q0, Q1
-        size = int(np.prod([b.shape[1] for b in B]))
+                u = _apply_pair(u, up[1], up[2], up[3])
+        size = int(np.prod([b.shape[1] for b in sweep.B]))
         peak, work = max(peak, size), work + size
     if u is None:
         return _ChainResult(0.0, peak, work)
-    if final is None:
-        final = [(1.0, np.array([_final_vector(D[w], comp.bloch[w]) for w in range(n)]))]
-    factors = np.array([f for f, _ in final])
-    W = [np.array([v[w] for _, v in final]) @ B[w] for w in range(n)]  # complex[F, d_w]
+    factors, W = sweep.final(final)
     val = np.tensordot(u, W[n - 1], axes=([n - 1], [1]))
     for w in reversed(range(n - 1)):
         val = np.einsum("...af,fa->...f", val, W[w])
@@ -555,7 +643,7 @@ def _run_chain(
     # result is 0.
     if abs(total) <= 1e-13 * float(np.abs(terms).sum()):
         total = 0.0
-    return _ChainResult(sign * total, peak, work)
+    return _ChainResult(sweep.sign * total, peak, work)
 
 
 def _generator_terms(comp: _Compiled) -> list[tuple[float, tuple[int, ...]]]:

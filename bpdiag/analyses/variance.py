@@ -51,6 +51,7 @@ from bpdiag._resources import (
     process_baseline,
 )
 from bpdiag.analyses import exact as _exact
+from bpdiag.analyses import exact_mps as _mps
 from bpdiag.analyses import noise as _noise
 from bpdiag.analyses import shots as _shots
 from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: public here too)
@@ -78,6 +79,12 @@ from bpdiag.engines._observe import DEFAULT_METHOD, basis_circuits, measured, n_
 from bpdiag.engines._program import Program, gate_kernels, lower
 
 PARAMS = PARAM_NAMES  # and any index or label (bpdiag.analyses._common.param_index)
+#: Exact rows: ``exact_backend`` (dense | mps), ``chi`` (bond dimension of the MPS value; empty
+#: for dense), ``var_rel_change`` (relative change of var when chi was last doubled; 0 when
+#: nothing was truncated), ``var_lo``/``var_hi`` (proved bounds, empty where none is proved)
+#: and ``bound`` (``exact``, ``exact+dropped``: negligible pair chains skipped with their proved
+#: bound, or ``none``: converged in chi only). Empty on sampled rows.
+EXACT_FIELDS = ["exact_backend", "chi", "var_rel_change", "var_lo", "var_hi", "bound"]
 ENGINES = ("jax", "pennylane", "fast")
 COLUMNS = [
     "ansatz",
@@ -95,6 +102,8 @@ COLUMNS = [
     # the exact method and shot noise (issue 11)
     "method",
     *_shots.SHOT_FIELDS,
+    # the exact method's backend and its convergence in bond dimension (issue 17)
+    *EXACT_FIELDS,
 ]
 KEY = ["ansatz", "cost", "n_qubits", "n_layers", "param", *_noise.NOISE_COLUMNS, "method"]
 #: The per-parameter table of ``param="all"`` (``Result.tables["params"]``): one row per
@@ -158,6 +167,9 @@ class VarianceConfig:
     method: tuple[str, ...] = ("sample",)  # "sample" and/or "exact" (bpdiag.analyses.exact)
     shots: int | None = None  # parameter-shift shots per circuit: report shot noise
     mcclean_axes: str = "average"  # exact method: average McClean's random axes, or "fixed"
+    exact_backend: str = "auto"  # exact method: dense | mps | auto (bpdiag.analyses.exact_mps)
+    exact_tol: float = 1e-3  # mps: double chi until var changes by at most this (relative)
+    exact_chi: int = 16  # mps: the first bond dimension
     circuit: object = None  # a circuit spec (bpdiag.frontends): replaces ansatz
     data_params: object = None  # which of the circuit's parameters are data inputs
 
@@ -223,6 +235,9 @@ def _check_sizes(config: VarianceConfig) -> None:
     n = max(config.qubits)
     budget = _budget(config)
     itemsize = 8 if config.dtype == "complex64" else 16
+    method = config.method if not isinstance(config.method, str) else (config.method,)
+    if set(method) <= {"exact"}:
+        return  # no statevector: the exact backends check their own memory
     if n + math.log2(itemsize) > math.log2(budget):
         raise MemoryError(
             f"a {n}-qubit statevector ({amplitudes(n)}) needs about "
@@ -300,6 +315,11 @@ def _check_method(config: VarianceConfig) -> None:
         if int(shots) != shots or shots < 1:
             raise ValueError(f"shots must be an integer >= 1, got {shots}")
         object.__setattr__(config, "shots", int(shots))
+    _mps.pick_backend(config.exact_backend, 1)
+    if not 0 < config.exact_tol < 1:
+        raise ValueError(f"exact tol must be in (0, 1), got {config.exact_tol}")
+    if int(config.exact_chi) != config.exact_chi or not 1 <= config.exact_chi <= 4096:
+        raise ValueError(f"exact chi must be an integer in [1, 4096], got {config.exact_chi}")
     if config.mcclean_axes not in ("average", "fixed"):
         raise ValueError(f"mcclean_axes must be 'average' or 'fixed', got {config.mcclean_axes!r}")
     noisy = config.noise not in ("none", "", None)
@@ -468,28 +488,55 @@ def _register_for(n: int, grid_max: int) -> int:
 # Rows of one point
 
 
+def _exact_one(config: VarianceConfig, circuit: Circuit, cost: str, param) -> dict:
+    """One exact result on the configured backend (``auto``: dense for small n), with the
+    :data:`EXACT_FIELDS` and ``log2_var`` filled in."""
+    axes = "auto" if config.mcclean_axes == "average" else "fixed"
+    backend = _mps.pick_backend(config.exact_backend, circuit.n_qubits)
+    opts = dict(param=param, init=config.init, axes=axes, memory_budget=config.memory_budget)
+    if backend == "mps":
+        if config.shots:
+            raise ValueError("exact shot noise needs --exact-backend dense; drop --shots")
+        m = _mps.mps_moments(circuit, cost, tol=config.exact_tol, chi=config.exact_chi, **opts)
+        return m | {"exact_backend": "mps"}
+    grouped = bool(config.shots) and not is_diagonal(cost, circuit.n_qubits)
+    m = _exact.exact_moments(circuit, cost, shots=bool(config.shots) and not grouped, **opts)
+    if grouped:  # one basis-rotated circuit per commuting group (bpdiag.analyses.shots)
+        m["shot1"] = _exact_group_shot1(circuit, cost, opts)
+    var, dropped = m["var"], m["dropped"]
+    return m | {
+        "exact_backend": "dense",
+        "log2_var": math.log2(var) if var > 0 else float("-inf"),
+        "chi": float("nan"),
+        "var_rel_change": 0.0,
+        "var_lo": max(var - dropped, 0.0),
+        "var_hi": var + dropped,
+        "bound": "exact+dropped" if dropped > 0 else "exact",
+    }
+
+
 def _exact_frame(config: VarianceConfig, circuit: Circuit, a: str, n: int, L: int, nz):
-    """Exact rows (one per cost) of a grid point: ``samples`` 0 and standard errors 0."""
-    rows = []
-    opts = dict(param=config.param, init=config.init, memory_budget=config.memory_budget)
-    opts["axes"] = "auto" if config.mcclean_axes == "average" else "fixed"
+    """Exact rows (one per cost) of a grid point: ``samples`` 0 and standard errors 0; the
+    backend's fields (:data:`EXACT_FIELDS`) and its light cone, routing and work in
+    ``info`` (for the run's timing records)."""
+    rows, info = [], []
     for cost in config.cost:
-        grouped = bool(config.shots) and not is_diagonal(cost, n)
-        m = _exact.exact_moments(circuit, cost, shots=bool(config.shots) and not grouped, **opts)
-        if grouped:
-            m["shot1"] = _exact_group_shot1(circuit, cost, opts)
+        m = _exact_one(config, circuit, cost, config.param)
         var = m["var"]
         row = {"ansatz": a, "cost": cost, "n_qubits": n, "n_layers": L, "param": config.param}
         row |= {"samples": 0, "mean": m["mean"], "mean_se": 0.0, "var": var, "var_se": 0.0}
-        row["log2_var"] = math.log2(var) if var > 0 else float("-inf")
+        row["log2_var"] = m["log2_var"]
         row |= {"noise": nz.kind, "noise_strength": nz.strength, "noise_where": nz.where}
         row["method"] = "exact"
         if config.shots:
             row |= _shots.exact_columns(m["shot1"], var, int(config.shots))
         else:
             row |= {c: float("nan") for c in _shots.SHOT_FIELDS}
+        row |= {c: m[c] for c in EXACT_FIELDS}
         rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+        keys = ("exact_backend", "chi", "cone_qubits", "swaps", "work", "peak")
+        info.append({"cost": cost} | {k: m[k] for k in keys if k in m})
+    return pd.DataFrame(rows, columns=COLUMNS), info
 
 
 def _exact_group_shot1(circuit: Circuit, cost, opts: dict) -> float:
@@ -590,12 +637,16 @@ def _run_grid(
             t0 = time.perf_counter()
             if todo["exact"][1]:
                 params_sink.append(_exact_params_frame(config, circuit, a, n, L, nz))
+            info = []
             if todo["exact"][0]:
-                sink.append(_exact_frame(config, circuit, a, n, L, nz))
+                frame, info = _exact_frame(config, circuit, a, n, L, nz)
+                sink.append(frame)
             seconds = time.perf_counter() - t0
             timing.append(
                 {"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact", "seconds": seconds}
             )
+            if info:
+                timing[-1]["exact"] = info
         if not any(todo.get("sample", ())):
             bar.update(1)
             continue
@@ -707,11 +758,8 @@ def _params_frame(config, circuit, a, n, L, nz, grads) -> pd.DataFrame:
 def _exact_params_frame(config, circuit, a, n, L, nz) -> pd.DataFrame:
     """The exact per-parameter rows (:func:`bpdiag.analyses.exact.exact_moments` of each
     parameter): ``samples`` 0, ``var_se`` 0, ``dead`` when Var <= DEAD_TOL**2."""
-    axes = "auto" if config.mcclean_axes == "average" else "fixed"
     var = {
-        (k, p): _exact.exact_moments(
-            circuit, c, param=p, init=config.init, memory_budget=config.memory_budget, axes=axes
-        )["var"]
+        (k, p): _exact_one(config, circuit, c, p)["var"]
         for k, c in enumerate(config.cost)
         for p in range(circuit.n_params)
     }

@@ -317,6 +317,37 @@ def sparse_options(func: Callable) -> Callable:
     )(func)
 
 
+def exact_options(func: Callable) -> Callable:
+    """``--exact-backend``, ``--tol`` and ``--chi``: how ``--method exact`` computes (the dense
+    4^n chain or the matrix product state converged in its bond dimension)."""
+    return options(
+        click.option(
+            "--exact-backend",
+            type=click.Choice(["dense", "mps", "auto"]),
+            default="auto",
+            show_default=True,
+            help="exact method: dense Pauli tensor (n <~ 14), matrix product state (n = 100+), "
+            "or auto (dense up to 12 qubits)",
+        ),
+        click.option(
+            "--tol",
+            "exact_tol",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=1e-3,
+            show_default=True,
+            help="mps: double the bond dimension until var changes by at most this (relative)",
+        ),
+        click.option(
+            "--chi",
+            "exact_chi",
+            type=click.IntRange(1, 4096),
+            default=16,
+            show_default=True,
+            help="mps: the first bond dimension",
+        ),
+    )(func)
+
+
 #: Options that change how a run goes, not its numbers: left out of the resume record.
 _NOT_RECORDED = {"out", "resume", "jobs", "executor", "address", "progress", "fallback"}
 

@@ -14,6 +14,7 @@ from bpdiag.cli._common import (
     claims_out,
     cost_option,
     dtype_option,
+    exact_options,
     fallback_option,
     library_errors,
     options,
@@ -107,6 +108,7 @@ _OPTIONS = options(
         show_default=True,
         help="exact method: average McClean's random axes or use --seed's",
     ),
+    exact_options,
 )
 
 

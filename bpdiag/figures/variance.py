@@ -39,6 +39,27 @@ def _zero_mask(d: pd.DataFrame, haar: pd.DataFrame, factor: float | None) -> np.
     return zero | (d["var"].to_numpy(float) <= factor * ref.to_numpy(float))
 
 
+def _bounds(ax, ex: pd.DataFrame, xcol: str, color) -> None:
+    """Exact rows of the MPS backend: the proved interval [var_lo, var_hi] as a band where one
+    is proved, and an open circle on each value that is converged in chi only (no bound)."""
+    if "bound" not in ex:
+        return
+    proved = ex[ex["bound"].astype(str).str.startswith("exact")]
+    if len(proved) and (proved["var_hi"] > proved["var_lo"]).any():
+        ax.fill_between(proved[xcol], proved["var_lo"], proved["var_hi"], color=color, alpha=0.2)
+    loose = ex[ex["bound"].astype(str) == "none"]
+    if len(loose):
+        ax.plot(
+            loose[xcol],
+            loose["var"],
+            linestyle="none",
+            marker="o",
+            markersize=3,
+            markerfacecolor="none",
+            color=color,
+        )
+
+
 def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     """Var[dC/dtheta] against n (left; colour = depth L) and against depth (right; colour = n),
     one row per cost, with colour bars instead of per-curve legends.
@@ -46,9 +67,11 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     Sampled rows are points with standard-error bars, exact rows lines (one marker and line style
     per ansatz); the fitted 2**(-b n) lines (``meta["fits"]``) thin; the 2-design value
     (``meta["haar"]``) grey against n and as thin dotted levels against depth; with shots the
-    shot-noise variance dotted. Structural zeros (``meta["zero_factor"]`` x the 2-design value or
-    less: the parameter is dead there) are drawn as open triangles on a floor below the data,
-    never as 1e-32; the y-range covers the data with less than a decade to spare."""
+    shot-noise variance dotted; exact MPS rows (``bound``) with their proved interval as a band,
+    or an open circle where the value is converged in the bond dimension only. Structural zeros
+    (``meta["zero_factor"]`` x the 2-design value or less: the parameter is dead there) are drawn
+    as open triangles on a floor below the data, never as 1e-32; the y-range covers the data
+    with less than a decade to spare."""
     style()
     meta = meta or {}
     fits = pd.DataFrame(meta.get("fits", []))
@@ -91,6 +114,7 @@ def variance_figure(df: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
                                           marker=".", markersize=2,
                                           label=label + " exact")  # fmt: skip
                         handles.setdefault("exact", line)
+                        _bounds(ax, ex, xcol, colors[iv])
                     if len(sa):
                         bars = ax.errorbar(sa[xcol], sa["var"], yerr=sa["var_se"],
                                            color=colors[iv], marker=mk, linestyle="none",
