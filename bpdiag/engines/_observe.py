@@ -257,9 +257,14 @@ def _engine(engine):
     return engine
 
 
-def _method(method: str) -> str:
+def _method(method: str, eng=None, cost=None, n_qubits: int = 0) -> str:
+    """The method to use: ``direct`` falls back to ``rotate`` for a non-diagonal cost on an
+    engine whose functions take diagonal costs only (``PAULI_COSTS = False``, the fast one)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if method == "direct" and eng is not None and not getattr(eng, "PAULI_COSTS", True):
+        if not is_diagonal(cost, n_qubits):
+            return "rotate"
     return method
 
 
@@ -279,7 +284,7 @@ def expval(
     ``method``: ``direct`` (the engine measures the cost itself) or ``rotate`` (one run per
     qubit-wise commuting group on its basis-changed circuit); see the module docstring."""
     eng = _engine(engine)
-    if _method(method) == "direct":
+    if _method(method, eng, cost, circuit.n_qubits) == "direct":
         return np.asarray(eng.expval(circuit, params, x, costs=(cost,), **kwargs))[:, 0]
     constant, parts = measured(circuit, cost)
     total = constant
@@ -301,7 +306,7 @@ def gradient(
     """``d<cost>/d params`` float64[batch, n_params] (1/rad), by the engine's own gradient
     (``method`` as in :func:`expval`)."""
     eng = _engine(engine)
-    if _method(method) == "direct":
+    if _method(method, eng, cost, circuit.n_qubits) == "direct":
         return np.asarray(eng.gradient(circuit, params, x, costs=(cost,), **kwargs))[..., 0]
     _, parts = measured(circuit, cost)
     total = 0.0

@@ -64,6 +64,8 @@ MAX_CROSS = 4
 WIDE_FROM = 13
 BATCH_UP_TO = 22
 #: complex64 error bound used by the tests: |state error| per amplitude grows ~ gates * 6e-8.
+#: Costs are diagonal (names or observable arrays): bpdiag.engines._observe rotates Pauli sums.
+PAULI_COSTS = False
 EPS64 = 6e-8
 _TOL = 1e-14
 
