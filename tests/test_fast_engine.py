@@ -178,3 +178,12 @@ def test_wide_registers_split_over_threads_match_jax(c):
     np.testing.assert_allclose(fe.gradient(c, params[:1], one, costs=COSTS), g[:1], atol=1e-12)
     s = fe.shift_gradient(c, params[:1], one, param=p, costs=COSTS)
     np.testing.assert_allclose(s, g[:1, p, :], atol=1e-12)
+
+
+def test_variance_with_a_pauli_sum_cost_equals_jax():
+    import bpdiag
+
+    kw = dict(qubits=(3,), layers=(1, 2), cost=("heisenberg", "local"), samples=20)
+    a = bpdiag.variance(engine="fast", **kw).table
+    b = bpdiag.variance(engine="jax", **kw).table
+    np.testing.assert_allclose(a["var"], b["var"], rtol=1e-9, atol=1e-14)

@@ -673,7 +673,7 @@ def _run_grid(
             def fast_fn(cg, costs, params=params, x=x, which=which):
                 return _fast_gradients(config, cg, params, x, costs, which)
 
-            grads = _cost_gradients(config.cost, circuit, fast_fn)
+            grads = _cost_gradients(config.cost, circuit, fast_fn, method="rotate")  # diagonal
         else:
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
         shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
