@@ -185,3 +185,25 @@ def test_report_renders_in_a_real_browser(tmp_path):
     assert len(decoded) == 4 and all(decoded)
     assert "dead for the local cost" in verdict and top < 900
     assert (tmp_path / "report" / "screenshot.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "spec, n, expected",
+    [
+        ("pennylane:BasicEntanglerLayers", 3, "polynomial DLA"),  # RX + CNOT: commuting X strings
+        ("qiskit:real_amplitudes", 4, "DLA so(2^4)"),  # RY + CNOT: real, inside so(2^n)
+        ("examples/colleague.qasm", 3, "the DLA is the full su(2^3)"),
+    ],
+)
+def test_one_circuit_from_each_frontend(spec, n, expected):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = str(root / spec) if spec.endswith(".qasm") else spec
+    res = dg.diagnose(circuit=spec, qubits=(n,), layers=(2,), samples=20, budget=1e-6)
+    (algebra,) = _rules(res)["algebra"]
+    assert algebra.startswith(expected), algebra
+    audit = res.tables["audit"]
+    assert int(audit["n_qubits"].iloc[0]) == n and res.meta["label"].endswith(spec.split("/")[-1])
+    if "so(" in expected:
+        assert int(audit["dla_dim"].iloc[0]) <= 2**n * (2**n - 1) // 2

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _layout import layout_problems  # noqa: E402
 from click.testing import CliRunner
 
 from bpdiag import paper
@@ -461,6 +462,8 @@ def test_quick_reproduce_every_figure_matches_its_table(tmp_path):
         assert folder == results / spec.folder, spec.name
         data = _check_files(figs, spec.name)
         check_figure(spec.name, folder, data)
+        fig = paper.draw(spec, folder)  # as a reader sees it: no legend on data, tight axes
+        assert layout_problems(fig) == [], spec.name
         assert f"`{spec.name}`" in index
         prov = json.loads((folder / "reproduce.json").read_text())
         assert prov["command"] in index and prov["size"] == "quick"
