@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from bpdiag._resources import (
+    COMPILE,
+    COMPILE_ADJOINT,
     MAX_GRID,
     MAX_LAYERS,
     MAX_SAMPLES,
@@ -254,8 +256,9 @@ def estimate_memory(config: VarianceConfig) -> dict:
     """Predicted peak memory of the run's largest point on the JAX engine, in bytes.
 
     Returns ``{"peak", "baseline", "observables", "gradients"}``: ``peak`` is the process
-    baseline (resident now, the JAX runtime if not loaded yet, the compiler's working memory;
-    :func:`bpdiag._resources.process_baseline`) plus the larger of the two transient peaks:
+    baseline (resident now, the JAX runtime if not loaded yet, the compiler's working memory,
+    more for the adjoint program of ``param="all"``; :func:`bpdiag._resources.process_baseline`)
+    plus the larger of the two transient peaks:
     building the cost diagonals (the sign table ``z_signs``, int64/float64[2**n, n] and its
     temporaries: about ``2**n * (24 n + 16 k)`` bytes for k costs, plus ``16 M`` per amplitude
     for the M flip masks of each non-diagonal cost: :func:`bpdiag.engines._observe.pauli_table`)
@@ -282,6 +285,8 @@ def estimate_memory(config: VarianceConfig) -> dict:
         else:
             grad = state * 8 * chunk
     base = process_baseline()
+    if config.param == "all":  # the adjoint program's compiler needs more than a shift pair's
+        base += COMPILE_ADJOINT - COMPILE
     return {"peak": base + max(obs, grad), "baseline": base, "observables": obs, "gradients": grad}
 
 

@@ -61,6 +61,6 @@ def shots_figure(df: pd.DataFrame, meta: dict | None = None):
         ax.set_xlabel("qubits n")
         ax.set_ylabel("shots needed per circuit")
         ax.set_title(f"{cost} cost: std[g] > shot noise")
-        ax.legend(frameon=False, fontsize=5)
+        ax.legend(frameon=False, fontsize=5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -97,7 +97,7 @@ def qc_figure(qc: pd.DataFrame, meta: dict | None = None) -> plt.Figure:
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=75, ha="right", fontsize=5.5)
     ax.set_ylabel(r"$q_c = 1 - \bar q / \bar c$")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the data
     fig.tight_layout()
     return fig
 
@@ -146,6 +146,6 @@ def qgrad_figure(runs: pd.DataFrame, history: pd.DataFrame | None) -> plt.Figure
             va="bottom",
         )
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the data
     fig.tight_layout()
     return fig
