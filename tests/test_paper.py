@@ -196,9 +196,12 @@ def check_lie(table: pd.DataFrame, data: pd.DataFrame) -> None:
     for (a, L), g in table.groupby(["ansatz", "n_layers"]):
         g = g.sort_values("n_qubits")
         lines = _lines(data, panel=1, series=f"{a}, L={L}")
-        assert _has_line(lines, g[["n_qubits", "dla_dim"]].to_numpy(float)), (a, L)
+        # log2 of the exact integer dimension (n = 100 has 4^100 - 1): recomputed from dla_dim
+        log2_dim = [math.log2(int(d)) for d in g["dla_dim"]]
+        assert _has_line(lines, np.stack([g["n_qubits"].to_numpy(float), log2_dim], 1)), (a, L)
     n = np.sort(table["n_qubits"].unique()).astype(float)
-    assert _has_line(_lines(data, panel=1, series="su(2^n)"), np.stack([n, 4**n - 1], 1))
+    su = np.stack([n, np.log2(4**n - 1)], 1)  # dim su(2^n) = 4^n - 1, on the log2 axis
+    assert _has_line(_lines(data, panel=1, series="su(2^n)"), su)
 
 
 def check_study_qc(table: pd.DataFrame, data: pd.DataFrame) -> None:
