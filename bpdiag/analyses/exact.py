@@ -743,6 +743,22 @@ def _square_terms(terms) -> list[tuple[float, tuple[int, ...]]]:
     return [(c, q) for q, c in out.items() if abs(c) > 1e-15]
 
 
+def _pair_starts(terms) -> dict[tuple[int, ...], list[tuple[float, tuple[int, ...]]]]:
+    """The pair chains of O^2: for every pair of terms a < b, the string D_ab (P_a P_b = tau
+    D_ab) and the start ``(2 c_a c_b / tau, letters of P_a)``; terms must commute (real tau)."""
+    pairs: dict[tuple[int, ...], list] = defaultdict(list)
+    t1 = _tables(1)
+    for a in range(len(terms)):
+        for b in range(a + 1, len(terms)):
+            (ca, qa), (cb, qb) = terms[a], terms[b]
+            Dab = tuple(int(t1.xor[x, y]) for x, y in zip(qa, qb))
+            tau = np.prod([t1.phase[x, y] for x, y in zip(qa, qb)])
+            if abs(tau.imag) > 1e-12:
+                raise ValueError("exact method: the cost's Pauli terms must commute")
+            pairs[Dab].append((2 * ca * cb / tau.real, qa))
+    return pairs
+
+
 def _second_moment(comp: _Compiled, terms, *, rtol: float, memory_budget=None) -> dict:
     """E[(<psi0|O_k|psi0>)^2] for the compiled circuit: one diagonal chain plus one chain per
     pair string D; pair chains whose bound is below ``rtol`` times the diagonal part are
@@ -757,16 +773,7 @@ def _second_moment(comp: _Compiled, terms, *, rtol: float, memory_budget=None) -
         res = _run_chain(comp, identity, start, final=final)
         return {"value": res.value, "dropped": 0.0, "peak": dry.peak, "work": res.work}
     diag = [(c * c, q) for c, q in terms]
-    pairs: dict[tuple[int, ...], list] = defaultdict(list)
-    t1 = _tables(1)
-    for a in range(len(terms)):
-        for b in range(a + 1, len(terms)):
-            (ca, qa), (cb, qb) = terms[a], terms[b]
-            Dab = tuple(int(t1.xor[x, y]) for x, y in zip(qa, qb))
-            tau = np.prod([t1.phase[x, y] for x, y in zip(qa, qb)])
-            if abs(tau.imag) > 1e-12:
-                raise ValueError("exact method: the cost's Pauli terms must commute")
-            pairs[Dab].append((2 * ca * cb / tau.real, qa))
+    pairs = _pair_starts(terms)
     dry = _run_chain(comp, identity, diag, dry=True)
     _check_memory(dry.peak, n, memory_budget)
     total = _run_chain(comp, identity, diag).value

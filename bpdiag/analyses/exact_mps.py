@@ -45,7 +45,6 @@ No object of size 2^n or 4^n is built: the cost comes from :func:`bpdiag.circuit
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -517,16 +516,7 @@ def _second_moment(comp, terms, chi: int, full: bool, rtol: float, memo: dict) -
     res = _run_chain_mps(comp, identity, diag, chi, full, memo=memo)
     total, truncated = res["value"], res["truncated"]
     swaps, work, peak, dropped = res["swaps"], res["work"], res["peak"], 0.0
-    pairs: dict[tuple[int, ...], list] = defaultdict(list)
-    t1 = _ex._tables(1)
-    for a in range(len(terms)):
-        for b in range(a + 1, len(terms)):
-            (ca, qa), (cb, qb) = terms[a], terms[b]
-            Dab = tuple(int(t1.xor[x, y]) for x, y in zip(qa, qb))
-            tau = np.prod([t1.phase[x, y] for x, y in zip(qa, qb)])
-            if abs(tau.imag) > 1e-12:
-                raise ValueError("exact method: the cost's Pauli terms must commute")
-            pairs[Dab].append((2 * ca * cb / tau.real, qa))
+    pairs = _ex._pair_starts(terms)
     for Dab, start in pairs.items():
         bound = sum(abs(c) for c, _ in start) * _ex._chain_bound(comp, Dab)
         if bound == 0.0:
