@@ -678,7 +678,10 @@ def _run_grid(
             def fast_fn(cg, costs, params=params, x=x, which=which):
                 return _fast_gradients(config, cg, params, x, costs, which)
 
-            grads = _cost_gradients(config.cost, circuit, fast_fn, method="rotate")  # diagonal
+            from bpdiag.engines import fast as fe  # its costs: diagonal only (PAULI_COSTS)
+
+            method = None if fe.PAULI_COSTS else "rotate"
+            grads = _cost_gradients(config.cost, circuit, fast_fn, method=method)
         else:
             grads = _pennylane_gradients(config, circuit, params, x, config.cost)
         shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
