@@ -8,6 +8,7 @@ without one, an in-memory :class:`MemorySink` collects the rows.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -317,3 +318,190 @@ def haar_variance(n_qubits: int, cost: str) -> float:
     d = 2.0**n_qubits
     w = cost_weight(cost, n_qubits)
     return w / (2 * (1 - d**-2) * (d + 1))  # = w d^2 / (2 (d^2 - 1) (d + 1)), no overflow
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a grid: one task per point, on one process, local worker processes or a Dask cluster
+
+#: Where the points of a grid run: ``local`` (this process, or ``jobs`` worker processes) or
+#: ``dask`` (the cluster at ``address``; without one, a local Dask cluster of ``jobs`` workers).
+EXECUTORS = ("local", "dask")
+
+
+def point_cost(n_qubits: int, n_layers: int, samples: int, *, density: bool = False) -> float:
+    """The work of one grid point, for ordering only (largest first): ``2^n`` amplitudes (``4^n``
+    for a density matrix or a Pauli-path tensor) x ``max(layers, 1)`` x ``max(samples, 1)``."""
+    width = 2.0 ** (2 * n_qubits if density else n_qubits)
+    return width * max(int(n_layers), 1) * max(int(samples), 1)
+
+
+def portable(config):
+    """``config`` as a grid task ships it: a copy without its resolved circuit family
+    (``_family``, :func:`bpdiag.frontends.attach_family`, which may hold closures no pickle
+    takes). Tasks carry the circuits they need, built where the grid is planned."""
+    if "_family" not in vars(config):
+        return config
+    import copy
+
+    out = copy.copy(config)
+    del vars(out)["_family"]
+    return out
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux the kernel sends SIGKILL to the worker when its parent
+    dies (``PR_SET_PDEATHSIG``), so a killed run with ``--jobs N`` leaves no workers behind;
+    the worker ignores SIGINT (the parent handles Ctrl-C and stops the pool)."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import os
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() == 1:  # the parent died before the call: go now
+            os._exit(1)
+
+
+def _terminate(pool) -> None:
+    """Stop a process pool now: kill its workers, then shut it down without waiting."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        if proc.is_alive():
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def check_executor(executor: str, jobs: int, address: str | None) -> None:
+    """Refuse, in one line (``ValueError``), an unknown executor, ``jobs`` < 1 and an
+    ``address`` without the ``dask`` executor."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs}")
+    if address and executor != "dask":
+        raise ValueError("an address names a Dask scheduler: it needs executor 'dask'")
+
+
+def executor_map(executor: str = "local", jobs: int = 1, address: str | None = None):
+    """``(map_unordered, close)``: ``map_unordered(fn, items)`` runs ``fn(item)`` for every item
+    (submitted in the order given) and yields the results as they finish; ``close()`` ends what
+    this call started (None: nothing to end).
+
+    ``local`` with ``jobs`` 1: in this process, in order. ``local`` with ``jobs`` > 1: that many
+    spawned worker processes (killed with their parent). ``dask``: the scheduler at ``address``
+    (``close`` closes only this client; the user's scheduler and workers keep running), or
+    without ``address`` a local cluster of ``jobs`` single-threaded worker processes (stopped by
+    ``close``). Bad choices and a scheduler that does not answer raise a one-line
+    ``ValueError``."""
+    check_executor(executor, jobs, address)
+    if executor == "local" and jobs == 1:
+
+        def serial(fn, items):
+            for item in items:
+                yield fn(item)
+
+        return serial, None
+    if executor == "local":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent
+        )
+
+        def local(fn, items):
+            futures = [pool.submit(fn, item) for item in items]
+            try:
+                for f in as_completed(futures):
+                    yield f.result()
+            except BaseException:  # Ctrl-C, SIGTERM, a failed point: no worker outlives this
+                for f in futures:
+                    f.cancel()
+                _terminate(pool)
+                raise
+
+        return local, pool.shutdown
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ValueError(
+            "--executor dask needs dask[distributed]: pip install 'bpdiag[dask]'"
+        ) from None
+    if address:  # the user's cluster: close only our client, leave it running
+        try:
+            client = Client(address)
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"no Dask scheduler answers at {address} ({exc})") from None
+        close = client.close
+    else:  # a cluster of our own: stop it with the client
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+
+        def close():
+            client.close()
+            cluster.close()
+
+    def dask(fn, items):
+        items = list(items)
+        # one task each; earlier items first (Dask runs higher priorities first)
+        futures = [
+            client.submit(fn, item, pure=False, priority=len(items) - i)
+            for i, item in enumerate(items)
+        ]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BaseException:  # leave the user's cluster idle, not computing a dead run
+            client.cancel(futures)
+            raise
+
+    return dask, close
+
+
+def _indexed(fn, item):
+    """``(i, fn(task))`` of an ``(i, task)`` item: results arrive tagged with their point."""
+    i, task = item
+    return i, fn(task)
+
+
+def run_grid(
+    fn,
+    tasks: Sequence,
+    on_result,
+    *,
+    cost: Sequence[float] | None = None,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
+) -> None:
+    """The one loop over the points of a grid: ``fn(task)`` for every task (one task per point),
+    ``on_result(i, result)`` in this process as each one finishes (the caller appends the
+    point's rows to its sink there, so a killed run keeps every finished point).
+
+    fn: a module-level function (it is pickled to worker processes and Dask workers);
+    tasks: its arguments, in grid order (``i`` is the index into them); cost: each task's work
+    (:func:`point_cost`): with worker processes or Dask the largest points are submitted first
+    (ties in grid order), so the longest point does not start last; in this process the points
+    run in grid order. Results arrive in any order; callers sort their tables into grid order,
+    so the output does not depend on the executor (each point's randomness comes from its own
+    coordinates). ``executor``, ``jobs``, ``address``: :func:`executor_map`. Nothing is started
+    when there is nothing to do."""
+    check_executor(executor, jobs, address)
+    tasks = list(tasks)
+    if not tasks:
+        return
+    order = list(range(len(tasks)))
+    if not (executor == "local" and jobs == 1) and cost is not None:
+        order.sort(key=lambda i: -float(cost[i]))
+    mapper, close = executor_map(executor, jobs, address)
+    try:
+        for i, result in mapper(functools.partial(_indexed, fn), [(i, tasks[i]) for i in order]):
+            on_result(i, result)
+    finally:
+        if close is not None:
+            close()

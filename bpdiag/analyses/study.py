@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bpdiag._resources import as_axes
-from bpdiag.analyses._common import MemorySink, Result, Sink
+from bpdiag.analyses._common import MemorySink, Result, Sink, check_executor, run_grid
 
 #: Columns of runs.csv that identify a run (all other columns are its results); a study over
 #: several markets adds ``market`` after ``run_id`` (:func:`run_columns`).
@@ -423,99 +423,6 @@ def run_one(run: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux the kernel sends SIGKILL to the worker when its parent
-    dies (``PR_SET_PDEATHSIG``), so a killed ``study --jobs N`` leaves no workers behind;
-    the worker ignores SIGINT (the parent handles Ctrl-C and stops the pool)."""
-    import signal
-    import sys
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import os
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-        if os.getppid() == 1:  # the parent died before the call: go now
-            os._exit(1)
-
-
-def _terminate(pool) -> None:
-    """Stop a process pool now: kill its workers, then shut it down without waiting."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        if proc.is_alive():
-            proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _executor(executor: str, jobs: int, address: str | None):
-    """``(map_unordered, close)``: a ``map_unordered(fn, items)`` generator factory for the
-    chosen executor, and what ends it (None: nothing to end). With ``address`` (a Dask cluster
-    the user runs), ``close`` closes only this client; the scheduler and its workers stay up.
-    Without it, ``close`` stops the local cluster this call started."""
-    if executor == "local" and jobs <= 1:
-
-        def serial(fn, items):
-            for item in items:
-                yield fn(item)
-
-        return serial, None
-    if executor == "local":
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_die_with_parent
-        )
-
-        def local(fn, items):
-            futures = [pool.submit(fn, item) for item in items]
-            try:
-                for f in as_completed(futures):
-                    yield f.result()
-            except BaseException:  # Ctrl-C, SIGTERM, a failed run: no worker outlives this
-                for f in futures:
-                    f.cancel()
-                _terminate(pool)
-                raise
-
-        return local, pool.shutdown
-    if executor == "dask":
-        try:
-            from dask.distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise ValueError(
-                "--executor dask needs dask[distributed]: pip install 'bpdiag[dask]'"
-            ) from None
-        if address:  # the user's cluster: close only our client, leave it running
-            try:
-                client = Client(address)
-            except (OSError, TimeoutError) as exc:
-                raise ValueError(f"no Dask scheduler answers at {address} ({exc})") from None
-            close = client.close
-        else:  # the cluster this study started: stop it with the client
-            cluster = LocalCluster(
-                n_workers=max(jobs, 1),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            client = Client(cluster)
-
-            def close():
-                client.close()
-                cluster.close()
-
-        def dask(fn, items):
-            futures = client.map(fn, list(items), pure=False)
-            for f in as_completed(futures):
-                yield f.result()
-
-        return dask, close
-    raise ValueError(f"executor must be 'local' or 'dask', got {executor!r}")
-
-
 # ---------------------------------------------------------------------------------------------
 # The study
 
@@ -557,7 +464,7 @@ def study(
     done = {key[0] for key in sink.done()}
     history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
-    mapper, close = _executor(executor, jobs, address)
+    check_executor(executor, jobs, address)
     timing: list[dict] = []  # wall times live in the meta (JSON), never in a table
     units: dict[str, str] = {}  # each market's price unit (rupees, dollars)
     from tqdm.auto import tqdm
@@ -570,20 +477,21 @@ def study(
         disable=not progress,
         leave=False,
     )
+
+    def arrived(_: int, row: dict) -> None:
+        hist = row.pop("history")
+        timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
+        units[row.get(MARKET, "all")] = row.pop("price_unit")
+        history_sink.append(hist)  # first: a run counts as finished once its row is in
+        sink.append(pd.DataFrame([row], columns=columns))
+        if on_run is not None:
+            on_run(row)
+        bar.update(1)
+
     try:
-        for row in mapper(run_one, todo):
-            hist = row.pop("history")
-            timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
-            units[row.get(MARKET, "all")] = row.pop("price_unit")
-            history_sink.append(hist)  # first: a run counts as finished once its row is in
-            sink.append(pd.DataFrame([row], columns=columns))
-            if on_run is not None:
-                on_run(row)
-            bar.update(1)
+        run_grid(run_one, todo, arrived, executor=executor, jobs=jobs, address=address)
     finally:
         bar.close()
-        if close is not None:
-            close()
     order = {r["run_id"]: i for i, r in enumerate(runs)}
     table = _in_grid_order(sink.read(), order, ["_o"], ["run_id"])
     history = _in_grid_order(history_sink.read(), order, ["_o", "epoch"], ["run_id", "epoch"])

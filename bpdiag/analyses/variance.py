@@ -68,6 +68,9 @@ from bpdiag.analyses._common import (  # noqa: F401  (draw, haar_variance: publi
     param_index,
     param_labels,
     parse_init,
+    point_cost,
+    portable,
+    run_grid,
     structural_zero,
     summarize,
     weighted_line_fit,
@@ -596,11 +599,19 @@ def _sample_frame(config, circuit, a, n, L, nz, grads, shot) -> pd.DataFrame:
 
 
 def _run_grid(
-    config: VarianceConfig, sink: Sink, progress: bool, params_sink: Sink | None = None
+    config: VarianceConfig,
+    sink: Sink,
+    progress: bool,
+    params_sink: Sink | None = None,
+    *,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
 ) -> list[dict]:
     """Compute every point not yet in ``sink`` (and, for ``param="all"``, ``params_sink``) and
-    append its rows; returns the timings. A point's per-parameter rows go first, so a point the
-    main sink holds is in ``params_sink`` too."""
+    append its rows as it finishes; returns the timings, in grid order. Each point is one task
+    of :func:`~bpdiag.analyses._common.run_grid` (:func:`_point`), on ``executor``. A point's
+    per-parameter rows go first, so a point the main sink holds is in ``params_sink`` too."""
     done = sink.done()
     pdone = {k[:-1] for k in params_sink.done()} if params_sink is not None else set()
     points = _points(config)
@@ -626,8 +637,8 @@ def _run_grid(
             [circuit_for(config, a, n, L) for a in config.ansatz for L in config.layers], model
         )
     )
-    timing = []
-    bar = _progress(points, progress)
+    shipped = portable(config)
+    tasks, costs = [], []
     for a, n, L, nz in points:
         todo = {}  # method -> (main rows needed, per-parameter rows needed)
         for m in config.method:
@@ -635,66 +646,92 @@ def _run_grid(
             main = not {(*k[:4], config.param, *k[4:]) for k in keys} <= done
             todo[m] = (main, params_sink is not None and not keys <= pdone)
         if not any(any(v) for v in todo.values()):
-            bar.update(1)
             continue
-        circuit = circuit_for(config, a, n, L)
-        if any(todo.get("exact", ())):
-            t0 = time.perf_counter()
-            if todo["exact"][1]:
-                params_sink.append(_exact_params_frame(config, circuit, a, n, L, nz))
-            info = []
-            if todo["exact"][0]:
-                frame, info = _exact_frame(config, circuit, a, n, L, nz)
-                sink.append(frame)
-            seconds = time.perf_counter() - t0
-            timing.append(
-                {"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact", "seconds": seconds}
-            )
-            if info:
-                timing[-1]["exact"] = info
-        if not any(todo.get("sample", ())):
-            bar.update(1)
-            continue
-        seed = point_seed(config.seed, a, n, L, _draw_param(config), config.init)
-        params, x = draw(circuit, config.samples, config.init, np.random.default_rng(seed))
-        t0 = time.perf_counter()
-        if nz.kind != "none":  # density-matrix engine
-            n_steps, n_gates = density_caps(n, nz)
-            grads = _noise.gradients(
-                config, circuit, params, x, nz, n_steps=n_steps, n_gates=n_gates
-            )
-        elif config.engine == "jax":
-            N = _register_for(n, grid_max)
-            opts = {"n_register": N, "capacity": caps[N], "kernels": tuple(sorted(kernels[N]))}
-            opts["which"] = param_index(circuit, config.param)  # labels: of the circuit itself
+        N = _register_for(n, grid_max)
+        engine = {"n_register": N, "capacity": caps[N], "kernels": tuple(sorted(kernels[N]))}
+        if nz.kind != "none" and any(todo.get("sample", ())):
+            engine["density"] = density_caps(n, nz)
+        tasks.append((shipped, circuit_for(config, a, n, L), (a, n, L, nz), todo, engine))
+        density = nz.kind != "none" or set(config.method) == {"exact"}
+        costs.append(point_cost(n, L, config.samples, density=density) * len(config.cost))
+    timing: dict[int, list[dict]] = {}
+    bar = _progress(points, progress)
+    bar.update(len(points) - len(tasks))
 
-            def jax_fn(cg, costs, params=params, x=x, opts=opts):
-                return _jax_gradients(config, cg, params, x, costs, **opts)
-
-            grads = _cost_gradients(config.cost, circuit, jax_fn)
-        elif config.engine == "fast":
-            which = param_index(circuit, config.param)
-
-            def fast_fn(cg, costs, params=params, x=x, which=which):
-                return _fast_gradients(config, cg, params, x, costs, which)
-
-            from bpdiag.engines import fast as fe  # its costs: diagonal only (PAULI_COSTS)
-
-            method = None if fe.PAULI_COSTS else "rotate"
-            grads = _cost_gradients(config.cost, circuit, fast_fn, method=method)
-        else:
-            grads = _pennylane_gradients(config, circuit, params, x, config.cost)
-        shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
-        seconds = time.perf_counter() - t0
-        timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
-        timing[-1]["noise"] = f"{nz.label}@{nz.where}"
-        if todo["sample"][1]:
-            params_sink.append(_params_frame(config, circuit, a, n, L, nz, grads))
-        if todo["sample"][0]:
-            sink.append(_sample_frame(config, circuit, a, n, L, nz, grads, shot))
+    def arrived(i: int, out) -> None:
+        frames, times = out
+        for params_rows, frame in frames:
+            (params_sink if params_rows else sink).append(frame)
+        timing[i] = times
         bar.update(1)
-    bar.close()
-    return timing
+
+    try:
+        run_grid(_point, tasks, arrived, cost=costs, executor=executor, jobs=jobs, address=address)
+    finally:
+        bar.close()
+    return [t for i in sorted(timing) for t in timing[i]]
+
+
+def _point(task) -> tuple[list[tuple[bool, pd.DataFrame]], list[dict]]:
+    """One grid point, as a task of :func:`~bpdiag.analyses._common.run_grid`:
+    ``task = (config, circuit, (ansatz, n, L, noise model), todo, engine)`` with ``todo`` the
+    methods' (main rows needed, per-parameter rows needed) and ``engine`` the point's compiled
+    program (register, gate capacity, wire kernels; ``density``: the noisy tables' capacity).
+    Returns the frames to append, in order (``(True, frame)``: per-parameter rows), and the
+    point's timing records (seconds)."""
+    config, circuit, (a, n, L, nz), todo, engine = task
+    frames, timing = [], []
+    if any(todo.get("exact", ())):
+        t0 = time.perf_counter()
+        if todo["exact"][1]:
+            frames.append((True, _exact_params_frame(config, circuit, a, n, L, nz)))
+        info = []
+        if todo["exact"][0]:
+            frame, info = _exact_frame(config, circuit, a, n, L, nz)
+            frames.append((False, frame))
+        seconds = time.perf_counter() - t0
+        timing.append(
+            {"ansatz": a, "n_qubits": n, "n_layers": L, "method": "exact", "seconds": seconds}
+        )
+        if info:
+            timing[-1]["exact"] = info
+    if not any(todo.get("sample", ())):
+        return frames, timing
+    seed = point_seed(config.seed, a, n, L, _draw_param(config), config.init)
+    params, x = draw(circuit, config.samples, config.init, np.random.default_rng(seed))
+    t0 = time.perf_counter()
+    if nz.kind != "none":  # density-matrix engine
+        n_steps, n_gates = engine["density"]
+        grads = _noise.gradients(config, circuit, params, x, nz, n_steps=n_steps, n_gates=n_gates)
+    elif config.engine == "jax":
+        opts = {k: engine[k] for k in ("n_register", "capacity", "kernels")}
+        opts["which"] = param_index(circuit, config.param)  # labels: of the circuit itself
+
+        def jax_fn(cg, costs):
+            return _jax_gradients(config, cg, params, x, costs, **opts)
+
+        grads = _cost_gradients(config.cost, circuit, jax_fn)
+    elif config.engine == "fast":
+        which = param_index(circuit, config.param)
+
+        def fast_fn(cg, costs):
+            return _fast_gradients(config, cg, params, x, costs, which)
+
+        from bpdiag.engines import fast as fe  # its costs: diagonal only (PAULI_COSTS)
+
+        method = None if fe.PAULI_COSTS else "rotate"
+        grads = _cost_gradients(config.cost, circuit, fast_fn, method=method)
+    else:
+        grads = _pennylane_gradients(config, circuit, params, x, config.cost)
+    shot = _point_shots(config, circuit, params, x, a, n, L) if config.shots else None
+    seconds = time.perf_counter() - t0
+    timing.append({"ansatz": a, "n_qubits": n, "n_layers": L, "seconds": seconds})
+    timing[-1]["noise"] = f"{nz.label}@{nz.where}"
+    if todo["sample"][1]:
+        frames.append((True, _params_frame(config, circuit, a, n, L, nz, grads)))
+    if todo["sample"][0]:
+        frames.append((False, _sample_frame(config, circuit, a, n, L, nz, grads, shot)))
+    return frames, timing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -813,6 +850,9 @@ def variance(
     memory_budget: float | None = None,
     method: str | Sequence[str] = "sample",
     shots: int | None = None,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
     **options,
 ) -> Result:
     """Sample Var[dC/dtheta] on a grid of (ansatz, n_qubits, n_layers) for every cost.
@@ -843,6 +883,12 @@ def variance(
     :class:`~bpdiag.analyses._common.MemorySink`); points whose keys (:data:`KEY`) the sink
     already holds are skipped, so a resumed on-disk sink ends equal to an uninterrupted run.
     The table is what the sink holds, in grid order.
+
+    ``executor``: where the points run, one task each (:func:`bpdiag.analyses._common.run_grid`):
+    ``"local"`` (this process; ``jobs`` > 1: that many worker processes) or ``"dask"`` (the
+    scheduler at ``address``, e.g. ``"tcp://host:8786"``; without one, a local Dask cluster of
+    ``jobs`` workers). Points arrive in any order and are appended as they do; the table and
+    every number are the same on every executor.
 
     ``engine``: ``"jax"`` (the batched XLA statevector), ``"fast"`` (fused CPU kernels,
     :mod:`bpdiag.engines.fast`: one parameter by its shift pair, ``param="all"`` by one forward
@@ -884,7 +930,9 @@ def variance(
         params_sink = None
     elif params_sink is None:
         params_sink = MemorySink(PARAM_COLUMNS, PARAM_KEY)
-    timing = _run_grid(config, sink, progress, params_sink)
+    timing = _run_grid(
+        config, sink, progress, params_sink, executor=executor, jobs=jobs, address=address
+    )
     table = _ordered(sink.read(), config).reset_index(drop=True)
     meta = {
         "analysis": "variance",

@@ -348,6 +348,34 @@ def exact_options(func: Callable) -> Callable:
     )(func)
 
 
+def executor_options(func: Callable) -> Callable:
+    """``--executor``, ``--address`` and ``--jobs``: where the points of the grid run, one task
+    each (:func:`bpdiag.analyses._common.run_grid`): this process, local worker processes, or a
+    Dask cluster. They change how a run goes, never its numbers or its bytes."""
+    return options(
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help="local (this process, or --jobs worker processes) or dask (--address)",
+        ),
+        click.option(
+            "--address",
+            default=None,
+            help="Dask scheduler address, e.g. tcp://host:8786 (with --executor dask; without "
+            "it, a local Dask cluster of --jobs workers)",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="worker processes (local) or Dask workers (dask without --address)",
+        ),
+    )(func)
+
+
 #: Options that change how a run goes, not its numbers: left out of the resume record.
 _NOT_RECORDED = {"out", "resume", "jobs", "executor", "address", "progress", "fallback"}
 

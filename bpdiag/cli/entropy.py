@@ -16,6 +16,7 @@ from bpdiag.cli._common import (
     _resolve_device,
     claims_out,
     dtype_option,
+    executor_options,
     fallback_option,
     library_errors,
     options,
@@ -119,6 +120,7 @@ _OPTIONS = options(
         "lightning.gpu, default.mixed",
     ),
     fallback_option,
+    executor_options,
 )
 
 

@@ -17,6 +17,7 @@ from bpdiag.cli._common import (
     circuit_options,
     claims_out,
     cost_option,
+    executor_options,
     library_errors,
     options,
     out_option,
@@ -85,6 +86,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     click.option(
         "--fail-on-dead", is_flag=True, help="exit with status 1 if any parameter is dead"
     ),
+    executor_options,
 )
 @library_errors
 @claims_out

@@ -7,6 +7,7 @@ import click
 from bpdiag.cli._common import (
     _echo_table,
     claims_out,
+    executor_options,
     library_errors,
     out_option,
     progress,
@@ -24,17 +25,7 @@ from bpdiag.cli._common import (
 )
 @out_option("results/study")
 @resume_option("runs.csv")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="worker processes (local) or Dask workers (dask without --address)",
-)
-@click.option(
-    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True
-)
-@click.option("--address", default=None, help="Dask scheduler address (with --executor dask)")
+@executor_options
 @click.option(
     "--index",
     type=click.Path(),

@@ -15,6 +15,7 @@ from bpdiag.cli._common import (
     cost_option,
     dtype_option,
     exact_options,
+    executor_options,
     fallback_option,
     library_errors,
     options,
@@ -109,6 +110,7 @@ _OPTIONS = options(
         help="exact method: average McClean's random axes or use --seed's",
     ),
     exact_options,
+    executor_options,
 )
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bpdiag._resources import plan_chunk, point_seed
-from bpdiag.analyses._common import MemorySink, Result, Sink
+from bpdiag.analyses._common import MemorySink, Result, Sink, point_cost, portable, run_grid
 from bpdiag.analyses.entropy._encoder import (
     ENCODER,
     Trained,
@@ -49,6 +49,7 @@ from bpdiag.analyses.entropy._grid import (
     PARAMS,
     STATES,
     EntropyConfig,
+    _circuit,
     _engine_plan,
     _points,
     _states,
@@ -137,6 +138,23 @@ def _point_rows(config: EntropyConfig, point, states: np.ndarray) -> pd.DataFram
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _point(task) -> tuple[pd.DataFrame, dict]:
+    """One grid point, as a task of :func:`~bpdiag.analyses._common.run_grid`:
+    ``task = (config, point, plan, angles, rows, trained, circuit)`` with ``plan`` the compiled
+    programs (:func:`_engine_plan`), ``angles`` the encoder angles ``{(n, amplitude):
+    float[rows, .]}`` a data point needs, ``rows`` its state count, ``trained`` the trained
+    model (its point only) and ``circuit`` the point's circuit (None: Haar states). Returns the
+    point's rows and its timing record (seconds)."""
+    config, p, plan, angles, R, trained, circuit = task
+    t0 = time.perf_counter()
+    angles_for = lambda n, amplitude=False: angles[n, amplitude]  # noqa: E731
+    states = _states(config, p, plan, angles_for, R, trained, circuit)
+    t1 = time.perf_counter()
+    frame = _point_rows(config, p, states)
+    t2 = time.perf_counter()
+    return frame, dict(zip(KEY, p)) | {"states_s": t1 - t0, "entropy_s": t2 - t1}
+
+
 def entropy(
     qubits: Sequence[int] = tuple(range(2, 11)),
     encoding: Sequence[str] = ("angle", "zz"),
@@ -162,6 +180,9 @@ def entropy(
     device: str = "default.qubit",
     fallback: bool = False,
     circuit=None,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
 ) -> Result:
     """Entanglement entropies of data-encoded (and reference) states on a grid.
 
@@ -206,6 +227,10 @@ def entropy(
     ``zz`` encoding followed by the circuit (``n_layers = 0``: the encoding alone), its
     parameters uniform in [0, 2 pi); the ``ansatz`` column holds the circuit's label. Circuits
     with data inputs of their own are refused (for now).
+
+    ``executor``, ``jobs``, ``address``: where the points run, one task each (``"local"``: this
+    process, or ``jobs`` worker processes; ``"dask"``: the scheduler at ``address``;
+    :func:`bpdiag.analyses._common.run_grid`); the table is the same on every executor.
     """
     t_start = time.perf_counter()
     if engine == "pennylane":
@@ -249,23 +274,34 @@ def entropy(
     if trained is not None:
         data_info["trained"] = trained.info
     plan = _engine_plan(config, todo, trained) if config.engine == "jax" else {}
-    timing = []
-    bar = _progress(len(points), progress)
-    bar.update(len(points) - len(todo))
+    shipped = portable(config)
+    tasks, costs = [], []
     for p in todo:
         R = {
             "data": len(feats) if feats is not None else 0,
             "trained": len(trained.angles) if trained is not None else 0,
         }.get(p[0], config.rows)
-        t0 = time.perf_counter()
-        states = _states(config, p, plan, angles_for, R, trained)
-        t1 = time.perf_counter()
-        frame = _point_rows(config, p, states)
-        t2 = time.perf_counter()
-        timing.append(dict(zip(KEY, p)) | {"states_s": t1 - t0, "entropy_s": t2 - t1})
+        angles = {}  # the encoder's angles of this point's n, computed here (one encoder per n)
+        if p[0] == "data":
+            key = (p[3], p[1] == "amplitude")
+            angles[key] = angles_for(*key)
+        c = _circuit(config, p, trained) if p[0] != "haar" else None
+        tasks.append((shipped, p, plan, angles, R, trained if p[0] == "trained" else None, c))
+        costs.append(point_cost(p[3], p[4], R))
+    timing: dict[int, dict] = {}
+    bar = _progress(len(points), progress)
+    bar.update(len(points) - len(todo))
+
+    def arrived(i: int, out) -> None:
+        frame, timing[i] = out
         sink.append(frame)
         bar.update(1)
-    bar.close()
+
+    try:
+        run_grid(_point, tasks, arrived, cost=costs, executor=executor, jobs=jobs, address=address)
+    finally:
+        bar.close()
+    timing = [timing[i] for i in sorted(timing)]
     df = _in_grid_order(sink.read(), points)
     v = verdicts(df) if len(df) else pd.DataFrame()
     meta = _meta(config, df, data_info, v, timing)

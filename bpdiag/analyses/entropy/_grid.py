@@ -230,8 +230,11 @@ def _engine_plan(config: EntropyConfig, points, trained: Trained | None = None) 
     return plan
 
 
-def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=None) -> np.ndarray:
-    """The states complex[rows, 2**n] of one grid point."""
+def _states(
+    config: EntropyConfig, point, plan, angles_for, rows: int, trained=None, circuit=None
+) -> np.ndarray:
+    """The states complex[rows, 2**n] of one grid point (``circuit``: the point's circuit when
+    built already, :func:`_circuit`)."""
     from bpdiag.engines.states import amplitude_states, simulate_states
 
     state, enc, _, n, L = point
@@ -240,7 +243,7 @@ def _states(config: EntropyConfig, point, plan, angles_for, rows: int, trained=N
     if state == "haar":  # Haar-random: normalised complex Gaussian vectors
         z = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
         return z / np.linalg.norm(z, axis=1, keepdims=True)
-    c = _circuit(config, point, trained)
+    c = _circuit(config, point, trained) if circuit is None else circuit
     if config.engine == "pennylane":
         return _pennylane_states(config, point, c, rng, angles_for, rows, trained)
     N = _register_for(n)

@@ -24,7 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from bpdiag._resources import MAX_LAYERS, MAX_SAMPLES, as_axes, check_size, point_seed
-from bpdiag.analyses._common import Result, summarize
+from bpdiag.analyses._common import Result, point_cost, portable, run_grid, summarize
 from bpdiag.analyses.lie.dead import ALGEBRAIC_MAX_QUBITS, dead_parameters, redundancy
 from bpdiag.analyses.lie.dla import DLA, dla, predicted_variance
 from bpdiag.circuits import ANSATZE, Circuit, angle_maps, build, cost_terms, z_signs
@@ -487,6 +487,21 @@ def verdict(row: dict, params: Sequence[dict] = ()) -> str:
     return "\n".join(lines)
 
 
+def _audit_point(task) -> tuple[list[dict], dict, dict]:
+    """One (circuit, cost) of the grid, as a task of :func:`~bpdiag.analyses._common.run_grid`:
+    ``task = (config, circuit, deep circuit, cost, shared engine)``; :func:`audit`'s result."""
+    config, circuit, deep, cost, engine = task
+    return audit(
+        circuit,
+        cost,
+        deep=deep,
+        samples=config.samples,
+        seed=config.seed,
+        engine=engine,
+        numeric_qubits=config.numeric_qubits,
+    )
+
+
 def lie(
     ansatz: Sequence[str] = ("original", "dense", "sparse"),
     qubits: Sequence[int] = (2, 3, 4, 5, 6),
@@ -502,6 +517,9 @@ def lie(
     data_params=None,
     numeric_qubits: int = 8,
     progress: bool = False,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
 ) -> Result:
     """Audit every (ansatz, n_qubits, n_layers) for every cost (a name or several): dead and
     redundant parameters, DLA, predicted vs sampled cost variance at ``deep_layers``.
@@ -523,6 +541,11 @@ def lie(
     ``circuit=``, a ``label`` column after ``param``: the frontend's parameter names); ``.meta``
     the config, per-circuit details (DLA components, readable ``verdict``, timings, in grid
     order) under ``"circuits"``, and :data:`UNITS`.
+
+    ``executor``, ``jobs``, ``address``: where the (circuit, cost) audits run, one task each
+    (``"local"``: this process, or ``jobs`` worker processes; ``"dask"``: the scheduler at
+    ``address``; :func:`bpdiag.analyses._common.run_grid`); the tables are the same on every
+    executor.
     """
     from bpdiag.engines._convert import as_costs
 
@@ -553,18 +576,25 @@ def lie(
         columns = PARAM_COLUMNS[:5] + ["label"] + PARAM_COLUMNS[5:]
     rows, prows, details = [], [], []
     todo = [(p, c) for p in points for c in config.cost]
+    shipped = portable(config)
+    tasks = [(shipped, circuits[p], deeps[p[:2]], cost, engine) for p, cost in todo]
+    costs = [point_cost(p[1], config.deep_layers, config.samples) for p, _ in todo]
+    audited: dict[int, tuple] = {}
     bar = tqdm(total=len(todo), desc="lie", unit="circuit", disable=not progress, leave=False)
-    for (a, n, L), cost in todo:
-        c = circuits[(a, n, L)]
-        params, summary, det = audit(
-            c,
-            cost,
-            deep=deeps[(a, n)],
-            samples=config.samples,
-            seed=config.seed,
-            engine=engine,
-            numeric_qubits=config.numeric_qubits,
+
+    def arrived(i: int, out) -> None:
+        audited[i] = out
+        bar.update(1)
+
+    try:
+        run_grid(
+            _audit_point, tasks, arrived, cost=costs, executor=executor, jobs=jobs, address=address
         )
+    finally:
+        bar.close()
+    for i, ((a, n, L), cost) in enumerate(todo):  # in grid order, whatever the arrival order
+        c = circuits[(a, n, L)]
+        params, summary, det = audited[i]
         labels = c.info("param_labels")
         if config.circuit is not None:
             for r in params:
@@ -582,8 +612,6 @@ def lie(
                 "enough to be a 2-design; pass a family to vary the depth)"
             )
         details.append(coords | det | {"verdict": text})
-        bar.update(1)
-    bar.close()
     meta = {"analysis": "lie", "config": asdict(config), "circuits": details, "units": UNITS}
     return Result(
         pd.DataFrame(rows, columns=COLUMNS),
