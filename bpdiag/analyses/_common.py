@@ -1,5 +1,7 @@
 """What every analysis shares: the result object, the sink that resume goes through, parameter
-selection and initialisation, the per-point summaries, one weighted fit and the Haar value.
+selection and initialisation, the per-point summaries, one weighted fit, the Haar value, and the
+one loop over a grid's points (:func:`run_grid`: in this process, local worker processes or a
+Dask cluster).
 
 Analyses compute and return a :class:`Result`; they never open files. A caller that wants every
 finished point on disk at once (``--resume``) passes a sink (:class:`bpdiag.results.CsvSink`);
