@@ -99,7 +99,7 @@ def jax_engine(c, theta, p, g):
     rows = jnp.asarray(shifted_angles(angles, gates))
     f = je.jitted("angles", kernels, c.n_qubits, "complex128")
     jp = Program(*(jnp.asarray(t) for t in prog))
-    obs = jnp.asarray(je.observables("global", c.n_qubits))
+    obs, _ = je.observables_for(["global"], c.n_qubits)
 
     def shift():
         return np.asarray(f(jp, rows, obs, c.n_gates))
