@@ -186,3 +186,55 @@ def test_cli_writes_tables_and_figures(tmp_path):
 def test_cli_errors_exit_2(args, message, tmp_path):
     r = CliRunner().invoke(main, ["study", "--out", str(tmp_path)] + args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_circuit_families_axis_with_twins_for_each(tmp_path):
+    import pickle
+
+    cfg = StudyConfig(
+        **{**SMALL, "seeds": (0,), "twins": ("identity", "matched")},
+        ansatz=("original", "dense", "original+reupload"),
+        circuit=("pennylane:BasicEntanglerLayers",),
+    )
+    assert cfg.families() == (
+        "original", "dense", "original+reupload", "pennylane:BasicEntanglerLayers"
+    )  # fmt: skip
+    runs = cfg.runs()
+    assert len(runs) == 4 * 3
+    by = {(r["ansatz"], r["model"]): r["config"] for r in runs}
+    assert (
+        by["original+reupload", "quantum"].reupload
+        and by["original+reupload", "quantum"].ansatz == "original"
+    )
+    assert (
+        by["pennylane:BasicEntanglerLayers", "matched"].circuit == "pennylane:BasicEntanglerLayers"
+    )
+    assert pickle.loads(pickle.dumps(cfg)).runs()[-1]["config"] == runs[-1]["config"]
+    res = study(cfg)
+    t = res.table.set_index(["ansatz", "model"])
+    # every family has its own matched twin with the quantum layer's parameter count
+    for fam in cfg.families():
+        assert t.loc[(fam, "matched"), "n_params"] == t.loc[(fam, "quantum"), "n_params"]
+    # identity twins are trained once: the same numbers as training each family's twin itself
+    from bpdiag.analyses.study import run_one
+
+    own = run_one(next(r for r in runs if r["ansatz"] == "dense" and r["model"] == "identity"))
+    assert own["test_mse_scaled"] == t.loc[("dense", "identity"), "test_mse_scaled"]
+    assert set(res.tables["qc"]["ansatz"]) == {*cfg.families(), "all"}
+    # the families' hybrids differ (the dense layer moves the readout, the original cannot)
+    assert t.loc[("dense", "quantum"), "qgrad_var_mean"] > 1e-8
+    assert abs(t.loc[("original", "quantum"), "qgrad_var_mean"]) < 1e-12
+
+
+def test_unknown_family_is_one_line_exit_2(tmp_path):
+    with pytest.raises(ValueError, match="unknown circuit family 'densse'"):
+        StudyConfig(ansatz=("densse",))
+    with pytest.raises(ValueError, match="unknown circuit family 'dense\\+x'"):
+        StudyConfig(ansatz=("dense+x",))
+    conf = tmp_path / "s.toml"
+    conf.write_text('ansatz = ["original", "sprase"]\nseeds = [0]\n')
+    r = CliRunner().invoke(main, ["study", "--config", str(conf), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown circuit family 'sprase'" in r.output
+    assert r.output.strip().splitlines()[-1].startswith("Error: unknown circuit family")
+    r = CliRunner().invoke(main, ["study", "--circuit", "nope.qasm", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "nope.qasm" in r.output and "Traceback" not in r.output

@@ -216,6 +216,7 @@ class StudyConfig:
     """
 
     ansatz: tuple[str, ...] = ("original",)
+    circuit: tuple[str, ...] = ()
     qubits: tuple[int, ...] = (2, 4)
     layers: tuple[int, ...] = (1, 2)
     subsets: tuple[int, ...] = (100, 500, 1000)
@@ -275,6 +276,9 @@ class StudyConfig:
         from bpdiag.train import TrainConfig
 
         as_axes(self, ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"), "study axis ")
+        circuit = (self.circuit,) if isinstance(self.circuit, str) else tuple(self.circuit)
+        object.__setattr__(self, "circuit", circuit)
+        object.__setattr__(self, "_families", self._resolve_families())
         if isinstance(self.data, list):
             object.__setattr__(self, "data", tuple(self.data))
         object.__setattr__(self, "_sources", data_sources(self.data, self.index, self.vix))
@@ -284,15 +288,59 @@ class StudyConfig:
         bad = sorted(set(self.train) - fields)
         if bad:
             raise ValueError(f"unknown train option {bad[0]!r}")
-        axes = {"data", "qubits", "layers", "ansatz", "subset", "seed", "epochs", "twin"}
+        axes = {"data", "qubits", "layers", "ansatz", "circuit", "subset", "seed", "epochs"}
+        axes |= {"twin", "reupload"}
         clash = sorted(set(self.train) & axes)
         if clash:
             raise ValueError(f"train option {clash[0]!r} is set by the study grid, not in [train]")
         # Validate one run of each kind now, so a bad grid fails before any training.
-        for twin in (None, *self.twins):
-            self.train_config(
-                self.ansatz[0], self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
-            )
+        for fam in self.families():
+            for twin in (None, *self.twins):
+                self.train_config(
+                    fam, self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
+                )
+
+    def _resolve_families(self) -> dict[str, dict]:
+        """label -> the TrainConfig fields of that circuit family (see :meth:`families`)."""
+        from bpdiag.circuits import ANSATZE
+        from bpdiag.train import TrainConfig
+
+        out: dict[str, dict] = {}
+        for name in self.ansatz:
+            base, _, extra = str(name).partition("+")
+            if base not in ANSATZE or extra not in ("", "reupload"):
+                raise ValueError(
+                    f"unknown circuit family {name!r}; choose from {', '.join(ANSATZE)}, each "
+                    "optionally with +reupload (e.g. original+reupload), or give your circuit as "
+                    'circuit = ["SPEC"] (bpdiag study --circuit SPEC)'
+                )
+            out[name] = {"ansatz": base, "reupload": extra == "reupload"}
+        for spec in self.circuit:
+            if not isinstance(spec, str) or not spec.strip():
+                raise ValueError(f"circuit: each entry is a circuit spec (a string), got {spec!r}")
+            opts = {k: v for k, v in self.train.items() if k == "data_params"}
+            try:
+                label = TrainConfig(circuit=spec, baselines=False, **opts).ansatz
+            except (ValueError, ImportError, AttributeError, FileNotFoundError) as exc:
+                raise ValueError(f"circuit {spec!r}: {exc}") from None
+            out[label] = {"circuit": spec}
+        dup = [k for k in self.circuit if k in self.ansatz]
+        if dup or len(out) < len(self.ansatz) + len(self.circuit):
+            raise ValueError("circuit families: each family once (a label is repeated)")
+        return out
+
+    def families(self) -> tuple[str, ...]:
+        """The circuit families, the study's ``ansatz`` column: the built-in ``ansatz`` entries
+        (``original``, ``dense``, ``sparse``, ``mcclean``, each optionally ``+reupload``: the
+        data re-uploaded before every layer), then each ``circuit`` spec's family label (your
+        circuit as the quantum layer, :mod:`bpdiag.frontends`), in that order."""
+        return tuple(self._families)
+
+    def with_circuits(self, specs: tuple[str, ...]) -> StudyConfig:
+        """This config with circuit families ``specs`` added (``bpdiag study --circuit``)."""
+        if not specs:
+            return self
+        return dataclasses.replace(self, circuit=(*self.circuit, *specs), train=dict(self.train))
 
     def sources(self) -> tuple[DataSource, ...]:
         """The data sources, in grid order (one, labelled ``synthetic`` or ``data``, when
@@ -322,6 +370,10 @@ class StudyConfig:
 
         src = self._sources[0] if source is None else source
         opts = {"baselines": False, "threads": 1, **self.train}
+        family = self._families.get(ansatz) if hasattr(self, "_families") else None
+        if family is None:
+            raise ValueError(f"unknown circuit family {ansatz!r}")
+        opts.update(family)
         for key in ("index", "vix", "rate", "dividend_yield"):
             if getattr(src, key) is not None:
                 opts[key] = getattr(src, key)
@@ -329,7 +381,6 @@ class StudyConfig:
             data=src.path,
             qubits=int(qubits),
             layers=int(layers),
-            ansatz=ansatz,
             subset=int(subset),
             seed=int(seed),
             epochs=int(self.epochs),
@@ -344,7 +395,7 @@ class StudyConfig:
 
         out = []
         grid = itertools.product(
-            self._sources, self.ansatz, self.qubits, self.layers, self.subsets, self.seeds
+            self._sources, self.families(), self.qubits, self.layers, self.subsets, self.seeds
         )
         for src, a, n, L, s, seed in grid:
             for twin in (None, *self.twins):
@@ -367,6 +418,13 @@ class StudyConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def __reduce__(self):  # resolved families stay out of the pickle (rebuilt from the fields)
+        return (_rebuild_study, (self.to_dict(),))
+
+
+def _rebuild_study(fields: dict) -> StudyConfig:
+    return StudyConfig(**fields)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,18 +536,31 @@ def study(
         leave=False,
     )
 
-    def arrived(_: int, row: dict) -> None:
-        hist = row.pop("history")
-        timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
-        units[row.get(MARKET, "all")] = row.pop("price_unit")
-        history_sink.append(hist)  # first: a run counts as finished once its row is in
-        sink.append(pd.DataFrame([row], columns=columns))
-        if on_run is not None:
-            on_run(row)
-        bar.update(1)
+    # Identity twins of the built-in families are the same model (no middle layer, the same
+    # encoder width, seed and data): each is trained once and its row given to every family.
+    groups: dict[Any, list[dict]] = {}
+    for r in todo:
+        groups.setdefault(_compute_config(r), []).append(r)
+    tasks = [dict(members[0], config=cfg) for cfg, members in groups.items()]
+    members = list(groups.values())
+
+    def arrived(i: int, result: dict) -> None:
+        hist0 = result.pop("history")
+        wall = result.pop("wall_s")
+        units[result.get(MARKET, "all")] = result.pop("price_unit")
+        for run in members[i]:
+            row = dict(result)
+            row.update({k: run[k] for k in columns if k in run})
+            hist = hist0.assign(run_id=run["run_id"])
+            timing.append({"run_id": row["run_id"], "wall_s": wall if run is members[i][0] else 0})
+            history_sink.append(hist)  # first: a run counts as finished once its row is in
+            sink.append(pd.DataFrame([row], columns=columns))
+            if on_run is not None:
+                on_run(row)
+            bar.update(1)
 
     try:
-        run_grid(run_one, todo, arrived, executor=executor, jobs=jobs, address=address)
+        run_grid(run_one, tasks, arrived, executor=executor, jobs=jobs, address=address)
     finally:
         bar.close()
     order = {r["run_id"]: i for i, r in enumerate(runs)}
@@ -509,6 +580,15 @@ def study(
         "timing": timing,
     }
     return Result(table, meta, {"history": history, "qc": qc})
+
+
+def _compute_config(run: dict):
+    """The TrainConfig that computes ``run``: an identity twin of a built-in family is the
+    ``original`` family's (the same model and numbers, trained once)."""
+    cfg = run["config"]
+    if run["model"] == "identity" and cfg.circuit is None:
+        return dataclasses.replace(cfg, ansatz="original", reupload=False)
+    return cfg
 
 
 def _units(units: dict[str, str], markets: bool) -> dict:
