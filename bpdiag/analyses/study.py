@@ -19,8 +19,8 @@ Markets are an axis too: ``data`` may list several sources, each with a short la
 features use its market's conventions (:data:`bpdiag.data.MARKETS`).
 
 >>> cfg = StudyConfig.default()
->>> len(cfg.runs())  # 4 configs x 3 subsets x 3 seeds x (hybrid + identity twin)
-72
+>>> len(cfg.runs())  # 4 configs x 3 subsets x 10 seeds x (hybrid + identity twin)
+240
 """
 
 from __future__ import annotations
@@ -220,19 +220,21 @@ class StudyConfig:
     qubits: tuple[int, ...] = (2, 4)
     layers: tuple[int, ...] = (1, 2)
     subsets: tuple[int, ...] = (100, 500, 1000)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = tuple(range(10))
     epochs: int = 20
     twins: tuple[str, ...] = ("identity",)
     data: str | tuple[str | dict, ...] = "synthetic"
     index: str | None = None
     vix: str | None = None
     bootstrap: int = 2000
+    diagnosis_samples: int = 200
     train: dict = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> StudyConfig:
         """The original grid: qubits {2, 4} x layers {1, 2}, ``original`` circuit, subsets
-        100/500/1000, seeds 0/1/2, 20 epochs, identity twins, the bundled data."""
+        100/500/1000, 20 epochs, identity twins, the bundled data, with 10 seeds (0-9; the
+        original study had 3, too few to tell families apart)."""
         return cls()
 
     @classmethod
@@ -569,6 +571,9 @@ def study(
     # epochs of a run killed before its row was written are recomputed: keep the finished runs'
     history = history[history["run_id"].isin(table["run_id"])].reset_index(drop=True)
     qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
+    paired = paired_comparison(table, n_boot=config.bootstrap, seed=0)
+    qgrad = qgrad_per_epoch(table, history)
+    diagnosis = initial_diagnosis(config, samples=config.diagnosis_samples)
     meta = {
         "analysis": "study",
         "config": config.to_dict(),
@@ -579,7 +584,8 @@ def study(
         "wall_s": time.perf_counter() - t0,
         "timing": timing,
     }
-    return Result(table, meta, {"history": history, "qc": qc})
+    tables = {"history": history, "qc": qc, "paired": paired, "qgrad": qgrad}
+    return Result(table, meta, {**tables, "diagnosis": diagnosis})
 
 
 def _compute_config(run: dict):
@@ -678,3 +684,155 @@ def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
     ]
     cols = list(qc.columns)
     return view[[*cols[: cols.index("c_avg") + 1], "qc [95% CI]", "n_seeds"]]
+
+
+#: Columns of paired.csv (``all`` marks an aggregated axis; a market axis adds ``market`` first).
+PAIRED_COLUMNS = [
+    "n_qubits",
+    "n_layers",
+    "subset",
+    "a",
+    "b",
+    "n_pairs",
+    "loss_a",
+    "loss_b",
+    "diff",
+    "diff_lo",
+    "diff_hi",
+    "wilcoxon_p",
+    "ttest_p",
+]
+
+
+def _arm(row) -> str:
+    """A model's label in paired.csv: its family (a hybrid) or ``family/twin``."""
+    return row["ansatz"] if row["model"] == "quantum" else f"{row['ansatz']}/{row['model']}"
+
+
+def paired_stats(a, b, *, n_boot: int = 2000, rng=None, level: float = 0.95) -> dict:
+    """Paired comparison of test losses ``a`` and ``b`` (float[n], the same splits in the same
+    order): ``diff`` = mean(a - b) (negative: a is better), its percentile bootstrap interval
+    over the pairs (``n_boot`` resamples), the Wilcoxon signed-rank p-value (two-sided, exact
+    for small n; NaN when every difference is 0 or n < 2) and the paired t-test p-value
+    (two-sided, scipy; NaN for n < 2 or differences equal to rounding)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = a - b
+    n = len(d)
+    out = dict(n_pairs=n, loss_a=a.mean(), loss_b=b.mean(), diff=d.mean())
+    idx = rng.integers(0, n, size=(n_boot, n))
+    lo, hi = np.quantile(d[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    out.update(diff_lo=lo, diff_hi=hi, wilcoxon_p=np.nan, ttest_p=np.nan)
+    if n >= 2 and np.any(d != 0):
+        out["wilcoxon_p"] = float(stats.wilcoxon(a, b).pvalue)
+    if n >= 2 and np.ptp(d) > 1e-12 * max(1.0, float(np.abs(d).max())):  # rounding is no spread
+        out["ttest_p"] = float(stats.ttest_rel(a, b).pvalue)
+    return out
+
+
+def paired_comparison(
+    runs: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
+    """Families compared on the same splits: for every pair of hybrid families ``a``, ``b`` (in
+    grid order), and for every family against each of its twins (``b`` = ``family/twin``),
+    the test losses paired by seed (same seed: same subset, split and initial encoder), per
+    (configuration, subset) and pooled over subsets (``subset = all``: pairs are (subset, seed)),
+    per market on a market axis. Columns :data:`PAIRED_COLUMNS` (see :func:`paired_stats`)."""
+    rng = np.random.default_rng(seed)
+    by = [MARKET] if MARKET in runs.columns else []
+    columns = [*by, *PAIRED_COLUMNS]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    runs = runs.assign(_arm=[_arm(r) for _, r in runs.iterrows()])
+    families = list(dict.fromkeys(runs.loc[runs["model"] == "quantum", "ansatz"]))
+    twins = [m for m in dict.fromkeys(runs["model"]) if m != "quantum"]
+    pairs = [(f, g) for i, f in enumerate(families) for g in families[i + 1 :]]
+    pairs += [(f, f"{f}/{t}") for f in families for t in twins]
+    rows = []
+    config = ["n_qubits", "n_layers"]
+    for keys in ([*by, *config, "subset"], [*by, *config]):
+        for key, g in runs.groupby(keys, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            wide = g.pivot_table(
+                index=["subset", "seed"], columns="_arm", values=LOSS, aggfunc="mean", sort=True
+            )
+            for a, b in pairs:
+                if a not in wide or b not in wide:
+                    continue
+                both = wide[[a, b]].dropna()
+                if both.empty:
+                    continue
+                row = {"subset": "all", **dict(zip(keys, key)), "a": a, "b": b}
+                row.update(paired_stats(both[a], both[b], n_boot=n_boot, rng=rng, level=level))
+                rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Columns of qgrad.csv: the quantum-gradient variance per epoch and family (hybrid runs).
+QGRAD_COLUMNS = [
+    "ansatz",
+    "n_qubits",
+    "n_layers",
+    "subset",
+    "epoch",
+    "qgrad_var",
+    "qgrad_var_lo",
+    "qgrad_var_hi",
+    "n_runs",
+]
+
+
+def qgrad_per_epoch(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Quantum-gradient variance per epoch per family (and configuration, subset, market): the
+    mean of the hybrid runs' ``qgrad_var`` (pooled over each epoch's steps and parameters,
+    :func:`bpdiag.train.loop.qgrad_stats`) over seeds, with its min and max over seeds as
+    ``qgrad_var_lo``/``_hi``. Columns :data:`QGRAD_COLUMNS` (``market`` first on a market axis)."""
+    by = [MARKET] if MARKET in runs.columns else []
+    keys = [*by, "ansatz", "n_qubits", "n_layers", "subset"]
+    columns = [*by, *QGRAD_COLUMNS]
+    hybrids = runs.loc[runs["model"] == "quantum", ["run_id", *keys]]
+    h = history.merge(hybrids, on="run_id")
+    if h.empty:
+        return pd.DataFrame(columns=columns)
+    out = h.groupby([*keys, "epoch"], sort=False)["qgrad_var"].agg(
+        qgrad_var="mean", qgrad_var_lo="min", qgrad_var_hi="max", n_runs="count"
+    )
+    return out.reset_index()[columns]
+
+
+#: Columns of diagnosis.csv: ``bpdiag variance`` of each family's quantum layer at initialisation.
+DIAGNOSIS_COLUMNS = ["ansatz", "n_qubits", "n_layers", "cost", "samples", "var", "var_se"]
+
+
+def initial_diagnosis(config: StudyConfig, *, samples: int = 200) -> pd.DataFrame:
+    """The ``bpdiag variance`` prediction at initialisation for every family and (n, L) of the
+    study: Var[dC/dtheta] over uniform random weights in [0, 2pi) and data angles in [-pi, pi)
+    (the encoder's range), averaged over all trainable parameters (``param = "all"``), for the
+    ``local`` (mean <Z_i>, the hybrid's readout) and ``global`` costs, on the quantum layer's
+    exact circuit (encoding included: :func:`bpdiag.model.hybrid_circuit`). Columns
+    :data:`DIAGNOSIS_COLUMNS`."""
+    from bpdiag.analyses.variance import variance
+    from bpdiag.model import hybrid_circuit
+
+    rows = []
+    for fam in config.families():
+        for n in config.qubits:
+            for L in config.layers:
+                cfg = config.train_config(fam, n, L, config.subsets[0], config.seeds[0], None)
+                circ = hybrid_circuit(
+                    cfg.ansatz, cfg.qubits, cfg.layers, reupload=cfg.reupload,
+                    seed=cfg.seed, circuit=cfg.user_circuit(),
+                )  # fmt: skip
+                res = variance(
+                    circuit=circ, qubits=(circ.n_qubits,), layers=(cfg.layers,),
+                    cost=("local", "global"), param="all", samples=samples, engine="fast",
+                    seed=0,
+                )  # fmt: skip
+                for _, r in res.table.iterrows():
+                    rows.append(
+                        dict(ansatz=fam, n_qubits=cfg.qubits, n_layers=cfg.layers, cost=r["cost"],
+                             samples=int(r["samples"]), var=r["var"], var_se=r["var_se"])
+                    )  # fmt: skip
+    return pd.DataFrame(rows, columns=DIAGNOSIS_COLUMNS)
