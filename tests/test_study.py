@@ -318,3 +318,21 @@ def test_study_writes_paired_qgrad_and_diagnosis(tmp_path):
                    cost=("local",), param="all", samples=50, engine="fast")  # fmt: skip
     assert diag.loc[("dense", "local"), "var"] == pytest.approx(ref.table["var"].iloc[0], rel=1e-6)
     assert diag.loc[("original", "local"), "var"] == pytest.approx(0, abs=1e-20)
+
+
+def test_bad_market_data_is_one_line_exit_2(tmp_path):
+    from tests._real import real
+
+    spx = real("lienc410_option_spx/spx_option_snapshot_2026-05-04.csv.gz")
+    nifty = real("rushimmehta_volatality_modelling/nifty50_daily.csv")  # ends 2025-12-30
+    for entry, message in (
+        (f'{{label = "spx", path = "{spx}", index = "{nifty}"}}', "data 'spx': "),
+        (f'{{label = "spx", path = "{spx}", index = "{nifty}"}}', "not 2026-05-04"),
+        ('"spx"', "market 'spx' has no data"),
+    ):
+        conf = tmp_path / "s.toml"
+        conf.write_text(f'qubits = [2]\nlayers = [1]\nseeds = [0]\ndata = ["synthetic", {entry}]\n')
+        r = CliRunner().invoke(main, ["study", "--config", str(conf), "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2, r.output
+        assert message in r.output and "Traceback" not in r.output
+        assert len([x for x in r.output.splitlines() if x.startswith("Error:")]) == 1

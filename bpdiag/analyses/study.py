@@ -521,6 +521,7 @@ def study(
     if history_sink is None:
         history_sink = MemorySink(HISTORY_COLUMNS, ["run_id", "epoch"])
     runs = config.runs()
+    check_data(config)
     done = {key[0] for key in sink.done()}
     history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
@@ -586,6 +587,21 @@ def study(
     }
     tables = {"history": history, "qc": qc, "paired": paired, "qgrad": qgrad}
     return Result(table, meta, {**tables, "diagnosis": diagnosis})
+
+
+def check_data(config: StudyConfig) -> None:
+    """Prepare every market's data once before any training, so a chain its index history does
+    not cover (or any other data error) stops the study at once, in one line naming the
+    market, instead of inside a worker."""
+    first: dict[str, Any] = {}
+    for run in config.runs():
+        first.setdefault(run.get(MARKET, ""), run["config"])
+    for label, cfg in first.items():
+        try:
+            _prepared(_DataKey(*(getattr(cfg, k) for k in _DATA_FIELDS)))
+        except (ValueError, OSError) as exc:
+            where = f"data {label!r}: " if label else ""
+            raise type(exc)(f"{where}{exc}") from None
 
 
 def _compute_config(run: dict):
