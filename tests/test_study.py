@@ -12,6 +12,9 @@ from bpdiag.analyses.study import (
     quantum_contribution,
     study,
 )
+from bpdiag.analyses.study import (
+    LOSS as LOSS_COL,
+)
 from bpdiag.cli import main
 from bpdiag.results.study import study_sinks, write_study
 
@@ -67,7 +70,8 @@ def test_default_grid_is_the_original_study():
     cfg = StudyConfig.default()
     runs = cfg.runs()
     hybrids = [r for r in runs if r["model"] == "quantum"]
-    assert len(hybrids) == 36 and len(runs) == 72
+    assert len(hybrids) == 4 * 3 * 10 and len(runs) == 240  # 10 seeds by default
+    assert {r["seed"] for r in runs} == set(range(10))
     assert {(r["n_qubits"], r["n_layers"]) for r in hybrids} == {(2, 1), (2, 2), (4, 1), (4, 2)}
     assert {r["config"].epochs for r in runs} == {20}
     assert len({r["run_id"] for r in runs}) == len(runs)
@@ -186,3 +190,149 @@ def test_cli_writes_tables_and_figures(tmp_path):
 def test_cli_errors_exit_2(args, message, tmp_path):
     r = CliRunner().invoke(main, ["study", "--out", str(tmp_path)] + args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_circuit_families_axis_with_twins_for_each(tmp_path):
+    import pickle
+
+    cfg = StudyConfig(
+        **{**SMALL, "seeds": (0,), "twins": ("identity", "matched")},
+        ansatz=("original", "dense", "original+reupload"),
+        circuit=("pennylane:BasicEntanglerLayers",),
+    )
+    assert cfg.families() == (
+        "original", "dense", "original+reupload", "pennylane:BasicEntanglerLayers"
+    )  # fmt: skip
+    runs = cfg.runs()
+    assert len(runs) == 4 * 3
+    by = {(r["ansatz"], r["model"]): r["config"] for r in runs}
+    assert (
+        by["original+reupload", "quantum"].reupload
+        and by["original+reupload", "quantum"].ansatz == "original"
+    )
+    assert (
+        by["pennylane:BasicEntanglerLayers", "matched"].circuit == "pennylane:BasicEntanglerLayers"
+    )
+    assert pickle.loads(pickle.dumps(cfg)).runs()[-1]["config"] == runs[-1]["config"]
+    res = study(cfg)
+    t = res.table.set_index(["ansatz", "model"])
+    # every family has its own matched twin with the quantum layer's parameter count
+    for fam in cfg.families():
+        assert t.loc[(fam, "matched"), "n_params"] == t.loc[(fam, "quantum"), "n_params"]
+    # identity twins are trained once: the same numbers as training each family's twin itself
+    from bpdiag.analyses.study import run_one
+
+    own = run_one(next(r for r in runs if r["ansatz"] == "dense" and r["model"] == "identity"))
+    assert own["test_mse_scaled"] == t.loc[("dense", "identity"), "test_mse_scaled"]
+    assert set(res.tables["qc"]["ansatz"]) == {*cfg.families(), "all"}
+    # the families' hybrids differ (the dense layer moves the readout, the original cannot)
+    assert t.loc[("dense", "quantum"), "qgrad_var_mean"] > 1e-8
+    assert abs(t.loc[("original", "quantum"), "qgrad_var_mean"]) < 1e-12
+
+
+def test_unknown_family_is_one_line_exit_2(tmp_path):
+    with pytest.raises(ValueError, match="unknown circuit family 'densse'"):
+        StudyConfig(ansatz=("densse",))
+    with pytest.raises(ValueError, match="unknown circuit family 'dense\\+x'"):
+        StudyConfig(ansatz=("dense+x",))
+    conf = tmp_path / "s.toml"
+    conf.write_text('ansatz = ["original", "sprase"]\nseeds = [0]\n')
+    r = CliRunner().invoke(main, ["study", "--config", str(conf), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown circuit family 'sprase'" in r.output
+    assert r.output.strip().splitlines()[-1].startswith("Error: unknown circuit family")
+    r = CliRunner().invoke(main, ["study", "--circuit", "nope.qasm", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "nope.qasm" in r.output and "Traceback" not in r.output
+
+
+def test_paired_statistics_against_scipy_and_by_hand():
+    import itertools
+    import math
+
+    from scipy import stats
+
+    from bpdiag.analyses.study import paired_comparison, paired_stats
+
+    a = np.array([0.50, 0.61, 0.47, 0.72, 0.55, 0.66, 0.58])
+    b = np.array([0.40, 0.52, 0.49, 0.60, 0.41, 0.50, 0.45])
+    d = a - b
+    s = paired_stats(a, b, n_boot=4000)
+    assert s["diff"] == pytest.approx(d.mean(), rel=1e-12) and s["n_pairs"] == 7
+    # paired t by hand: t = mean / (sd / sqrt(n)), two-sided, n - 1 degrees of freedom
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(7))
+    assert s["ttest_p"] == pytest.approx(2 * stats.t.sf(abs(t), 6), rel=1e-10)
+    # exact Wilcoxon by brute force over the 2^7 sign patterns of the ranks (no ties)
+    ranks = stats.rankdata(np.abs(d))
+    w = ranks[d > 0].sum()
+    sums = [
+        sum(r for r, sg in zip(ranks, signs) if sg) for signs in itertools.product([0, 1], repeat=7)
+    ]
+    mu = ranks.sum() / 2
+    p = np.mean([abs(x - mu) >= abs(w - mu) - 1e-12 for x in sums])
+    assert s["wilcoxon_p"] == pytest.approx(p, rel=1e-12)
+    assert s["diff_lo"] < d.mean() < s["diff_hi"] and s["diff_lo"] > 0  # a worse throughout
+    # a constant difference: a zero-width interval; no spread: no t-test; all equal: no Wilcoxon
+    c = paired_stats(b + 0.1, b, n_boot=200)
+    assert c["diff_lo"] == pytest.approx(0.1) and c["diff_hi"] == pytest.approx(0.1)
+    assert math.isnan(c["ttest_p"]) and math.isnan(paired_stats(b, b)["wilcoxon_p"])
+    # planted runs: family "dense" beats "original" by 0.1 in every pair; twins paired too
+    rows = []
+    for seed in range(5):
+        for fam, model, loss in (
+            ("original", "quantum", 1.0 + seed / 10),
+            ("dense", "quantum", 0.9 + seed / 10),
+            ("original", "identity", 0.8 + seed / 10),
+            ("dense", "identity", 0.8 + seed / 10),
+        ):
+            rows.append(dict(run_id=f"{fam}-{seed}-{model}", ansatz=fam, n_qubits=2, n_layers=1,
+                             subset=100, seed=seed, model=model, test_mse_scaled=loss))  # fmt: skip
+    table = paired_comparison(pd.DataFrame(rows), n_boot=300)
+    row = table[(table.a == "original") & (table.b == "dense") & (table.subset == 100)].iloc[0]
+    assert row["diff"] == pytest.approx(0.1) and row["n_pairs"] == 5
+    assert row["diff_lo"] == pytest.approx(0.1) and row["diff_hi"] == pytest.approx(0.1)
+    assert row["wilcoxon_p"] == pytest.approx(stats.wilcoxon([0.1] * 5).pvalue)
+    twin = table[(table.a == "dense") & (table.b == "dense/identity")].iloc[0]
+    assert twin["diff"] == pytest.approx(0.1) and twin["loss_b"] == pytest.approx(1.0)
+    assert set(table["subset"].astype(str)) == {"100", "all"}
+
+
+def test_study_writes_paired_qgrad_and_diagnosis(tmp_path):
+    from bpdiag.analyses.variance import variance
+    from bpdiag.model import hybrid_circuit
+
+    cfg = StudyConfig(**{**SMALL, "seeds": (0, 1, 2)}, ansatz=("original", "dense"),
+                      diagnosis_samples=50)  # fmt: skip
+    res = _study(cfg, tmp_path)
+    paired = pd.read_csv(tmp_path / "paired.csv")
+    runs = res.table.set_index(["ansatz", "model", "seed"])[LOSS_COL]
+    row = paired[(paired.a == "original") & (paired.b == "dense") & (paired.subset == "60")]
+    diffs = [runs["original", "quantum", s] - runs["dense", "quantum", s] for s in range(3)]
+    assert row["diff"].iloc[0] == pytest.approx(np.mean(diffs), rel=1e-6)
+    qgrad = pd.read_csv(tmp_path / "qgrad.csv")
+    hist = res.tables["history"]
+    dense = hist[hist.run_id.str.startswith("dense-") & hist.run_id.str.endswith("quantum")]
+    first = qgrad[(qgrad.ansatz == "dense") & (qgrad.epoch == 1)].iloc[0]
+    assert first["qgrad_var"] == pytest.approx(dense[dense.epoch == 1].qgrad_var.mean(), rel=1e-6)
+    assert first["n_runs"] == 3
+    diag = pd.read_csv(tmp_path / "diagnosis.csv").set_index(["ansatz", "cost"])
+    ref = variance(circuit=hybrid_circuit("dense", 2, 1), qubits=(2,), layers=(1,),
+                   cost=("local",), param="all", samples=50, engine="fast")  # fmt: skip
+    assert diag.loc[("dense", "local"), "var"] == pytest.approx(ref.table["var"].iloc[0], rel=1e-6)
+    assert diag.loc[("original", "local"), "var"] == pytest.approx(0, abs=1e-20)
+
+
+def test_bad_market_data_is_one_line_exit_2(tmp_path):
+    from tests._real import real
+
+    spx = real("lienc410_option_spx/spx_option_snapshot_2026-05-04.csv.gz")
+    nifty = real("rushimmehta_volatality_modelling/nifty50_daily.csv")  # ends 2025-12-30
+    for entry, message in (
+        (f'{{label = "spx", path = "{spx}", index = "{nifty}"}}', "data 'spx': "),
+        (f'{{label = "spx", path = "{spx}", index = "{nifty}"}}', "not 2026-05-04"),
+        ('"spx"', "market 'spx' has no data"),
+    ):
+        conf = tmp_path / "s.toml"
+        conf.write_text(f'qubits = [2]\nlayers = [1]\nseeds = [0]\ndata = ["synthetic", {entry}]\n')
+        r = CliRunner().invoke(main, ["study", "--config", str(conf), "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2, r.output
+        assert message in r.output and "Traceback" not in r.output
+        assert len([x for x in r.output.splitlines() if x.startswith("Error:")]) == 1

@@ -409,3 +409,25 @@ def test_pennylane_devices_train_like_the_torch_engine(small_data, device):
     assert b.summary["device"] == device and b.summary["torch_device"] == "cpu"
     cols = ["train_loss", "val_loss", "grad_norm", "qgrad_mean_abs"]
     np.testing.assert_allclose(a.history[cols], b.history[cols], rtol=1e-5)
+
+
+def test_qgrad_var_is_pooled_over_steps_and_parameters():
+    from bpdiag.train.loop import qgrad_stats
+
+    rng = np.random.default_rng(3)
+    steps = [torch.tensor(rng.normal(size=5)) for _ in range(3)]
+    var, mean_abs = qgrad_stats(steps)
+    flat = np.concatenate([s.numpy() for s in steps])
+    assert var == pytest.approx(np.var(flat, ddof=1), rel=1e-12)
+    assert mean_abs == pytest.approx(np.mean(np.abs(flat)), rel=1e-12)
+    one, _ = qgrad_stats(steps[:1])  # one optimiser step: the spread over parameters
+    assert one == pytest.approx(np.var(steps[0].numpy(), ddof=1), rel=1e-12)
+    assert all(math.isnan(v) for v in qgrad_stats([]))
+
+
+def test_qgrad_var_is_finite_with_one_step_per_epoch():
+    # 100 rows -> 60 training rows, one mini-batch of 64: one optimiser step per epoch
+    cfg = dataclasses.replace(SMALL, subset=100, batch_size=64, epochs=2, ansatz="dense")
+    res = fit(cfg)
+    assert res.history["qgrad_var"].notna().all() and (res.history["qgrad_var"] > 0).all()
+    assert math.isfinite(res.summary["qgrad_var_mean"])

@@ -19,8 +19,8 @@ Markets are an axis too: ``data`` may list several sources, each with a short la
 features use its market's conventions (:data:`bpdiag.data.MARKETS`).
 
 >>> cfg = StudyConfig.default()
->>> len(cfg.runs())  # 4 configs x 3 subsets x 3 seeds x (hybrid + identity twin)
-72
+>>> len(cfg.runs())  # 4 configs x 3 subsets x 10 seeds x (hybrid + identity twin)
+240
 """
 
 from __future__ import annotations
@@ -216,22 +216,25 @@ class StudyConfig:
     """
 
     ansatz: tuple[str, ...] = ("original",)
+    circuit: tuple[str, ...] = ()
     qubits: tuple[int, ...] = (2, 4)
     layers: tuple[int, ...] = (1, 2)
     subsets: tuple[int, ...] = (100, 500, 1000)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = tuple(range(10))
     epochs: int = 20
     twins: tuple[str, ...] = ("identity",)
     data: str | tuple[str | dict, ...] = "synthetic"
     index: str | None = None
     vix: str | None = None
     bootstrap: int = 2000
+    diagnosis_samples: int = 200
     train: dict = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> StudyConfig:
         """The original grid: qubits {2, 4} x layers {1, 2}, ``original`` circuit, subsets
-        100/500/1000, seeds 0/1/2, 20 epochs, identity twins, the bundled data."""
+        100/500/1000, 20 epochs, identity twins, the bundled data, with 10 seeds (0-9; the
+        original study had 3, too few to tell families apart)."""
         return cls()
 
     @classmethod
@@ -275,6 +278,9 @@ class StudyConfig:
         from bpdiag.train import TrainConfig
 
         as_axes(self, ("ansatz", "qubits", "layers", "subsets", "seeds", "twins"), "study axis ")
+        circuit = (self.circuit,) if isinstance(self.circuit, str) else tuple(self.circuit)
+        object.__setattr__(self, "circuit", circuit)
+        object.__setattr__(self, "_families", self._resolve_families())
         if isinstance(self.data, list):
             object.__setattr__(self, "data", tuple(self.data))
         object.__setattr__(self, "_sources", data_sources(self.data, self.index, self.vix))
@@ -284,15 +290,59 @@ class StudyConfig:
         bad = sorted(set(self.train) - fields)
         if bad:
             raise ValueError(f"unknown train option {bad[0]!r}")
-        axes = {"data", "qubits", "layers", "ansatz", "subset", "seed", "epochs", "twin"}
+        axes = {"data", "qubits", "layers", "ansatz", "circuit", "subset", "seed", "epochs"}
+        axes |= {"twin", "reupload"}
         clash = sorted(set(self.train) & axes)
         if clash:
             raise ValueError(f"train option {clash[0]!r} is set by the study grid, not in [train]")
         # Validate one run of each kind now, so a bad grid fails before any training.
-        for twin in (None, *self.twins):
-            self.train_config(
-                self.ansatz[0], self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
-            )
+        for fam in self.families():
+            for twin in (None, *self.twins):
+                self.train_config(
+                    fam, self.qubits[0], self.layers[0], self.subsets[0], self.seeds[0], twin
+                )
+
+    def _resolve_families(self) -> dict[str, dict]:
+        """label -> the TrainConfig fields of that circuit family (see :meth:`families`)."""
+        from bpdiag.circuits import ANSATZE
+        from bpdiag.train import TrainConfig
+
+        out: dict[str, dict] = {}
+        for name in self.ansatz:
+            base, _, extra = str(name).partition("+")
+            if base not in ANSATZE or extra not in ("", "reupload"):
+                raise ValueError(
+                    f"unknown circuit family {name!r}; choose from {', '.join(ANSATZE)}, each "
+                    "optionally with +reupload (e.g. original+reupload), or give your circuit as "
+                    'circuit = ["SPEC"] (bpdiag study --circuit SPEC)'
+                )
+            out[name] = {"ansatz": base, "reupload": extra == "reupload"}
+        for spec in self.circuit:
+            if not isinstance(spec, str) or not spec.strip():
+                raise ValueError(f"circuit: each entry is a circuit spec (a string), got {spec!r}")
+            opts = {k: v for k, v in self.train.items() if k == "data_params"}
+            try:
+                label = TrainConfig(circuit=spec, baselines=False, **opts).ansatz
+            except (ValueError, ImportError, AttributeError, FileNotFoundError) as exc:
+                raise ValueError(f"circuit {spec!r}: {exc}") from None
+            out[label] = {"circuit": spec}
+        dup = [k for k in self.circuit if k in self.ansatz]
+        if dup or len(out) < len(self.ansatz) + len(self.circuit):
+            raise ValueError("circuit families: each family once (a label is repeated)")
+        return out
+
+    def families(self) -> tuple[str, ...]:
+        """The circuit families, the study's ``ansatz`` column: the built-in ``ansatz`` entries
+        (``original``, ``dense``, ``sparse``, ``mcclean``, each optionally ``+reupload``: the
+        data re-uploaded before every layer), then each ``circuit`` spec's family label (your
+        circuit as the quantum layer, :mod:`bpdiag.frontends`), in that order."""
+        return tuple(self._families)
+
+    def with_circuits(self, specs: tuple[str, ...]) -> StudyConfig:
+        """This config with circuit families ``specs`` added (``bpdiag study --circuit``)."""
+        if not specs:
+            return self
+        return dataclasses.replace(self, circuit=(*self.circuit, *specs), train=dict(self.train))
 
     def sources(self) -> tuple[DataSource, ...]:
         """The data sources, in grid order (one, labelled ``synthetic`` or ``data``, when
@@ -322,6 +372,10 @@ class StudyConfig:
 
         src = self._sources[0] if source is None else source
         opts = {"baselines": False, "threads": 1, **self.train}
+        family = self._families.get(ansatz) if hasattr(self, "_families") else None
+        if family is None:
+            raise ValueError(f"unknown circuit family {ansatz!r}")
+        opts.update(family)
         for key in ("index", "vix", "rate", "dividend_yield"):
             if getattr(src, key) is not None:
                 opts[key] = getattr(src, key)
@@ -329,7 +383,6 @@ class StudyConfig:
             data=src.path,
             qubits=int(qubits),
             layers=int(layers),
-            ansatz=ansatz,
             subset=int(subset),
             seed=int(seed),
             epochs=int(self.epochs),
@@ -344,7 +397,7 @@ class StudyConfig:
 
         out = []
         grid = itertools.product(
-            self._sources, self.ansatz, self.qubits, self.layers, self.subsets, self.seeds
+            self._sources, self.families(), self.qubits, self.layers, self.subsets, self.seeds
         )
         for src, a, n, L, s, seed in grid:
             for twin in (None, *self.twins):
@@ -367,6 +420,13 @@ class StudyConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def __reduce__(self):  # resolved families stay out of the pickle (rebuilt from the fields)
+        return (_rebuild_study, (self.to_dict(),))
+
+
+def _rebuild_study(fields: dict) -> StudyConfig:
+    return StudyConfig(**fields)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,6 +521,7 @@ def study(
     if history_sink is None:
         history_sink = MemorySink(HISTORY_COLUMNS, ["run_id", "epoch"])
     runs = config.runs()
+    check_data(config)
     done = {key[0] for key in sink.done()}
     history_sink.done()  # drops a half-written line of a killed run, checks the columns
     todo = [r for r in runs if r["run_id"] not in done]
@@ -478,18 +539,31 @@ def study(
         leave=False,
     )
 
-    def arrived(_: int, row: dict) -> None:
-        hist = row.pop("history")
-        timing.append({"run_id": row["run_id"], "wall_s": row.pop("wall_s")})
-        units[row.get(MARKET, "all")] = row.pop("price_unit")
-        history_sink.append(hist)  # first: a run counts as finished once its row is in
-        sink.append(pd.DataFrame([row], columns=columns))
-        if on_run is not None:
-            on_run(row)
-        bar.update(1)
+    # Identity twins of the built-in families are the same model (no middle layer, the same
+    # encoder width, seed and data): each is trained once and its row given to every family.
+    groups: dict[Any, list[dict]] = {}
+    for r in todo:
+        groups.setdefault(_compute_config(r), []).append(r)
+    tasks = [dict(members[0], config=cfg) for cfg, members in groups.items()]
+    members = list(groups.values())
+
+    def arrived(i: int, result: dict) -> None:
+        hist0 = result.pop("history")
+        wall = result.pop("wall_s")
+        units[result.get(MARKET, "all")] = result.pop("price_unit")
+        for run in members[i]:
+            row = dict(result)
+            row.update({k: run[k] for k in columns if k in run})
+            hist = hist0.assign(run_id=run["run_id"])
+            timing.append({"run_id": row["run_id"], "wall_s": wall if run is members[i][0] else 0})
+            history_sink.append(hist)  # first: a run counts as finished once its row is in
+            sink.append(pd.DataFrame([row], columns=columns))
+            if on_run is not None:
+                on_run(row)
+            bar.update(1)
 
     try:
-        run_grid(run_one, todo, arrived, executor=executor, jobs=jobs, address=address)
+        run_grid(run_one, tasks, arrived, executor=executor, jobs=jobs, address=address)
     finally:
         bar.close()
     order = {r["run_id"]: i for i, r in enumerate(runs)}
@@ -498,6 +572,9 @@ def study(
     # epochs of a run killed before its row was written are recomputed: keep the finished runs'
     history = history[history["run_id"].isin(table["run_id"])].reset_index(drop=True)
     qc = quantum_contribution(table, n_boot=config.bootstrap, seed=0)
+    paired = paired_comparison(table, n_boot=config.bootstrap, seed=0)
+    qgrad = qgrad_per_epoch(table, history)
+    diagnosis = initial_diagnosis(config, samples=config.diagnosis_samples)
     meta = {
         "analysis": "study",
         "config": config.to_dict(),
@@ -508,7 +585,32 @@ def study(
         "wall_s": time.perf_counter() - t0,
         "timing": timing,
     }
-    return Result(table, meta, {"history": history, "qc": qc})
+    tables = {"history": history, "qc": qc, "paired": paired, "qgrad": qgrad}
+    return Result(table, meta, {**tables, "diagnosis": diagnosis})
+
+
+def check_data(config: StudyConfig) -> None:
+    """Prepare every market's data once before any training, so a chain its index history does
+    not cover (or any other data error) stops the study at once, in one line naming the
+    market, instead of inside a worker."""
+    first: dict[str, Any] = {}
+    for run in config.runs():
+        first.setdefault(run.get(MARKET, ""), run["config"])
+    for label, cfg in first.items():
+        try:
+            _prepared(_DataKey(*(getattr(cfg, k) for k in _DATA_FIELDS)))
+        except (ValueError, OSError) as exc:
+            where = f"data {label!r}: " if label else ""
+            raise type(exc)(f"{where}{exc}") from None
+
+
+def _compute_config(run: dict):
+    """The TrainConfig that computes ``run``: an identity twin of a built-in family is the
+    ``original`` family's (the same model and numbers, trained once)."""
+    cfg = run["config"]
+    if run["model"] == "identity" and cfg.circuit is None:
+        return dataclasses.replace(cfg, ansatz="original", reupload=False)
+    return cfg
 
 
 def _units(units: dict[str, str], markets: bool) -> dict:
@@ -598,3 +700,155 @@ def summary_table(qc: pd.DataFrame) -> pd.DataFrame:
     ]
     cols = list(qc.columns)
     return view[[*cols[: cols.index("c_avg") + 1], "qc [95% CI]", "n_seeds"]]
+
+
+#: Columns of paired.csv (``all`` marks an aggregated axis; a market axis adds ``market`` first).
+PAIRED_COLUMNS = [
+    "n_qubits",
+    "n_layers",
+    "subset",
+    "a",
+    "b",
+    "n_pairs",
+    "loss_a",
+    "loss_b",
+    "diff",
+    "diff_lo",
+    "diff_hi",
+    "wilcoxon_p",
+    "ttest_p",
+]
+
+
+def _arm(row) -> str:
+    """A model's label in paired.csv: its family (a hybrid) or ``family/twin``."""
+    return row["ansatz"] if row["model"] == "quantum" else f"{row['ansatz']}/{row['model']}"
+
+
+def paired_stats(a, b, *, n_boot: int = 2000, rng=None, level: float = 0.95) -> dict:
+    """Paired comparison of test losses ``a`` and ``b`` (float[n], the same splits in the same
+    order): ``diff`` = mean(a - b) (negative: a is better), its percentile bootstrap interval
+    over the pairs (``n_boot`` resamples), the Wilcoxon signed-rank p-value (two-sided, exact
+    for small n; NaN when every difference is 0 or n < 2) and the paired t-test p-value
+    (two-sided, scipy; NaN for n < 2 or differences equal to rounding)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = a - b
+    n = len(d)
+    out = dict(n_pairs=n, loss_a=a.mean(), loss_b=b.mean(), diff=d.mean())
+    idx = rng.integers(0, n, size=(n_boot, n))
+    lo, hi = np.quantile(d[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    out.update(diff_lo=lo, diff_hi=hi, wilcoxon_p=np.nan, ttest_p=np.nan)
+    if n >= 2 and np.any(d != 0):
+        out["wilcoxon_p"] = float(stats.wilcoxon(a, b).pvalue)
+    if n >= 2 and np.ptp(d) > 1e-12 * max(1.0, float(np.abs(d).max())):  # rounding is no spread
+        out["ttest_p"] = float(stats.ttest_rel(a, b).pvalue)
+    return out
+
+
+def paired_comparison(
+    runs: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
+    """Families compared on the same splits: for every pair of hybrid families ``a``, ``b`` (in
+    grid order), and for every family against each of its twins (``b`` = ``family/twin``),
+    the test losses paired by seed (same seed: same subset, split and initial encoder), per
+    (configuration, subset) and pooled over subsets (``subset = all``: pairs are (subset, seed)),
+    per market on a market axis. Columns :data:`PAIRED_COLUMNS` (see :func:`paired_stats`)."""
+    rng = np.random.default_rng(seed)
+    by = [MARKET] if MARKET in runs.columns else []
+    columns = [*by, *PAIRED_COLUMNS]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    runs = runs.assign(_arm=[_arm(r) for _, r in runs.iterrows()])
+    families = list(dict.fromkeys(runs.loc[runs["model"] == "quantum", "ansatz"]))
+    twins = [m for m in dict.fromkeys(runs["model"]) if m != "quantum"]
+    pairs = [(f, g) for i, f in enumerate(families) for g in families[i + 1 :]]
+    pairs += [(f, f"{f}/{t}") for f in families for t in twins]
+    rows = []
+    config = ["n_qubits", "n_layers"]
+    for keys in ([*by, *config, "subset"], [*by, *config]):
+        for key, g in runs.groupby(keys, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            wide = g.pivot_table(
+                index=["subset", "seed"], columns="_arm", values=LOSS, aggfunc="mean", sort=True
+            )
+            for a, b in pairs:
+                if a not in wide or b not in wide:
+                    continue
+                both = wide[[a, b]].dropna()
+                if both.empty:
+                    continue
+                row = {"subset": "all", **dict(zip(keys, key)), "a": a, "b": b}
+                row.update(paired_stats(both[a], both[b], n_boot=n_boot, rng=rng, level=level))
+                rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Columns of qgrad.csv: the quantum-gradient variance per epoch and family (hybrid runs).
+QGRAD_COLUMNS = [
+    "ansatz",
+    "n_qubits",
+    "n_layers",
+    "subset",
+    "epoch",
+    "qgrad_var",
+    "qgrad_var_lo",
+    "qgrad_var_hi",
+    "n_runs",
+]
+
+
+def qgrad_per_epoch(runs: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Quantum-gradient variance per epoch per family (and configuration, subset, market): the
+    mean of the hybrid runs' ``qgrad_var`` (pooled over each epoch's steps and parameters,
+    :func:`bpdiag.train.loop.qgrad_stats`) over seeds, with its min and max over seeds as
+    ``qgrad_var_lo``/``_hi``. Columns :data:`QGRAD_COLUMNS` (``market`` first on a market axis)."""
+    by = [MARKET] if MARKET in runs.columns else []
+    keys = [*by, "ansatz", "n_qubits", "n_layers", "subset"]
+    columns = [*by, *QGRAD_COLUMNS]
+    hybrids = runs.loc[runs["model"] == "quantum", ["run_id", *keys]]
+    h = history.merge(hybrids, on="run_id")
+    if h.empty:
+        return pd.DataFrame(columns=columns)
+    out = h.groupby([*keys, "epoch"], sort=False)["qgrad_var"].agg(
+        qgrad_var="mean", qgrad_var_lo="min", qgrad_var_hi="max", n_runs="count"
+    )
+    return out.reset_index()[columns]
+
+
+#: Columns of diagnosis.csv: ``bpdiag variance`` of each family's quantum layer at initialisation.
+DIAGNOSIS_COLUMNS = ["ansatz", "n_qubits", "n_layers", "cost", "samples", "var", "var_se"]
+
+
+def initial_diagnosis(config: StudyConfig, *, samples: int = 200) -> pd.DataFrame:
+    """The ``bpdiag variance`` prediction at initialisation for every family and (n, L) of the
+    study: Var[dC/dtheta] over uniform random weights in [0, 2pi) and data angles in [-pi, pi)
+    (the encoder's range), averaged over all trainable parameters (``param = "all"``), for the
+    ``local`` (mean <Z_i>, the hybrid's readout) and ``global`` costs, on the quantum layer's
+    exact circuit (encoding included: :func:`bpdiag.model.hybrid_circuit`). Columns
+    :data:`DIAGNOSIS_COLUMNS`."""
+    from bpdiag.analyses.variance import variance
+    from bpdiag.model import hybrid_circuit
+
+    rows = []
+    for fam in config.families():
+        for n in config.qubits:
+            for L in config.layers:
+                cfg = config.train_config(fam, n, L, config.subsets[0], config.seeds[0], None)
+                circ = hybrid_circuit(
+                    cfg.ansatz, cfg.qubits, cfg.layers, reupload=cfg.reupload,
+                    seed=cfg.seed, circuit=cfg.user_circuit(),
+                )  # fmt: skip
+                res = variance(
+                    circuit=circ, qubits=(circ.n_qubits,), layers=(cfg.layers,),
+                    cost=("local", "global"), param="all", samples=samples, engine="fast",
+                    seed=0,
+                )  # fmt: skip
+                for _, r in res.table.iterrows():
+                    rows.append(
+                        dict(ansatz=fam, n_qubits=cfg.qubits, n_layers=cfg.layers, cost=r["cost"],
+                             samples=int(r["samples"]), var=r["var"], var_se=r["var_se"])
+                    )  # fmt: skip
+    return pd.DataFrame(rows, columns=DIAGNOSIS_COLUMNS)

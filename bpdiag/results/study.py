@@ -1,6 +1,7 @@
 """Writing the systematic study: the sinks ``runs.csv`` and ``history.csv`` are appended to as runs
 finish (:func:`study_sinks`); :func:`write_study` rewrites them in grid order and writes
-``qc.csv``/``qc.json``, ``study.json`` and the figures ``qc``, ``study_loss``, ``study_qgrad``."""
+``qc.csv``/``qc.json``, ``paired.csv``, ``qgrad.csv``, ``diagnosis.csv``, ``study.json`` and the
+figures ``qc``, ``study_loss``, ``study_qgrad``."""
 
 from __future__ import annotations
 
@@ -55,9 +56,14 @@ def write_study(result, out: str | Path) -> dict[str, Path]:
 
     out = Path(out)
     runs, history, qc = result.table, result.tables["history"], result.tables["qc"]
+    paths: dict[str, Path] = {}
     write_csv(runs, out / "runs.csv")
     write_csv(history, out / "history.csv")
-    paths = write_result(qc, result.meta, out, "qc", figure=fs.qc_figure)
+    for name in ("paired", "qgrad", "diagnosis"):
+        if name in result.tables:
+            paths[f"{name}.csv"] = out / f"{name}.csv"
+            write_csv(result.tables[name], paths[f"{name}.csv"])
+    paths.update(write_result(qc, result.meta, out, "qc", figure=fs.qc_figure))
     for name, fig in (("study_loss", fs.loss_figure), ("study_qgrad", fs.qgrad_figure)):
         paths.update(save_figure(fig(runs, history), out, name))
     (out / "study.json").write_text(json.dumps(_jsonable(result.meta), indent=2, sort_keys=True))

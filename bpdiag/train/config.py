@@ -208,6 +208,12 @@ class TrainConfig:
             return None
         return self._family(self.qubits, self.layers)
 
+    def __reduce__(self):
+        """Pickled as its fields (to worker processes): a circuit family, which may hold
+        closures, is resolved again from its spec on arrival."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return (_rebuild_config, (fields,))
+
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain values; ``circuit``/``data_params`` only when a circuit is given
         (so a built-in run's records are unchanged), the circuit as its label."""
@@ -221,6 +227,10 @@ class TrainConfig:
         data = self.data_params
         plain["data_params"] = ",".join(data) if isinstance(data, tuple) else data
         return plain
+
+
+def _rebuild_config(fields: dict) -> TrainConfig:
+    return TrainConfig(**fields)
 
 
 def _is_torch_device(name) -> bool:

@@ -184,6 +184,20 @@ def _evaluate(model: HybridModel, X: torch.Tensor, batch: int = 4096) -> np.ndar
         return batched(lambda xb: model(xb).double().cpu().numpy(), X, chunk=batch, pad=False)
 
 
+def qgrad_stats(qgrads: list[torch.Tensor]) -> tuple[float, float]:
+    """``(qgrad_var, qgrad_mean_abs)`` of an epoch's quantum-layer gradients (one float64
+    [n_params] tensor per optimiser step): the unbiased variance of all ``steps x n_params``
+    entries pooled together (the spread of a partial derivative over the epoch's parameters
+    and batches, the quantity ``bpdiag variance`` predicts at initialisation), and their mean
+    absolute value. Defined with a single step (a 100-row subset) as long as there are two
+    entries; NaN without quantum parameters (or with one entry in all)."""
+    if not qgrads:
+        return float("nan"), float("nan")
+    g = torch.cat([q.flatten() for q in qgrads])
+    var = float(g.var(unbiased=True)) if g.numel() > 1 else float("nan")
+    return var, float(g.abs().mean())
+
+
 def run_epoch(state: TrainState, tensors: dict, config: TrainConfig) -> TrainState:
     """Train one epoch, evaluate on the validation rows, step the scheduler and early stopping.
 
@@ -191,10 +205,9 @@ def run_epoch(state: TrainState, tensors: dict, config: TrainConfig) -> TrainSta
     (mean mini-batch MSE, standardised target), ``val_loss`` (MSE on the validation rows),
     ``lr`` and ``lr_quantum`` (learning rates used this epoch; NaN without a quantum group),
     ``grad_norm`` and ``grad_norm_<layer>`` (mean over the epoch's steps of the L2 gradient
-    norm), ``qgrad_var`` (variance over the epoch's steps of each quantum-layer parameter's
-    gradient, averaged over parameters; NaN without quantum parameters or with one step),
-    ``qgrad_mean_abs`` (mean absolute quantum gradient), ``best`` (1 if this epoch is the best
-    so far). Returns the new state.
+    norm), ``qgrad_var`` and ``qgrad_mean_abs`` (:func:`qgrad_stats`: the variance of the
+    quantum-layer gradients pooled over the epoch's steps and parameters), ``best`` (1 if this
+    epoch is the best so far). Returns the new state.
     """
     Xtr, ytr = tensors["X_train"], tensors["y_train"]
     n = len(Xtr)
@@ -226,13 +239,7 @@ def run_epoch(state: TrainState, tensors: dict, config: TrainConfig) -> TrainSta
         "grad_norm": sums.pop("grad_norm") / steps,
     }
     row.update({k: v / steps for k, v in sums.items()})
-    if qgrads and len(qgrads) > 1:
-        g = torch.stack(qgrads)
-        row["qgrad_var"] = float(g.var(dim=0, unbiased=True).mean())
-        row["qgrad_mean_abs"] = float(g.abs().mean())
-    else:
-        row["qgrad_var"] = float("nan")
-        row["qgrad_mean_abs"] = float(torch.stack(qgrads).abs().mean()) if qgrads else float("nan")
+    row["qgrad_var"], row["qgrad_mean_abs"] = qgrad_stats(qgrads)
     improved = val_loss < state.best.loss
     best = Best(val_loss, epoch, _copy_state(state.model)) if improved else state.best
     bad = 0 if improved else state.bad_epochs + 1
